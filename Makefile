@@ -1,0 +1,152 @@
+# libfaas — plain Makefile. Respects CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, DESTDIR.
+#   make              build/libfaas.a and build/libfaas.so.*
+#   make check        the test suite (installs jansson/Check first if missing)
+#   make asan | tsan  the Check suite under sanitizers
+#   make demo         build and run the example host program
+#   make install      PREFIX=/usr/local DESTDIR=
+# WERROR=1 turns warnings into errors.
+
+VERSION_H := include/faas/version.h
+MAJOR := $(shell sed -n 's/^\#define FAAS_VERSION_MAJOR \([0-9]*\).*/\1/p' $(VERSION_H))
+MINOR := $(shell sed -n 's/^\#define FAAS_VERSION_MINOR \([0-9]*\).*/\1/p' $(VERSION_H))
+PATCH := $(shell sed -n 's/^\#define FAAS_VERSION_PATCH \([0-9]*\).*/\1/p' $(VERSION_H))
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BINDIR ?= $(PREFIX)/bin
+
+CC ?= cc
+CXX ?= c++
+CFLAGS ?= -O2 -g
+BUILD ?= build
+SANITIZE ?=
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wwrite-strings
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+# Recursive (=) on purpose: evaluated after the deps target has run.
+JANSSON_CFLAGS = $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+LIB_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread -Iinclude -Ilib \
+	$(JANSSON_CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+LIB_LIBS = $(JANSSON_LIBS) -pthread -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
+STATIC := $(BUILD)/libfaas.a
+SONAME := libfaas.so.$(MAJOR)
+SHARED := $(BUILD)/libfaas.so.$(VERSION)
+PCFILE := $(BUILD)/libfaas.pc
+HEADERS := include/faas.h $(wildcard include/faas/*.h)
+
+TEST_SRCS := $(sort $(wildcard tests/check_*.c))
+TEST_OBJS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
+TEST_BIN := $(BUILD)/tests/check_faas
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+.PHONY: all deps deps-check install uninstall check check-suite check-scripts asan tsan \
+	demo examples clean
+
+all: $(STATIC) $(SHARED) $(PCFILE)
+
+deps:
+	@sh tools/deps.sh jansson
+deps-check:
+	@sh tools/deps.sh jansson check
+
+$(BUILD)/lib/%.o: lib/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJS) lib/libfaas.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libfaas.map \
+		$(SAN_FLAGS) $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIB_LIBS)
+	ln -sf libfaas.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $(BUILD)/libfaas.so
+
+$(PCFILE): pkgconfig/libfaas.pc.in $(VERSION_H)
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all
+	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/faas.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(wildcard include/faas/*.h) $(DESTDIR)$(INCLUDEDIR)/faas/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libfaas.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so
+	install -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/faas.h
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/faas
+	rm -f $(DESTDIR)$(LIBDIR)/libfaas.a $(DESTDIR)$(LIBDIR)/libfaas.so \
+		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so.$(VERSION)
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc
+
+# ---- tests ----------------------------------------------------------------
+
+TEST_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude -Ilib -Itests $(JANSSON_CFLAGS) \
+	$(CHECK_CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+
+$(BUILD)/tests/%.o: tests/%.c | deps-check
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(TEST_BIN): $(TEST_OBJS) $(STATIC)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
+
+check: check-scripts check-suite
+
+check-scripts: all | deps-check
+	@sh tests/abi.sh $(BUILD)
+	@sh tests/headers.sh "$(CC)" "$(CXX)"
+	@sh tests/install.sh "$(CC)" "$(MAKE)"
+
+# The Check runner prints its summary line last.
+check-suite: $(TEST_BIN)
+	$(TEST_BIN)
+
+asan:
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" check-suite
+
+tsan:
+	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
+		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" check-suite
+
+# ---- examples ---------------------------------------------------------------
+
+EXAMPLE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(JANSSON_CFLAGS) $(WARNINGS) \
+	$(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+examples: $(EXAMPLE_BINS)
+
+demo: $(BUILD)/examples/registry
+	$(BUILD)/examples/registry
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)

@@ -1,0 +1,15 @@
+build/lib/routing.o: lib/routing.c lib/registry.h lib/faas_int.h \
+ include/faas.h include/faas/common.h include/faas/version.h \
+ include/faas/common.h include/faas/error.h include/faas/runtime.h \
+ include/faas/error.h include/faas/function.h include/faas/json.h
+lib/registry.h:
+lib/faas_int.h:
+include/faas.h:
+include/faas/common.h:
+include/faas/version.h:
+include/faas/common.h:
+include/faas/error.h:
+include/faas/runtime.h:
+include/faas/error.h:
+include/faas/function.h:
+include/faas/json.h:

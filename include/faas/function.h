@@ -1,0 +1,242 @@
+/*
+ * libfaas — functions, published versions and aliases (the registry).
+ *
+ * Lambda's model: a function has one mutable version, `$LATEST`, and
+ * immutable numbered versions published from it (1, 2, 3 ..., never
+ * reused). An alias is a named pointer at a version, optionally sending a
+ * share of its traffic to one additional published version.
+ *
+ * Identifiers: wherever a call takes a function "name" it accepts every form
+ * Lambda accepts: `name`, `name:qualifier`, the partial ARN
+ * `123456789012:function:name[:qualifier]` and the full ARN
+ * `arn:aws:lambda:REGION:ACCOUNT:function:name[:qualifier]`. ARNs naming
+ * another region or account than the runtime's are not found.
+ *
+ * Threading: every call is thread-safe and may run concurrently with any
+ * other, including calls on the same function. Control-plane calls never
+ * wait for in-flight invocations. No library lock is held while a callback
+ * runs. `user_data_free` runs on the thread that dropped the last reference
+ * (until the dispatch engine adds its housekeeping thread).
+ *
+ * Errors: see faas/error.h. Every call ends with a nullable detail.
+ */
+#ifndef FAAS_FUNCTION_H
+#define FAAS_FUNCTION_H
+
+#include <jansson.h>
+
+#include "faas/common.h"
+#include "faas/error.h"
+
+FAAS_BEGIN_DECLS
+
+/** Why an execution environment is shut down (Lambda's shutdownReason). */
+typedef enum faas_shutdown_reason {
+	FAAS_SHUTDOWN_SPINDOWN = 0, /**< idle, or the runtime is shutting down */
+	FAAS_SHUTDOWN_TIMEOUT = 1,  /**< its invocation timed out */
+	FAAS_SHUTDOWN_FAILURE = 2   /**< fatal error reported by the handler or init */
+} faas_shutdown_reason_t;
+
+/**
+ * A function's handler.
+ * @param ctx       the invocation's context (borrowed, worker-owned)
+ * @param event     the event (borrowed; never mutate it)
+ * @param response  set it to a new reference (or leave NULL for `null`)
+ * @param user_data the function's user_data
+ * @return 0 on success; non-zero reports a function error
+ */
+typedef int (*faas_handler_fn)(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
+
+/** Runs once per execution environment before its first invocation (cold start). */
+typedef int (*faas_init_fn)(faas_context_t *ctx, void **instance_state, void *user_data);
+
+/** Runs when an execution environment is shut down. */
+typedef void (*faas_shutdown_fn)(void *instance_state, faas_shutdown_reason_t why, void *user_data);
+
+/** Releases a function's user_data once no version uses it any more. */
+typedef void (*faas_user_data_free_fn)(void *user_data);
+
+/** One environment variable. Both strings are copied. */
+typedef struct faas_env_var {
+	const char *key;   /**< [a-zA-Z][a-zA-Z0-9_]+, not a Lambda-reserved name */
+	const char *value; /**< UTF-8 */
+} faas_env_var_t;
+
+#define FAAS_FUNCTION_CONFIG_VERSION 1
+
+/** Default and limits, as Lambda's (timeout in ms; Lambda's 1–900 s). */
+#define FAAS_TIMEOUT_DEFAULT_MS 3000u
+#define FAAS_TIMEOUT_MAX_MS 900000u
+#define FAAS_MEMORY_DEFAULT_MB 128u
+#define FAAS_MEMORY_MIN_MB 128u
+#define FAAS_MEMORY_MAX_MB 10240u
+#define FAAS_DESCRIPTION_MAX 256u
+#define FAAS_ENVIRONMENT_MAX_BYTES 4096u
+
+/**
+ * Code and configuration of `$LATEST`. Initialise with
+ * FAAS_FUNCTION_CONFIG_INIT. The struct and every string in it are
+ * borrowed and copied; `user_data` passes to the runtime only when the call
+ * succeeds (on failure `user_data_free` is never called).
+ *
+ * `user_data` is owned per function: when the last version of this
+ * function that uses it goes away, `user_data_free(user_data)` runs once.
+ * Passing the same pointer again in an update shares it (it must then come
+ * with the same `user_data_free`). Do not hand one pointer with a free
+ * function to two different functions.
+ */
+typedef struct faas_function_config {
+	unsigned version;                      /**< FAAS_FUNCTION_CONFIG_VERSION */
+	faas_handler_fn handler;               /**< required */
+	faas_init_fn init;                     /**< optional */
+	faas_shutdown_fn shutdown;             /**< optional */
+	void *user_data;                       /**< passed to the callbacks */
+	faas_user_data_free_fn user_data_free; /**< optional */
+	uint32_t timeout_ms;                   /**< 0 = 3000; min_timeout_ms (1000) .. 900000 */
+	uint32_t memory_mb;                    /**< 0 = 128; 128 .. 10240 */
+	const char *description;               /**< NULL = ""; at most 256 characters */
+	const faas_env_var_t *environment;     /**< @p environment_count variables */
+	size_t environment_count;              /**< keys + values at most 4 KB */
+	uint64_t expected_revision;            /**< update only: 0 = any, else must match $LATEST's */
+} faas_function_config_t;
+
+#define FAAS_FUNCTION_CONFIG_INIT \
+	{ FAAS_FUNCTION_CONFIG_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0 }
+
+/**
+ * Create a function; its `$LATEST` gets @p cfg.
+ * @param name  bare name or unqualified ARN (borrowed)
+ * @return 0; FAAS_EINVAL (bad name or config), FAAS_EEXIST ("Function
+ *         already exist: NAME"), FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_create(faas_runtime_t *rt, const char *name,
+                                     const faas_function_config_t *cfg, faas_error_detail_t *detail);
+
+/**
+ * Replace `$LATEST`'s code and configuration whole with @p cfg. In-flight
+ * and published versions keep what they had. Any update, even to identical
+ * values, counts as a change for the next publish (as in Lambda).
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_EPRECONDITION (revision
+ *         mismatch), FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_update(faas_runtime_t *rt, const char *name,
+                                     const faas_function_config_t *cfg, faas_error_detail_t *detail);
+
+#define FAAS_PUBLISH_OPTIONS_VERSION 1
+
+/** Options of faas_function_publish(); NULL = defaults. */
+typedef struct faas_publish_options {
+	unsigned version;           /**< FAAS_PUBLISH_OPTIONS_VERSION */
+	const char *description;    /**< the version's description; NULL = $LATEST's */
+	uint64_t expected_revision; /**< 0 = any, else must match $LATEST's revision */
+} faas_publish_options_t;
+
+#define FAAS_PUBLISH_OPTIONS_INIT { FAAS_PUBLISH_OPTIONS_VERSION, NULL, 0 }
+
+/**
+ * Publish `$LATEST` as a new immutable version. If `$LATEST` has not been
+ * updated since the last publish and that version still exists, nothing is
+ * created and its number is returned (as Lambda does).
+ * @param version_out  receives the version number (may be NULL)
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_EPRECONDITION, FAAS_ENOMEM,
+ *         FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_publish(faas_runtime_t *rt, const char *name,
+                                      const faas_publish_options_t *opts, uint32_t *version_out,
+                                      faas_error_detail_t *detail);
+
+/**
+ * Delete a whole function (qualifier NULL: `$LATEST`, every version and
+ * alias) or one published version (qualifier = its number). A version an
+ * alias references cannot be deleted (FAAS_ECONFLICT, "Unable to delete
+ * version because the following aliases reference it: [a, b]"); neither can
+ * `$LATEST` alone. Version numbers are never reused. In-flight work keeps
+ * the objects it holds alive.
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ECONFLICT, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_delete(faas_runtime_t *rt, const char *name, const char *qualifier,
+                                     faas_error_detail_t *detail);
+
+#define FAAS_ALIAS_CONFIG_VERSION 1
+
+/**
+ * An alias's target. `function_version` is a published version or
+ * FAAS_VERSION_LATEST; with `additional_version` non-zero, that version
+ * receives `additional_weight` (0.0–1.0) of the traffic and the primary the
+ * rest. Both must then be published versions, and different.
+ */
+typedef struct faas_alias_config {
+	unsigned version;            /**< FAAS_ALIAS_CONFIG_VERSION */
+	uint32_t function_version;   /**< primary target; FAAS_VERSION_LATEST = $LATEST */
+	uint32_t additional_version; /**< 0 = no routing */
+	double additional_weight;    /**< share of the additional version, 0.0–1.0 */
+	const char *description;     /**< NULL = ""; at most 256 characters */
+	uint64_t expected_revision;  /**< update only: 0 = any, else must match the alias's */
+} faas_alias_config_t;
+
+#define FAAS_ALIAS_CONFIG_INIT { FAAS_ALIAS_CONFIG_VERSION, 0, 0, 0.0, NULL, 0 }
+
+/**
+ * Create an alias (1–128 of [a-zA-Z0-9-_], not all digits).
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND (function or version), FAAS_EEXIST,
+ *         FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_alias_create(faas_runtime_t *rt, const char *function, const char *alias,
+                                  const faas_alias_config_t *cfg, faas_error_detail_t *detail);
+
+/**
+ * Replace an alias's configuration whole (target, routing, description).
+ * Resolutions already made keep the version they drew.
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_EPRECONDITION, FAAS_ENOMEM,
+ *         FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_alias_update(faas_runtime_t *rt, const char *function, const char *alias,
+                                  const faas_alias_config_t *cfg, faas_error_detail_t *detail);
+
+/** Delete an alias. @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ESHUTDOWN */
+FAAS_EXTERN int faas_alias_delete(faas_runtime_t *rt, const char *function, const char *alias,
+                                  faas_error_detail_t *detail);
+
+/**
+ * GetAlias: `{"AliasArn","Name","FunctionVersion","Description",
+ * "RoutingConfig"?,"RevisionId"}`.
+ * @param out receives a new reference
+ */
+FAAS_EXTERN int faas_alias_describe(faas_runtime_t *rt, const char *function, const char *alias,
+                                    json_t **out, faas_error_detail_t *detail);
+
+/**
+ * GetFunction-like description:
+ * `{"Configuration":{...},"Versions":[...],"Aliases":[...]}`. With a
+ * qualifier in @p identifier, Configuration is that version's (for an
+ * alias: its primary version's, with the alias ARN).
+ * @param out receives a new reference
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_describe(faas_runtime_t *rt, const char *identifier, json_t **out,
+                                       faas_error_detail_t *detail);
+
+/**
+ * ListFunctions-like: `{"Functions":[<$LATEST configuration>...]}`, sorted by name.
+ * @param out receives a new reference
+ */
+FAAS_EXTERN int faas_function_list(faas_runtime_t *rt, json_t **out, faas_error_detail_t *detail);
+
+/**
+ * Resolve an identifier to the version an invocation would run, drawing
+ * alias routing exactly as an invocation does.
+ * @param qualifier    optional explicit qualifier; if the identifier has
+ *                     one too they must agree
+ * @param routing_key  optional: the same key picks the same version of a
+ *                     weighted alias while its weights are unchanged
+ * @param version_out  receives the executed version (FAAS_VERSION_LATEST
+ *                     for $LATEST); may be NULL
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_resolve(faas_runtime_t *rt, const char *identifier,
+                                      const char *qualifier, const char *routing_key,
+                                      uint32_t *version_out, faas_error_detail_t *detail);
+
+FAAS_END_DECLS
+
+#endif /* FAAS_FUNCTION_H */

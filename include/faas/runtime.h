@@ -1,0 +1,90 @@
+/*
+ * libfaas — the runtime object and its clock.
+ *
+ * Threading: every call here is thread-safe unless noted. faas_runtime_free
+ * must be the last call on a runtime and must not race with other calls.
+ */
+#ifndef FAAS_RUNTIME_H
+#define FAAS_RUNTIME_H
+
+#include "faas/common.h"
+#include "faas/error.h"
+
+FAAS_BEGIN_DECLS
+
+/** Which clock the runtime reads for Lambda-visible time. */
+typedef enum faas_clock_kind {
+	FAAS_CLOCK_REAL = 0,   /**< CLOCK_MONOTONIC + CLOCK_REALTIME */
+	FAAS_CLOCK_VIRTUAL = 1 /**< advances only through faas_clock_advance() */
+} faas_clock_kind_t;
+
+#define FAAS_RUNTIME_OPTIONS_VERSION 1
+
+/**
+ * Runtime options. Initialise with FAAS_RUNTIME_OPTIONS_INIT and set what
+ * you need; passing NULL to faas_runtime_new() means all defaults. New
+ * fields are only ever appended (and `version` bumped). Strings are copied.
+ */
+typedef struct faas_runtime_options {
+	unsigned version;           /**< FAAS_RUNTIME_OPTIONS_VERSION */
+	const char *region;         /**< ARN region; NULL = "us-east-1" */
+	const char *account_id;     /**< ARN account, 12 digits; NULL = "123456789012" */
+	uint64_t seed;              /**< alias routing PRNG seed; 0 = seeded from time and pid */
+	faas_clock_kind_t clock;    /**< FAAS_CLOCK_REAL (default) or FAAS_CLOCK_VIRTUAL */
+	int64_t virtual_epoch_ms;   /**< virtual clock: wall time at start (Unix ms); 0 = real time now */
+	uint32_t min_timeout_ms;    /**< smallest accepted function timeout; 0 = 1000 (Lambda's 1 s) */
+} faas_runtime_options_t;
+
+#define FAAS_RUNTIME_OPTIONS_INIT { FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0 }
+
+/**
+ * Create a runtime.
+ * @param out   receives the new runtime (release with faas_runtime_free)
+ * @param opts  borrowed; NULL = defaults
+ * @return 0, FAAS_EINVAL (bad option, unknown options version; see detail),
+ *         FAAS_ENOMEM
+ */
+FAAS_EXTERN int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
+                                 faas_error_detail_t *detail);
+
+/**
+ * Stop accepting calls. Afterwards every call that changes or reads the
+ * registry answers FAAS_ESHUTDOWN. Until the dispatch engine lands there
+ * is no in-flight work, so @p drain_ms is accepted and unused.
+ * @return 0; FAAS_EINVAL for NULL; FAAS_ESHUTDOWN if already shut down.
+ */
+FAAS_EXTERN int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms);
+
+/**
+ * Shut down (if not yet) and release the runtime with every function,
+ * version and alias; each `user_data_free` runs once. Accepts NULL.
+ */
+FAAS_EXTERN void faas_runtime_free(faas_runtime_t *rt);
+
+/** ARN region of the runtime (borrowed, lives as long as @p rt). */
+FAAS_EXTERN const char *faas_runtime_region(const faas_runtime_t *rt);
+
+/** ARN account of the runtime (borrowed, lives as long as @p rt). */
+FAAS_EXTERN const char *faas_runtime_account_id(const faas_runtime_t *rt);
+
+/**
+ * Advance a virtual clock by @p ms (monotonic and wall time move together).
+ * @return 0; FAAS_EINVAL for NULL or a runtime on the real clock.
+ */
+FAAS_EXTERN int faas_clock_advance(faas_runtime_t *rt, uint64_t ms);
+
+/**
+ * Set the wall-clock time of a virtual clock (Unix ms); monotonic time is
+ * unaffected. @return 0; FAAS_EINVAL for NULL, a real clock or a negative time.
+ */
+FAAS_EXTERN int faas_clock_set_wall(faas_runtime_t *rt, int64_t epoch_ms);
+
+/** Wall-clock time of the runtime's clock, Unix ms. 0 for NULL. */
+FAAS_EXTERN int64_t faas_clock_wall_ms(const faas_runtime_t *rt);
+
+/** Monotonic time of the runtime's clock, ms since an arbitrary start. 0 for NULL. */
+FAAS_EXTERN uint64_t faas_clock_monotonic_ms(const faas_runtime_t *rt);
+
+FAAS_END_DECLS
+
+#endif /* FAAS_RUNTIME_H */

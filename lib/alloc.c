@@ -1,0 +1,120 @@
+/*
+ * libfaas — allocation wrappers with a test-only failure switch.
+ *
+ * The switch costs one relaxed atomic load per allocation when disarmed.
+ * The live-block counter lets tests prove "leaks nothing" without a
+ * sanitizer; it counts blocks, not bytes.
+ */
+#include "faas_int.h"
+
+#include <stdlib.h>
+
+static _Atomic long fail_countdown; /* > 0: armed */
+static _Atomic bool fail_sticky;
+static _Atomic bool fail_tripped;
+static _Atomic long live_blocks;
+static _Atomic long failures;
+
+void faas__alloc_fail_at(long n, bool sticky)
+{
+	atomic_store(&fail_sticky, sticky);
+	atomic_store(&fail_tripped, false);
+	atomic_store(&fail_countdown, n > 0 ? n : 0);
+}
+
+long faas__alloc_live(void)
+{
+	return atomic_load(&live_blocks);
+}
+
+long faas__alloc_failures(void)
+{
+	return atomic_load(&failures);
+}
+
+static bool should_fail(void)
+{
+	if (FAAS_LIKELY(atomic_load_explicit(&fail_countdown, memory_order_relaxed) == 0)) {
+		if (FAAS_LIKELY(!atomic_load_explicit(&fail_tripped, memory_order_relaxed)))
+			return false;
+		if (!atomic_load(&fail_sticky))
+			return false;
+		atomic_fetch_add(&failures, 1);
+		return true;
+	}
+	if (atomic_fetch_sub(&fail_countdown, 1) == 1) {
+		atomic_store(&fail_tripped, true);
+		atomic_fetch_add(&failures, 1);
+		return true;
+	}
+	return false;
+}
+
+void *faas__malloc(size_t size)
+{
+	void *p;
+
+	if (should_fail())
+		return NULL;
+	p = malloc(size ? size : 1);
+	if (p)
+		atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+	return p;
+}
+
+void *faas__calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	if (should_fail())
+		return NULL;
+	p = calloc(n ? n : 1, size ? size : 1);
+	if (p)
+		atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+	return p;
+}
+
+void *faas__realloc(void *ptr, size_t size)
+{
+	void *p;
+
+	if (!ptr)
+		return faas__malloc(size);
+	if (should_fail())
+		return NULL;
+	p = realloc(ptr, size ? size : 1);
+	return p;
+}
+
+void *faas__reallocarray(void *ptr, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return faas__realloc(ptr, n * size);
+}
+
+void faas__free(void *ptr)
+{
+	if (!ptr)
+		return;
+	atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+	free(ptr);
+}
+
+char *faas__strndup(const char *s, size_t len)
+{
+	char *p = faas__malloc(len + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+char *faas__strdup(const char *s)
+{
+	return faas__strndup(s, strlen(s));
+}

@@ -1,0 +1,125 @@
+/*
+ * libfaas — private base header. First include of every file in lib/.
+ *
+ * Allocation and thread creation go through the wrappers below so tests can
+ * fail the Nth of either (DESIGN §9.14); libfaas never calls
+ * json_set_alloc_funcs (it is process-global).
+ */
+#ifndef FAAS_INT_H
+#define FAAS_INT_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "faas.h"
+
+#if !defined(JSON_HAVE_ATOMIC_BUILTINS) || !JSON_HAVE_ATOMIC_BUILTINS
+#error "libfaas needs a jansson built with atomic reference counts (2.11 or newer)"
+#endif
+
+#define FAAS_INTERNAL __attribute__((visibility("hidden")))
+#define FAAS_UNUSED(x) ((void)(x))
+#define FAAS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FAAS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FAAS_CACHELINE 64
+#define FAAS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define faas_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- allocation (alloc.c) ---------------------------------------------- */
+
+FAAS_INTERNAL void *faas__malloc(size_t size);
+FAAS_INTERNAL void *faas__calloc(size_t n, size_t size); /* NULL on n * size overflow */
+FAAS_INTERNAL void *faas__realloc(void *ptr, size_t size);
+FAAS_INTERNAL void *faas__reallocarray(void *ptr, size_t n, size_t size);
+FAAS_INTERNAL void faas__free(void *ptr);
+FAAS_INTERNAL char *faas__strdup(const char *s);
+FAAS_INTERNAL char *faas__strndup(const char *s, size_t len);
+
+/*
+ * Test switches (never set by the library itself). fail_at(n): the nth
+ * allocation from now fails (1 = the next one), and so does every later one
+ * when `sticky`; 0 disarms. live() counts blocks allocated and not freed.
+ */
+FAAS_INTERNAL void faas__alloc_fail_at(long n, bool sticky);
+FAAS_INTERNAL long faas__alloc_live(void);
+FAAS_INTERNAL long faas__alloc_failures(void);
+
+/* ---- threads (thread.c) ------------------------------------------------ */
+
+/*
+ * Start a library thread named "faas-<name>" with every signal blocked.
+ * Returns 0, FAAS_ETHREAD or FAAS_ENOMEM. fail_at works as for allocation.
+ */
+FAAS_INTERNAL int faas__thread_create(pthread_t *tid, const char *name, size_t stack_size,
+                                      void *(*fn)(void *), void *arg);
+FAAS_INTERNAL void faas__thread_fail_at(long n, bool sticky);
+
+/* ---- errors (error.c) -------------------------------------------------- */
+
+/* Reset a detail on entry to a public call (NULL-safe). */
+FAAS_INTERNAL void faas__detail_reset(faas_error_detail_t *d);
+/* Record a failure unless one is recorded already; returns code. */
+FAAS_INTERNAL int faas__fail(faas_error_detail_t *d, int code, const char *fmt, ...) FAAS_PRINTF(3, 4);
+/* Lambda's validation message: "1 validation error detected: Value '<v>' at '<field>' failed ..." */
+FAAS_INTERNAL int faas__fail_validation(faas_error_detail_t *d, const char *value, size_t value_len,
+                                        const char *field, const char *constraint);
+
+/* ---- clock (clock.c) --------------------------------------------------- */
+
+struct faas_clock {
+	faas_clock_kind_t kind;
+	_Atomic uint64_t virt_mono_ns; /* virtual: monotonic time */
+	_Atomic int64_t virt_wall_offset_ms; /* virtual: wall = offset + mono/1e6 */
+};
+
+FAAS_INTERNAL void faas__clock_init(struct faas_clock *c, faas_clock_kind_t kind, int64_t epoch_ms);
+FAAS_INTERNAL uint64_t faas__clock_mono_ns(const struct faas_clock *c);
+FAAS_INTERNAL int64_t faas__clock_wall_ms(const struct faas_clock *c);
+FAAS_INTERNAL uint64_t faas__real_mono_ns(void);
+/* "2019-09-24T18:20:35.054+0000" (Lambda's LastModified); buf >= 29 bytes. */
+FAAS_INTERNAL void faas__format_last_modified(int64_t epoch_ms, char *buf, size_t size);
+
+/* ---- small helpers (util.c) -------------------------------------------- */
+
+FAAS_INTERNAL uint64_t faas__hash64(const void *data, size_t len, uint64_t seed);
+FAAS_INTERNAL uint64_t faas__splitmix64(uint64_t *state);
+/* Number of UTF-8 characters in s[0..len), or -1 if not valid UTF-8. */
+FAAS_INTERNAL long faas__utf8_chars(const char *s, size_t len);
+
+/* ---- runtime (runtime.c) ----------------------------------------------- */
+
+struct faas_registry;
+
+enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_SHUTDOWN = 1 };
+
+#define FAAS_REGION_MAX 32
+#define FAAS_ACCOUNT_LEN 12
+
+struct faas_runtime {
+	_Atomic int state;
+	struct faas_clock clock;
+	uint64_t seed;
+	uint32_t min_timeout_ms;
+	_Atomic uint64_t revision; /* source of RevisionIds: unique per runtime */
+	char region[FAAS_REGION_MAX + 1];
+	char account[FAAS_ACCOUNT_LEN + 1];
+	struct faas_registry *reg;
+};
+
+/* 0, or FAAS_ESHUTDOWN with the detail filled. */
+FAAS_INTERNAL int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d);
+FAAS_INTERNAL uint64_t faas__rt_next_revision(faas_runtime_t *rt);
+
+#endif /* FAAS_INT_H */

@@ -1,0 +1,711 @@
+/*
+ * libfaas — the function registry: name table, functions, versions.
+ *
+ * DESIGN §9.6: 64 mutex stripes over immutable refcounted objects. Writers
+ * validate and build outside the lock and swap pointers under it; readers
+ * lock one stripe, find, take a reference, unlock. Objects are released
+ * only after the stripe lock is dropped, so user_data_free never runs with
+ * a library lock held.
+ */
+#include "registry.h"
+
+#include <stdio.h>
+
+#define INITIAL_BUCKETS 16
+
+/* ---- table ------------------------------------------------------------- */
+
+int faas__registry_new(faas_runtime_t *rt)
+{
+	struct faas_registry *r = faas__calloc(1, sizeof(*r));
+	size_t i;
+
+	if (!r)
+		return FAAS_ENOMEM;
+	for (i = 0; i < FAAS_STRIPES; i++) {
+		struct faas_stripe *s = &r->stripes[i];
+		s->buckets = faas__calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
+		if (!s->buckets) {
+			while (i--) {
+				pthread_mutex_destroy(&r->stripes[i].lock);
+				faas__free(r->stripes[i].buckets);
+			}
+			faas__free(r);
+			return FAAS_ENOMEM;
+		}
+		pthread_mutex_init(&s->lock, NULL);
+		s->nbuckets = INITIAL_BUCKETS;
+		s->prng = rt->seed ^ (i * 0x9e3779b97f4a7c15ull);
+	}
+	rt->reg = r;
+	return 0;
+}
+
+static void entry_free(struct faas_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->naliases; i++)
+		faas__alias_unref(e->aliases[i]);
+	for (i = 0; i < e->nversions; i++)
+		faas__version_unref(e->versions[i]);
+	faas__version_unref(e->latest);
+	faas__fn_unref(e->fn);
+	faas__free(e->aliases);
+	faas__free(e->versions);
+	faas__free(e);
+}
+
+void faas__registry_free(faas_runtime_t *rt)
+{
+	struct faas_registry *r = rt->reg;
+	size_t i, b;
+
+	if (!r)
+		return;
+	for (i = 0; i < FAAS_STRIPES; i++) {
+		struct faas_stripe *s = &r->stripes[i];
+		for (b = 0; b < s->nbuckets; b++) {
+			struct faas_entry *e = s->buckets[b], *next;
+			for (; e; e = next) {
+				next = e->next;
+				entry_free(e);
+			}
+		}
+		faas__free(s->buckets);
+		pthread_mutex_destroy(&s->lock);
+	}
+	faas__free(r);
+	rt->reg = NULL;
+}
+
+struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name, size_t len,
+                                      uint64_t *hash)
+{
+	struct faas_stripe *s;
+
+	*hash = faas__hash64(name, len, 0);
+	s = &rt->reg->stripes[*hash & (FAAS_STRIPES - 1)];
+	pthread_mutex_lock(&s->lock);
+	return s;
+}
+
+void faas__stripe_unlock(struct faas_stripe *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+static size_t bucket_of(const struct faas_stripe *s, uint64_t hash)
+{
+	return (size_t)(hash >> 6) & (s->nbuckets - 1);
+}
+
+struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name, size_t len,
+                                    uint64_t hash)
+{
+	struct faas_entry *e;
+
+	for (e = s->buckets[bucket_of(s, hash)]; e; e = e->next)
+		if (e->hash == hash && e->fn->name_len == len && memcmp(e->fn->name, name, len) == 0)
+			return e;
+	return NULL;
+}
+
+/* Doubling the bucket array is best effort: on ENOMEM chains just grow. */
+static void maybe_grow(struct faas_stripe *s)
+{
+	struct faas_entry **nb, *e, *next;
+	size_t n = s->nbuckets * 2, b;
+
+	if (s->count < s->nbuckets)
+		return;
+	nb = faas__calloc(n, sizeof(*nb));
+	if (!nb)
+		return;
+	for (b = 0; b < s->nbuckets; b++) {
+		for (e = s->buckets[b]; e; e = next) {
+			size_t nbk = (size_t)(e->hash >> 6) & (n - 1);
+			next = e->next;
+			e->next = nb[nbk];
+			nb[nbk] = e;
+		}
+	}
+	faas__free(s->buckets);
+	s->buckets = nb;
+	s->nbuckets = n;
+}
+
+static void entry_unlink(struct faas_stripe *s, struct faas_entry *e)
+{
+	struct faas_entry **pp = &s->buckets[bucket_of(s, e->hash)];
+
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	s->count--;
+}
+
+bool faas__array_reserve(void *arrayp, size_t n, size_t *cap)
+{
+	void **arr = *(void ***)arrayp;
+	size_t ncap;
+
+	if (n < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 4;
+	arr = faas__reallocarray(arr, ncap, sizeof(void *));
+	if (!arr)
+		return false;
+	*(void ***)arrayp = arr;
+	*cap = ncap;
+	return true;
+}
+
+struct faas_version *faas__entry_version(const struct faas_entry *e, uint32_t number)
+{
+	size_t lo = 0, hi = e->nversions;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t n = e->versions[mid]->number;
+		if (n == number)
+			return e->versions[mid];
+		if (n < number)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+long faas__entry_alias_index(const struct faas_entry *e, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < e->naliases; i++)
+		if (e->aliases[i]->name_len == len && memcmp(e->aliases[i]->name, name, len) == 0)
+			return (long)i;
+	return -1;
+}
+
+size_t faas__registry_count(faas_runtime_t *rt)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < FAAS_STRIPES; i++) {
+		struct faas_stripe *s = &rt->reg->stripes[i];
+		pthread_mutex_lock(&s->lock);
+		n += s->count;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}
+
+/* ---- common entry checks ----------------------------------------------- */
+
+static int begin(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas__detail_reset(d);
+	if (!rt)
+		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
+	return faas__rt_check_running(rt, d);
+}
+
+static int fail_revision(faas_error_detail_t *d)
+{
+	return faas__fail(d, FAAS_EPRECONDITION,
+	                  "The Revision Id provided does not match the latest Revision Id. Call the "
+	                  "GetFunction/GetAlias API to retrieve the latest Revision Id");
+}
+
+/* ---- create / update --------------------------------------------------- */
+
+int faas_function_create(faas_runtime_t *rt, const char *name, const faas_function_config_t *cfg,
+                         faas_error_detail_t *d)
+{
+	struct faas_ident id;
+	struct faas_entry *e;
+	struct faas_stripe *s;
+	struct faas_version *v = NULL;
+	uint64_t hash;
+	int rc;
+
+	if ((rc = begin(rt, d)) != 0)
+		return rc;
+	if (!cfg)
+		return faas__fail(d, FAAS_EINVAL, "function config must not be NULL");
+	if ((rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
+		return rc;
+	e = faas__calloc(1, sizeof(*e));
+	if (e)
+		e->fn = faas__fn_new(id.name, id.name_len);
+	if (!e || !e->fn) {
+		faas__free(e);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	if ((rc = faas__version_from_config(rt, e->fn, cfg, &v, d)) != 0)
+		goto fail;
+	e->latest = v;
+	e->next_version = 1;
+	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+	if (faas__entry_find(s, id.name, id.name_len, hash)) {
+		faas__stripe_unlock(s);
+		rc = faas__fail(d, FAAS_EEXIST, "Function already exist: %.*s", (int)id.name_len, id.name);
+		goto fail;
+	}
+	maybe_grow(s);
+	e->hash = hash;
+	e->next = s->buckets[bucket_of(s, hash)];
+	s->buckets[bucket_of(s, hash)] = e;
+	s->count++;
+	faas__stripe_unlock(s);
+	return 0;
+fail:
+	faas__version_disown(v);
+	entry_free(e);
+	return rc;
+}
+
+/* An existing holder of the same user_data in this function, or NULL. */
+static struct faas_udata *find_udata(const struct faas_entry *e, const void *ptr)
+{
+	size_t i;
+
+	if (!ptr)
+		return NULL;
+	if (e->latest->code->udata->ptr == ptr)
+		return e->latest->code->udata;
+	for (i = 0; i < e->nversions; i++)
+		if (e->versions[i]->code->udata->ptr == ptr)
+			return e->versions[i]->code->udata;
+	return NULL;
+}
+
+/* Look up a function and take a reference on its identity. */
+static int fn_lookup(faas_runtime_t *rt, const struct faas_ident *id, struct faas_fn **out,
+                     faas_error_detail_t *d)
+{
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (e)
+		faas__fn_ref(e->fn);
+	faas__stripe_unlock(s);
+	if (!e)
+		return faas__fail_fn_not_found(rt, d, id->name, id->name_len, NULL, 0);
+	*out = e->fn;
+	return 0;
+}
+
+/* Under the stripe lock: install v as $LATEST; *old receives what it replaced. */
+static int swap_latest(struct faas_entry *e, struct faas_version *v, uint64_t expected,
+                       struct faas_version **old, faas_error_detail_t *d)
+{
+	struct faas_udata *shared;
+
+	if (expected && expected != e->latest->revision)
+		return fail_revision(d);
+	shared = find_udata(e, v->code->udata->ptr);
+	if (shared && shared->free_fn != v->code->udata->free_fn)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "user_data is already owned by this function with a different "
+		                  "user_data_free");
+	if (shared)
+		faas__code_share_udata(v->code, shared);
+	*old = e->latest;
+	e->latest = v;
+	return 0;
+}
+
+int faas_function_update(faas_runtime_t *rt, const char *name, const faas_function_config_t *cfg,
+                         faas_error_detail_t *d)
+{
+	struct faas_version *v = NULL, *old = NULL;
+	struct faas_ident id;
+	struct faas_fn *fn = NULL;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+	int rc;
+
+	if ((rc = begin(rt, d)) != 0)
+		return rc;
+	if (!cfg)
+		return faas__fail(d, FAAS_EINVAL, "function config must not be NULL");
+	if ((rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0 ||
+	    (rc = fn_lookup(rt, &id, &fn, d)) != 0)
+		return rc;
+	rc = faas__version_from_config(rt, fn, cfg, &v, d);
+	if (rc == 0) {
+		s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+		e = faas__entry_find(s, id.name, id.name_len, hash);
+		if (!e || e->fn != fn) /* deleted (and maybe re-created) meanwhile */
+			rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+		else
+			rc = swap_latest(e, v, cfg->expected_revision, &old, d);
+		faas__stripe_unlock(s);
+	}
+	if (rc != 0) {
+		faas__version_disown(v);
+		faas__version_unref(v);
+	}
+	faas__version_unref(old);
+	faas__fn_unref(fn);
+	return rc;
+}
+
+/* ---- publish ----------------------------------------------------------- */
+
+/*
+ * Under the stripe lock: 1 if $LATEST is unchanged since the last publish
+ * and that version still exists (*number set), 0 if a new version is due.
+ */
+static int unchanged_since_publish(const struct faas_entry *e, uint32_t *number)
+{
+	if (e->published_from != e->latest->revision ||
+	    !faas__entry_version(e, e->last_published))
+		return 0;
+	*number = e->last_published;
+	return 1;
+}
+
+/*
+ * One publish attempt. Returns 0 (done, *number set), 1 (retry: $LATEST
+ * moved while the copy was built) or an error.
+ */
+static int publish_once(faas_runtime_t *rt, const struct faas_ident *id,
+                        const faas_publish_options_t *o, uint32_t *number, faas_error_detail_t *d)
+{
+	struct faas_version *latest, *copy;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+	int rc = 0;
+
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (!e)
+		rc = faas__fail_fn_not_found(rt, d, id->name, id->name_len, NULL, 0);
+	else if (o && o->expected_revision && o->expected_revision != e->latest->revision)
+		rc = fail_revision(d);
+	else if (unchanged_since_publish(e, number))
+		rc = 2;
+	if (rc) {
+		faas__stripe_unlock(s);
+		return rc == 2 ? 0 : rc;
+	}
+	latest = e->latest;
+	faas__version_ref(latest);
+	faas__stripe_unlock(s);
+
+	copy = faas__version_clone(latest, o ? o->description : NULL);
+	if (!copy) {
+		faas__version_unref(latest);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	copy->revision = faas__rt_next_revision(rt);
+	copy->last_modified_ms = faas__clock_wall_ms(&rt->clock);
+
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (!e || e->latest != latest)
+		rc = 1;
+	else if (e->next_version == UINT32_MAX)
+		rc = faas__fail(d, FAAS_ECONFLICT, "version numbers of this function are exhausted");
+	else if (!faas__array_reserve(&e->versions, e->nversions, &e->cap_versions))
+		rc = faas__fail(d, FAAS_ENOMEM, NULL);
+	if (rc == 0) {
+		copy->number = e->next_version++;
+		e->versions[e->nversions++] = copy;
+		e->published_from = latest->revision;
+		e->last_published = copy->number;
+		*number = copy->number;
+		copy = NULL;
+	}
+	faas__stripe_unlock(s);
+	faas__version_unref(copy);
+	faas__version_unref(latest);
+	return rc;
+}
+
+int faas_function_publish(faas_runtime_t *rt, const char *name, const faas_publish_options_t *o,
+                          uint32_t *version_out, faas_error_detail_t *d)
+{
+	struct faas_ident id;
+	uint32_t number = 0;
+	int rc;
+
+	if ((rc = begin(rt, d)) != 0)
+		return rc;
+	if (o && o->version != FAAS_PUBLISH_OPTIONS_VERSION)
+		return faas__fail(d, FAAS_EINVAL, "unsupported faas_publish_options_t version %u",
+		                  o->version);
+	if ((o && (rc = faas__check_description(o->description, d)) != 0) ||
+	    (rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
+		return rc;
+	while ((rc = publish_once(rt, &id, o, &number, d)) == 1)
+		;
+	if (rc == 0 && version_out)
+		*version_out = number;
+	return rc;
+}
+
+/* ---- delete ------------------------------------------------------------ */
+
+/* Under the lock: aliases naming version n, as "[a, b]"; false if none. */
+static bool aliases_referencing(const struct faas_entry *e, uint32_t n, char *buf, size_t size)
+{
+	size_t i, used = 0;
+	bool any = false;
+
+	buf[0] = '\0';
+	for (i = 0; i < e->naliases; i++) {
+		const struct faas_alias *a = e->aliases[i];
+		if ((a->primary && a->primary->number == n) || (a->secondary && a->secondary->number == n)) {
+			int w = snprintf(buf + used, size - used, "%s%s", any ? ", " : "", a->name);
+			any = true;
+			if (w < 0 || (size_t)w >= size - used)
+				break;
+			used += (size_t)w;
+		}
+	}
+	return any;
+}
+
+static int delete_version(faas_runtime_t *rt, const struct faas_ident *id, faas_error_detail_t *d)
+{
+	struct faas_version *v = NULL;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	char names[160];
+	uint64_t hash;
+	size_t i;
+	int rc = 0;
+
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (!e || !(v = faas__entry_version(e, id->version))) {
+		rc = faas__fail_fn_not_found(rt, d, id->name, id->name_len, e ? id->qual : NULL,
+		                             e ? id->qual_len : 0);
+	} else if (aliases_referencing(e, v->number, names, sizeof(names))) {
+		rc = faas__fail(d, FAAS_ECONFLICT,
+		                "Unable to delete version because the following aliases reference it: [%s]",
+		                names);
+		v = NULL;
+	} else {
+		for (i = 0; e->versions[i] != v; i++)
+			;
+		memmove(&e->versions[i], &e->versions[i + 1], (e->nversions - i - 1) * sizeof(v));
+		e->nversions--;
+	}
+	faas__stripe_unlock(s);
+	if (rc == 0)
+		faas__version_unref(v);
+	return rc;
+}
+
+int faas_function_delete(faas_runtime_t *rt, const char *name, const char *qualifier,
+                         faas_error_detail_t *d)
+{
+	struct faas_ident id;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+	int rc;
+
+	if ((rc = begin(rt, d)) != 0 ||
+	    (rc = faas__ident_parse(rt, name, qualifier, FAAS_IDENT_CONTROL, &id, d)) != 0)
+		return rc;
+	switch (id.kind) {
+	case FAAS_QUAL_LATEST:
+		return faas__fail(d, FAAS_EINVAL,
+		                  "$LATEST version cannot be deleted without deleting the function.");
+	case FAAS_QUAL_ALIAS:
+		return faas__fail(d, FAAS_EINVAL,
+		                  "Qualifier '%.*s' is not a version number; delete aliases with "
+		                  "faas_alias_delete",
+		                  (int)id.qual_len, id.qual);
+	case FAAS_QUAL_VERSION:
+		return delete_version(rt, &id, d);
+	case FAAS_QUAL_NONE:
+		break;
+	}
+	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+	e = faas__entry_find(s, id.name, id.name_len, hash);
+	if (e)
+		entry_unlink(s, e);
+	faas__stripe_unlock(s);
+	if (!e)
+		return faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+	entry_free(e);
+	return 0;
+}
+
+/* ---- resolve ----------------------------------------------------------- */
+
+/* Under the lock: the version an identifier names, drawing alias routing. */
+static struct faas_version *pick(faas_runtime_t *rt, struct faas_stripe *s,
+                                 const struct faas_entry *e, const struct faas_ident *id,
+                                 const char *key)
+{
+	const struct faas_alias *a;
+	long idx;
+
+	switch (id->kind) {
+	case FAAS_QUAL_NONE:
+	case FAAS_QUAL_LATEST:
+		return e->latest;
+	case FAAS_QUAL_VERSION:
+		return faas__entry_version(e, id->version);
+	case FAAS_QUAL_ALIAS:
+		idx = faas__entry_alias_index(e, id->qual, id->qual_len);
+		if (idx < 0)
+			return NULL;
+		a = e->aliases[idx];
+		if (faas__routing_pick_secondary(a, &s->prng, rt->seed, key))
+			return a->secondary;
+		return a->primary ? a->primary : e->latest;
+	}
+	return NULL;
+}
+
+int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id, const char *key,
+                           struct faas_resolved *out, faas_error_detail_t *d)
+{
+	struct faas_version *v = NULL;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (e && (v = pick(rt, s, e, id, key)) != NULL)
+		faas__version_ref(v);
+	faas__stripe_unlock(s);
+	if (!v)
+		return faas__fail_fn_not_found(rt, d, id->name, id->name_len, id->qual, id->qual_len);
+	out->version = v;
+	out->executed = v->number;
+	return 0;
+}
+
+void faas__resolved_release(struct faas_resolved *r)
+{
+	faas__version_unref(r->version);
+	r->version = NULL;
+}
+
+int faas_function_resolve(faas_runtime_t *rt, const char *identifier, const char *qualifier,
+                          const char *routing_key, uint32_t *version_out, faas_error_detail_t *d)
+{
+	struct faas_resolved r;
+	struct faas_ident id;
+	int rc;
+
+	if ((rc = begin(rt, d)) != 0 ||
+	    (rc = faas__ident_parse(rt, identifier, qualifier, FAAS_IDENT_INVOKE, &id, d)) != 0 ||
+	    (rc = faas__registry_resolve(rt, &id, routing_key, &r, d)) != 0)
+		return rc;
+	if (version_out)
+		*version_out = r.executed;
+	faas__resolved_release(&r);
+	return 0;
+}
+
+/* ---- snapshots for describe / list ------------------------------------- */
+
+static bool snapshot_fill(const struct faas_entry *e, struct faas_snapshot *snap)
+{
+	size_t i;
+
+	snap->versions = faas__calloc(e->nversions, sizeof(*snap->versions));
+	snap->aliases = faas__calloc(e->naliases, sizeof(*snap->aliases));
+	if (!snap->versions || !snap->aliases)
+		return false;
+	for (i = 0; i < e->nversions; i++) {
+		snap->versions[i] = e->versions[i];
+		faas__version_ref(e->versions[i]);
+	}
+	for (i = 0; i < e->naliases; i++) {
+		snap->aliases[i] = e->aliases[i];
+		faas__alias_ref(e->aliases[i]);
+	}
+	snap->nversions = e->nversions;
+	snap->naliases = e->naliases;
+	snap->latest = e->latest;
+	faas__version_ref(e->latest);
+	return true;
+}
+
+int faas__snapshot_take(faas_runtime_t *rt, const struct faas_ident *id,
+                        struct faas_snapshot *snap, faas_error_detail_t *d)
+{
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+	bool ok = false;
+
+	memset(snap, 0, sizeof(*snap));
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (e)
+		ok = snapshot_fill(e, snap);
+	faas__stripe_unlock(s);
+	if (!e)
+		return faas__fail_fn_not_found(rt, d, id->name, id->name_len, NULL, 0);
+	if (!ok) {
+		faas__snapshot_release(snap);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	return 0;
+}
+
+void faas__snapshot_release(struct faas_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->nversions; i++)
+		faas__version_unref(snap->versions[i]);
+	for (i = 0; i < snap->naliases; i++)
+		faas__alias_unref(snap->aliases[i]);
+	faas__version_unref(snap->latest);
+	faas__free(snap->versions);
+	faas__free(snap->aliases);
+	memset(snap, 0, sizeof(*snap));
+}
+
+int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out, size_t *n,
+                              faas_error_detail_t *d)
+{
+	struct faas_version **arr = NULL;
+	size_t count = 0, cap = 0, i, b;
+	bool ok = true;
+
+	for (i = 0; i < FAAS_STRIPES && ok; i++) {
+		struct faas_stripe *s = &rt->reg->stripes[i];
+		pthread_mutex_lock(&s->lock);
+		for (b = 0; b < s->nbuckets && ok; b++) {
+			struct faas_entry *e;
+			for (e = s->buckets[b]; e && ok; e = e->next) {
+				ok = faas__array_reserve(&arr, count, &cap);
+				if (ok) {
+					faas__version_ref(e->latest);
+					arr[count++] = e->latest;
+				}
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (!ok) {
+		for (i = 0; i < count; i++)
+			faas__version_unref(arr[i]);
+		faas__free(arr);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}

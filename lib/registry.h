@@ -1,0 +1,235 @@
+/*
+ * libfaas — private registry types: identifiers and the refcounted objects
+ * of DESIGN §9.6 (code, version, alias, function).
+ *
+ * Ownership: every object below is immutable after construction except its
+ * reference count; "replacing" one means building a new one and swapping
+ * the pointer under the stripe lock. An object whose count drops to zero is
+ * destroyed by the thread that dropped it, never with a library lock held.
+ */
+#ifndef FAAS_REGISTRY_H
+#define FAAS_REGISTRY_H
+
+#include "faas_int.h"
+
+#define FAAS_NAME_MAX 64
+#define FAAS_ALIAS_MAX 128
+#define FAAS_QUALIFIER_MAX 128
+#define FAAS_IDENT_MAX_CONTROL 140
+#define FAAS_IDENT_MAX_INVOKE 170
+#define FAAS_ARN_MAX 320
+
+/* ---- identifiers (qualifier.c) ----------------------------------------- */
+
+enum faas_qual_kind {
+	FAAS_QUAL_NONE = 0, /* unqualified: $LATEST */
+	FAAS_QUAL_LATEST,
+	FAAS_QUAL_VERSION,
+	FAAS_QUAL_ALIAS
+};
+
+enum faas_ident_mode {
+	FAAS_IDENT_INVOKE,     /* Invoke: '.' allowed in the name, up to 170 chars */
+	FAAS_IDENT_CONTROL,    /* control plane: up to 140 chars */
+	FAAS_IDENT_UNQUALIFIED /* create/publish/alias ops: no qualifier allowed */
+};
+
+/* A parsed identifier. Pointers alias the caller's strings (no copies). */
+struct faas_ident {
+	const char *name;
+	size_t name_len;
+	const char *qual; /* NULL when unqualified */
+	size_t qual_len;
+	enum faas_qual_kind kind;
+	uint32_t version; /* FAAS_QUAL_VERSION: the number, 0 if no version can have it */
+};
+
+FAAS_INTERNAL int faas__ident_parse(const faas_runtime_t *rt, const char *identifier,
+                                    const char *explicit_qualifier, enum faas_ident_mode mode,
+                                    struct faas_ident *out, faas_error_detail_t *d);
+/* Validates an alias name (1-128 of [a-zA-Z0-9-_], not all digits). */
+FAAS_INTERNAL int faas__alias_name_check(const char *alias, faas_error_detail_t *d);
+/* "arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]" into buf. */
+FAAS_INTERNAL void faas__format_arn(const faas_runtime_t *rt, const char *name, size_t name_len,
+                                    const char *qual, size_t qual_len, char *buf, size_t size);
+FAAS_INTERNAL int faas__fail_fn_not_found(const faas_runtime_t *rt, faas_error_detail_t *d,
+                                          const char *name, size_t name_len, const char *qual,
+                                          size_t qual_len);
+
+/* ---- objects (objects.c) ----------------------------------------------- */
+
+/* user_data with its release function, shared by the codes of one function. */
+struct faas_udata {
+	_Atomic long refs;
+	void *ptr;
+	faas_user_data_free_fn free_fn;
+};
+
+/* The callbacks of a version. */
+struct faas_code {
+	_Atomic long refs;
+	faas_handler_fn handler;
+	faas_init_fn init;
+	faas_shutdown_fn shutdown;
+	struct faas_udata *udata;
+};
+
+/* A function's identity; pools and counters join it with the dispatch engine. */
+struct faas_fn {
+	_Atomic long refs;
+	size_t name_len;
+	char name[]; /* NUL-terminated */
+};
+
+/* $LATEST or a published version: a configuration snapshot plus code. */
+struct faas_version {
+	_Atomic long refs;
+	uint32_t number; /* FAAS_VERSION_LATEST for $LATEST */
+	uint32_t timeout_ms;
+	uint32_t memory_mb;
+	uint64_t revision;
+	int64_t last_modified_ms;
+	struct faas_fn *fn;
+	struct faas_code *code;
+	char *description;
+	faas_env_var_t *env; /* one block: array then strings */
+	size_t env_count;
+};
+
+/* An alias, replaced whole on update. */
+struct faas_alias {
+	_Atomic long refs;
+	struct faas_fn *fn;
+	struct faas_version *primary;   /* NULL when the target is $LATEST */
+	struct faas_version *secondary; /* NULL without routing */
+	uint32_t primary_number;
+	double weight;       /* share of secondary */
+	uint64_t threshold;  /* draw < threshold picks secondary (weight < 1) */
+	bool all_secondary;  /* weight == 1.0 */
+	uint64_t revision;
+	char *description;
+	size_t name_len;
+	char name[];
+};
+
+FAAS_INTERNAL struct faas_fn *faas__fn_new(const char *name, size_t len);
+FAAS_INTERNAL void faas__fn_ref(struct faas_fn *f);
+FAAS_INTERNAL void faas__fn_unref(struct faas_fn *f);
+FAAS_INTERNAL void faas__code_unref(struct faas_code *c);
+FAAS_INTERNAL void faas__version_ref(struct faas_version *v);
+FAAS_INTERNAL void faas__version_unref(struct faas_version *v);
+FAAS_INTERNAL void faas__alias_ref(struct faas_alias *a);
+FAAS_INTERNAL void faas__alias_unref(struct faas_alias *a);
+
+/*
+ * Validate @p cfg and build an unshared $LATEST version for @p fn (taking a
+ * reference on fn), with a fresh udata holder. A call that fails after this
+ * must faas__version_disown() it before the unref: user_data passes to the
+ * runtime only on success.
+ */
+FAAS_INTERNAL int faas__version_from_config(faas_runtime_t *rt, struct faas_fn *fn,
+                                            const faas_function_config_t *cfg,
+                                            struct faas_version **out, faas_error_detail_t *d);
+/* Copy of @p src as published version @p number (description overridden when non-NULL). */
+FAAS_INTERNAL struct faas_version *faas__version_clone(const struct faas_version *src,
+                                                       const char *description);
+FAAS_INTERNAL void faas__version_disown(struct faas_version *v);
+FAAS_INTERNAL int faas__check_description(const char *desc, faas_error_detail_t *d);
+/* Make @p v's code use @p shared instead of its own fresh udata. */
+FAAS_INTERNAL void faas__code_share_udata(struct faas_code *c, struct faas_udata *shared);
+
+/* ---- routing (routing.c) ----------------------------------------------- */
+
+/* Fill the routing fields of @p a from weight (validated by the caller). */
+FAAS_INTERNAL void faas__routing_prepare(struct faas_alias *a, double weight);
+/* Pick the version for one resolution. @p prng is under the caller's lock. */
+FAAS_INTERNAL bool faas__routing_pick_secondary(const struct faas_alias *a, uint64_t *prng,
+                                                uint64_t seed, const char *key);
+
+/* ---- registry (registry.c) --------------------------------------------- */
+
+/*
+ * The name table: FAAS_STRIPES independent hash tables, each under its own
+ * mutex; a name's hash picks the stripe and then the bucket. An entry and
+ * everything it points to belong to its stripe: read or change them only
+ * with the stripe lock held, and take references on what must outlive the
+ * lock. Never hold two stripe locks at once.
+ */
+#define FAAS_STRIPES 64
+
+struct faas_entry {
+	struct faas_entry *next;
+	uint64_t hash;
+	struct faas_fn *fn;
+	struct faas_version *latest;
+	struct faas_version **versions; /* published, ascending by number */
+	size_t nversions, cap_versions;
+	struct faas_alias **aliases;
+	size_t naliases, cap_aliases;
+	uint32_t next_version;   /* never reused, starts at 1 */
+	uint64_t published_from; /* $LATEST revision at the last publish, 0 = none */
+	uint32_t last_published;
+};
+
+struct faas_stripe {
+	pthread_mutex_t lock;
+	struct faas_entry **buckets;
+	size_t nbuckets; /* power of two */
+	size_t count;
+	uint64_t prng; /* routing draws, under lock */
+} __attribute__((aligned(FAAS_CACHELINE)));
+
+struct faas_registry {
+	struct faas_stripe stripes[FAAS_STRIPES];
+};
+
+/* Lock the stripe of a name and find its entry (NULL if absent). */
+FAAS_INTERNAL struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name,
+                                                     size_t len, uint64_t *hash);
+FAAS_INTERNAL void faas__stripe_unlock(struct faas_stripe *s);
+FAAS_INTERNAL struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name,
+                                                  size_t len, uint64_t hash);
+FAAS_INTERNAL struct faas_version *faas__entry_version(const struct faas_entry *e, uint32_t number);
+/* Index of the alias called name in e->aliases, or -1. */
+FAAS_INTERNAL long faas__entry_alias_index(const struct faas_entry *e, const char *name, size_t len);
+/* Grow a pointer array to hold one more element; false on ENOMEM. */
+FAAS_INTERNAL bool faas__array_reserve(void *arrayp, size_t n, size_t *cap);
+
+/* References on everything a function has, taken under its stripe lock. */
+struct faas_snapshot {
+	struct faas_version *latest;
+	struct faas_version **versions;
+	size_t nversions;
+	struct faas_alias **aliases;
+	size_t naliases;
+};
+
+FAAS_INTERNAL int faas__snapshot_take(faas_runtime_t *rt, const struct faas_ident *id,
+                                      struct faas_snapshot *snap, faas_error_detail_t *d);
+FAAS_INTERNAL void faas__snapshot_release(struct faas_snapshot *snap);
+/* References on every function's $LATEST; *n receives the count. */
+FAAS_INTERNAL int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out,
+                                            size_t *n, faas_error_detail_t *d);
+
+/* A version resolved for invocation: holds a reference until released. */
+struct faas_resolved {
+	struct faas_version *version;
+	uint32_t executed; /* version number that runs */
+};
+
+FAAS_INTERNAL int faas__registry_new(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__registry_free(faas_runtime_t *rt);
+FAAS_INTERNAL int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id,
+                                         const char *routing_key, struct faas_resolved *out,
+                                         faas_error_detail_t *d);
+FAAS_INTERNAL void faas__resolved_release(struct faas_resolved *r);
+FAAS_INTERNAL size_t faas__registry_count(faas_runtime_t *rt);
+
+/* ---- describe (describe.c) --------------------------------------------- */
+
+FAAS_INTERNAL json_t *faas__json_version(const faas_runtime_t *rt, const struct faas_version *v,
+                                         const char *arn_qual, size_t arn_qual_len);
+FAAS_INTERNAL json_t *faas__json_alias(const faas_runtime_t *rt, const struct faas_alias *a);
+FAAS_INTERNAL json_t *faas__json_revision(uint64_t revision);
+
+#endif /* FAAS_REGISTRY_H */

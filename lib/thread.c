@@ -1,0 +1,62 @@
+/*
+ * libfaas — the thread-creation hook.
+ *
+ * Every library thread starts here: named "faas-<name>", all signals
+ * blocked (the host keeps signal handling to itself), optional stack size.
+ */
+#include "faas_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+
+static _Atomic long fail_countdown;
+static _Atomic bool fail_sticky;
+static _Atomic bool fail_tripped;
+
+void faas__thread_fail_at(long n, bool sticky)
+{
+	atomic_store(&fail_sticky, sticky);
+	atomic_store(&fail_tripped, false);
+	atomic_store(&fail_countdown, n > 0 ? n : 0);
+}
+
+static bool should_fail(void)
+{
+	if (atomic_load(&fail_countdown) == 0)
+		return atomic_load(&fail_tripped) && atomic_load(&fail_sticky);
+	if (atomic_fetch_sub(&fail_countdown, 1) == 1) {
+		atomic_store(&fail_tripped, true);
+		return true;
+	}
+	return false;
+}
+
+int faas__thread_create(pthread_t *tid, const char *name, size_t stack_size,
+                        void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	char tname[16];
+	int rc;
+
+	if (should_fail())
+		return FAAS_ETHREAD;
+	if (pthread_attr_init(&attr) != 0)
+		return FAAS_ENOMEM;
+	if (stack_size && pthread_attr_setstacksize(&attr, stack_size) != 0) {
+		pthread_attr_destroy(&attr);
+		return FAAS_EINVAL;
+	}
+	/* The new thread inherits the creator's mask: block everything around create. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(tid, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		return rc == ENOMEM ? FAAS_ENOMEM : FAAS_ETHREAD;
+	snprintf(tname, sizeof(tname), "faas-%s", name);
+	pthread_setname_np(*tid, tname);
+	return 0;
+}
