@@ -80,10 +80,12 @@ $(SHARED): $(LIB_OBJS) lib/libfaas.map
 	ln -sf libfaas.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $(BUILD)/libfaas.so
 
+PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/libfaas.pc.in
+
 $(PCFILE): pkgconfig/libfaas.pc.in $(VERSION_H)
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SUBST) > $@
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
@@ -93,7 +95,7 @@ install: all
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libfaas.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so
-	install -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/
+	$(PC_SUBST) > $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/faas.h

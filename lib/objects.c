@@ -330,8 +330,16 @@ struct faas_version *faas__version_clone(const struct faas_version *src, const c
 
 	if (!v)
 		return NULL;
-	*v = *src;
+	/* Field by field: src->refs may be changing under other threads. */
 	atomic_init(&v->refs, 1);
+	v->number = src->number;
+	v->timeout_ms = src->timeout_ms;
+	v->memory_mb = src->memory_mb;
+	v->revision = src->revision;
+	v->last_modified_ms = src->last_modified_ms;
+	v->fn = src->fn;
+	v->code = src->code;
+	v->env_count = src->env_count;
 	v->description = faas__strdup(description ? description : src->description);
 	v->env = env_copy(src->env, src->env_count, env_bytes_of(src->env, src->env_count));
 	atomic_fetch_add_explicit(&v->code->refs, 1, memory_order_relaxed);

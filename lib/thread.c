@@ -32,31 +32,55 @@ static bool should_fail(void)
 	return false;
 }
 
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+	char name[16];
+};
+
+/* Names itself first, so the thread never runs unnamed. */
+static void *trampoline(void *p)
+{
+	struct start st = *(struct start *)p;
+
+	faas__free(p);
+	pthread_setname_np(pthread_self(), st.name);
+	return st.fn(st.arg);
+}
+
 int faas__thread_create(pthread_t *tid, const char *name, size_t stack_size,
                         void *(*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
-	char tname[16];
+	struct start *st;
 	int rc;
 
 	if (should_fail())
 		return FAAS_ETHREAD;
-	if (pthread_attr_init(&attr) != 0)
+	if (!(st = faas__malloc(sizeof(*st))))
 		return FAAS_ENOMEM;
+	st->fn = fn;
+	st->arg = arg;
+	snprintf(st->name, sizeof(st->name), "faas-%s", name);
+	if (pthread_attr_init(&attr) != 0) {
+		faas__free(st);
+		return FAAS_ENOMEM;
+	}
 	if (stack_size && pthread_attr_setstacksize(&attr, stack_size) != 0) {
 		pthread_attr_destroy(&attr);
+		faas__free(st);
 		return FAAS_EINVAL;
 	}
 	/* The new thread inherits the creator's mask: block everything around create. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(tid, &attr, fn, arg);
+	rc = pthread_create(tid, &attr, trampoline, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (rc != 0)
-		return rc == ENOMEM ? FAAS_ENOMEM : FAAS_ETHREAD;
-	snprintf(tname, sizeof(tname), "faas-%s", name);
-	pthread_setname_np(*tid, tname);
+	if (rc != 0) {
+		faas__free(st);
+		return rc == ENOMEM || rc == EAGAIN ? FAAS_ETHREAD : FAAS_EINTERNAL;
+	}
 	return 0;
 }

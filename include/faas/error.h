@@ -55,8 +55,8 @@ typedef enum faas_error {
 	FAAS_ERRNO_MIN_ = -19 /* lowest code in use; internal */
 } faas_error_t;
 
-/** Size of the inline message buffer in faas_error_detail_t (and results). */
-#define FAAS_MESSAGE_MAX 256
+/** Size of the inline message buffer in faas_error_detail_t. */
+#define FAAS_MESSAGE_MAX 512
 
 /** Where a failed call explains itself. Caller-allocated; see the header comment. */
 typedef struct faas_error_detail {

@@ -1,0 +1,100 @@
+/*
+ * libfaas tests — allocation and thread-creation hooks.
+ */
+#include "tests.h"
+
+#include <signal.h>
+
+START_TEST(alloc_calloc_rejects_overflow)
+{
+	ck_assert_ptr_null(faas__calloc(SIZE_MAX / 2, 3));
+	ck_assert_ptr_null(faas__reallocarray(NULL, SIZE_MAX / 4, 8));
+}
+END_TEST
+
+START_TEST(alloc_fail_at_nth_then_recovers)
+{
+	void *a, *b, *c;
+	long live = faas__alloc_live();
+
+	faas__alloc_fail_at(2, false);
+	a = faas__malloc(8);
+	b = faas__malloc(8);
+	c = faas__malloc(8);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_null(b);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(faas__alloc_live(), live + 2);
+	faas__free(a);
+	faas__free(c);
+	ck_assert_int_eq(faas__alloc_live(), live);
+}
+END_TEST
+
+START_TEST(alloc_sticky_failure_fails_everything_after)
+{
+	char *s;
+
+	faas__alloc_fail_at(1, true);
+	ck_assert_ptr_null(faas__malloc(1));
+	ck_assert_ptr_null(faas__calloc(1, 1));
+	ck_assert_ptr_null(faas__strdup("x"));
+	faas__alloc_fail_at(0, false);
+	s = faas__strdup("back");
+	ck_assert_str_eq(s, "back");
+	faas__free(s);
+}
+END_TEST
+
+static void *probe_thread(void *arg)
+{
+	int *out = arg;
+	sigset_t cur;
+	char name[16] = "";
+
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	out[0] = sigismember(&cur, SIGINT) && sigismember(&cur, SIGTERM) && sigismember(&cur, SIGUSR1);
+	out[1] = strcmp(name, "faas-probe") == 0;
+	return NULL;
+}
+
+START_TEST(thread_hook_names_and_masks_signals)
+{
+	int seen[2] = { 0, 0 };
+	pthread_t t;
+
+	ck_assert_int_eq(faas__thread_create(&t, "probe", 0, probe_thread, seen), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(seen[0], 1);
+	ck_assert_int_eq(seen[1], 1);
+}
+END_TEST
+
+START_TEST(thread_hook_fails_on_request)
+{
+	int seen[2] = { 0, 0 };
+	pthread_t t;
+
+	faas__thread_fail_at(1, false);
+	ck_assert_int_eq(faas__thread_create(&t, "probe", 0, probe_thread, seen), FAAS_ETHREAD);
+	ck_assert_int_eq(seen[0], 0); /* never ran */
+	ck_assert_int_eq(faas__thread_create(&t, "probe", 0, probe_thread, seen), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(seen[1], 1);
+}
+END_TEST
+
+Suite *alloc_suite(void)
+{
+	Suite *s = suite_create("alloc");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, alloc_calloc_rejects_overflow);
+	tcase_add_test(tc, alloc_fail_at_nth_then_recovers);
+	tcase_add_test(tc, alloc_sticky_failure_fails_everything_after);
+	tcase_add_test(tc, thread_hook_names_and_masks_signals);
+	tcase_add_test(tc, thread_hook_fails_on_request);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,285 @@
+/*
+ * libfaas tests — allocation-failure sweep over every registry call: fail
+ * the 1st, 2nd, ... allocation of the call until it succeeds untouched.
+ * Each failing run must return FAAS_ENOMEM, leave the registry exactly as
+ * it was, leak nothing (live block count), and leave the runtime usable.
+ */
+#include "tests.h"
+
+#include <stdlib.h>
+
+typedef int (*op_fn)(faas_runtime_t *rt, faas_error_detail_t *d);
+
+static faas_env_var_t env[2] = { { "TABLE", "orders" }, { "MODE", "fast" } };
+
+static faas_function_config_t full_config(void)
+{
+	faas_function_config_t c = t_config(NULL);
+
+	c.description = "described";
+	c.environment = env;
+	c.environment_count = 2;
+	return c;
+}
+
+/* f with versions 1 and 2 and alias live -> 1 (+2 at 20%). */
+static void setup_full(faas_runtime_t *rt)
+{
+	faas_function_config_t c = full_config();
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+
+	ck_assert_int_eq(faas_function_create(rt, "f", &c, NULL), 0);
+	t_publish(rt, "f");
+	t_touch(rt, "f", "two");
+	t_publish(rt, "f");
+	ac.function_version = 1;
+	ac.additional_version = 2;
+	ac.additional_weight = 0.2;
+	ck_assert_int_eq(faas_alias_create(rt, "f", "live", &ac, NULL), 0);
+}
+
+static void setup_none(faas_runtime_t *rt)
+{
+	(void)rt;
+}
+
+static int op_create(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_function_config_t c = full_config();
+
+	return faas_function_create(rt, "g", &c, d);
+}
+
+static int op_update(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_function_config_t c = full_config();
+
+	c.description = "updated";
+	return faas_function_update(rt, "f", &c, d);
+}
+
+static int op_publish(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_publish_options_t o = FAAS_PUBLISH_OPTIONS_INIT;
+
+	t_touch(rt, "f", "three"); /* outside the armed window: see sweep() */
+	o.description = "published";
+	return faas_function_publish(rt, "f", &o, NULL, d);
+}
+
+static int op_alias_create(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+
+	ac.function_version = 2;
+	ac.additional_version = 1;
+	ac.additional_weight = 0.5;
+	ac.description = "blue";
+	return faas_alias_create(rt, "f", "blue", &ac, d);
+}
+
+static int op_alias_update(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+
+	ac.function_version = 2;
+	ac.description = "moved";
+	return faas_alias_update(rt, "f", "live", &ac, d);
+}
+
+static int op_alias_delete(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	return faas_alias_delete(rt, "f", "live", d);
+}
+
+static int op_delete_version(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_alias_delete(rt, "f", "live", NULL);
+	return faas_function_delete(rt, "f", "2", d);
+}
+
+static int op_delete_function(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	return faas_function_delete(rt, "f", NULL, d);
+}
+
+static int op_describe(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	json_t *j = (json_t *)&j;
+	int rc = faas_function_describe(rt, "f:live", &j, d);
+
+	ck_assert(rc == 0 ? j != NULL : j == NULL);
+	json_decref(j);
+	return rc;
+}
+
+static int op_alias_describe(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	json_t *j = (json_t *)&j;
+	int rc = faas_alias_describe(rt, "f", "live", &j, d);
+
+	ck_assert(rc == 0 ? j != NULL : j == NULL);
+	json_decref(j);
+	return rc;
+}
+
+static int op_list(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	json_t *j = (json_t *)&j;
+	int rc = faas_function_list(rt, &j, d);
+
+	ck_assert(rc == 0 ? j != NULL : j == NULL);
+	json_decref(j);
+	return rc;
+}
+
+static int op_resolve(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	return faas_function_resolve(rt, "f:live", NULL, "k", NULL, d);
+}
+
+struct sweep_case {
+	const char *name;
+	void (*setup)(faas_runtime_t *rt);
+	op_fn op;
+	bool touches_first; /* op_publish: its update runs unarmed */
+	bool allocates;     /* the sweep must see at least one FAAS_ENOMEM */
+};
+
+static const struct sweep_case cases[] = {
+	{ "create", setup_full, op_create, false, true },
+	{ "create-empty", setup_none, op_create, false, true },
+	{ "update", setup_full, op_update, false, true },
+	{ "publish", setup_full, op_publish, true, true },
+	{ "alias-create", setup_full, op_alias_create, false, true },
+	{ "alias-update", setup_full, op_alias_update, false, true },
+	{ "alias-delete", setup_full, op_alias_delete, false, false },
+	{ "delete-version", setup_full, op_delete_version, false, false },
+	{ "delete-function", setup_full, op_delete_function, false, false },
+	{ "describe", setup_full, op_describe, false, true },
+	{ "alias-describe", setup_full, op_alias_describe, false, false },
+	{ "list", setup_full, op_list, false, true },
+	{ "resolve", setup_full, op_resolve, false, false },
+};
+
+/* Everything observable about the registry, as text. */
+static char *state_text(faas_runtime_t *rt)
+{
+	json_t *all = json_object(), *list = NULL, *f = NULL;
+	char *s;
+
+	faas_function_list(rt, &list, NULL);
+	faas_function_describe(rt, "f", &f, NULL);
+	json_object_set_new(all, "list", list ? list : json_null());
+	json_object_set_new(all, "f", f ? f : json_null());
+	s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(all);
+	return s;
+}
+
+/* The publish case updates $LATEST first; arm only around the publish itself. */
+static int run_armed(const struct sweep_case *c, faas_runtime_t *rt, long n, faas_error_detail_t *d)
+{
+	int rc;
+
+	if (c->touches_first) {
+		faas_publish_options_t o = FAAS_PUBLISH_OPTIONS_INIT;
+		o.description = "published";
+		faas__alloc_fail_at(n, false);
+		rc = faas_function_publish(rt, "f", &o, NULL, d);
+	} else {
+		faas__alloc_fail_at(n, false);
+		rc = c->op(rt, d);
+	}
+	faas__alloc_fail_at(0, false);
+	return rc;
+}
+
+START_TEST(allocfail_sweep)
+{
+	const struct sweep_case *c = &cases[_i];
+	long n, base = faas__alloc_live();
+	int failures_seen = 0;
+
+	for (n = 1; n < 200; n++) {
+		faas_runtime_t *rt = t_runtime();
+		faas_error_detail_t d;
+		long live, fails;
+		char *before, *after;
+		int rc;
+
+		c->setup(rt);
+		if (c->touches_first)
+			t_touch(rt, "f", "three");
+		before = state_text(rt);
+		live = faas__alloc_live();
+		fails = faas__alloc_failures();
+		rc = run_armed(c, rt, n, &d);
+		if (faas__alloc_failures() == fails) {
+			/* the call made fewer than n allocations: it ran untouched */
+			ck_assert_msg(rc == 0, "%s: %s", c->name, d.message);
+			free(before);
+			faas_runtime_free(rt);
+			break;
+		}
+		if (rc != 0) {
+			ck_assert_msg(rc == FAAS_ENOMEM, "%s n=%ld: %s", c->name, n, faas_err_name(rc));
+			ck_assert_str_eq(d.message, "out of memory");
+			ck_assert_msg(faas__alloc_live() == live, "%s n=%ld leaked %ld blocks", c->name, n,
+			              faas__alloc_live() - live);
+			after = state_text(rt);
+			ck_assert_msg(strcmp(before, after) == 0, "%s n=%ld changed the registry", c->name, n);
+			free(after);
+			/* still usable: the same call now succeeds */
+			ck_assert_msg(c->op(rt, &d) == 0, "%s n=%ld then: %s", c->name, n, d.message);
+			failures_seen++;
+		}
+		free(before);
+		faas_runtime_free(rt);
+		ck_assert_msg(faas__alloc_live() == base, "%s n=%ld: %ld blocks left after free", c->name,
+		              n, faas__alloc_live() - base);
+	}
+	ck_assert_msg(n < 200, "%s never completed", c->name);
+	ck_assert_msg(!c->allocates || failures_seen > 0, "%s: no allocation failure was seen", c->name);
+	ck_assert_msg(c->allocates || failures_seen == 0, "%s: allocates after all", c->name);
+}
+END_TEST
+
+START_TEST(allocfail_runtime_new)
+{
+	long n, base = faas__alloc_live();
+
+	for (n = 1; n < 100; n++) {
+		faas_runtime_t *rt = (faas_runtime_t *)&n;
+		faas_error_detail_t d;
+		long fails = faas__alloc_failures();
+		int rc;
+
+		faas__alloc_fail_at(n, false);
+		rc = faas_runtime_new(&rt, NULL, &d);
+		faas__alloc_fail_at(0, false);
+		if (faas__alloc_failures() == fails) {
+			ck_assert_int_eq(rc, 0);
+			faas_runtime_free(rt);
+			break;
+		}
+		ck_assert_int_eq(rc, FAAS_ENOMEM);
+		ck_assert_ptr_null(rt);
+		ck_assert_int_eq(faas__alloc_live(), base);
+	}
+	ck_assert_int_gt(n, 1); /* the sweep really failed something */
+	ck_assert_int_eq(faas__alloc_live(), base);
+}
+END_TEST
+
+Suite *allocfail_suite(void)
+{
+	Suite *s = suite_create("allocfail");
+	TCase *tc = tcase_create("sweep");
+
+	tcase_add_loop_test(tc, allocfail_sweep, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, allocfail_runtime_new);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}

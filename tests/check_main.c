@@ -1,0 +1,115 @@
+/*
+ * libfaas tests — the runner: every suite in fork mode with a per-test
+ * timeout (CK_DEFAULT_TIMEOUT and CK_TIMEOUT_MULTIPLIER apply).
+ */
+#include "tests.h"
+
+#include <stdlib.h>
+
+double t_scale(void)
+{
+	const char *s = getenv("FAAS_TEST_SCALE");
+	double v = s ? atof(s) : 1.0;
+
+	return v > 0 ? v : 1.0;
+}
+
+long t_scaled(long n)
+{
+	long v = (long)((double)n * t_scale());
+
+	return v > 0 ? v : 1;
+}
+
+faas_runtime_t *t_runtime(void)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt = NULL;
+
+	o.seed = 42;
+	o.clock = FAAS_CLOCK_VIRTUAL;
+	o.virtual_epoch_ms = 1700000000000;
+	ck_assert_ok(faas_runtime_new(&rt, &o, &d), d);
+	return rt;
+}
+
+int t_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data)
+{
+	(void)ctx;
+	(void)user_data;
+	*response = json_incref(event);
+	return 0;
+}
+
+int t_handler2(faas_context_t *ctx, json_t *event, json_t **response, void *user_data)
+{
+	(void)ctx;
+	(void)event;
+	(void)user_data;
+	*response = json_null();
+	return 0;
+}
+
+faas_function_config_t t_config(void *user_data)
+{
+	faas_function_config_t c = FAAS_FUNCTION_CONFIG_INIT;
+
+	c.handler = t_handler;
+	c.user_data = user_data;
+	return c;
+}
+
+void t_create(faas_runtime_t *rt, const char *name)
+{
+	faas_function_config_t c = t_config(NULL);
+	faas_error_detail_t d;
+
+	ck_assert_ok(faas_function_create(rt, name, &c, &d), d);
+}
+
+uint32_t t_publish(faas_runtime_t *rt, const char *name)
+{
+	faas_error_detail_t d;
+	uint32_t v = 0;
+
+	ck_assert_ok(faas_function_publish(rt, name, NULL, &v, &d), d);
+	return v;
+}
+
+void t_touch(faas_runtime_t *rt, const char *name, const char *description)
+{
+	faas_function_config_t c = t_config(NULL);
+	faas_error_detail_t d;
+
+	c.description = description;
+	ck_assert_ok(faas_function_update(rt, name, &c, &d), d);
+}
+
+const char *t_jstr(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(error_suite());
+	int failed;
+
+	srunner_add_suite(sr, alloc_suite());
+	srunner_add_suite(sr, clock_suite());
+	srunner_add_suite(sr, qualifier_suite());
+	srunner_add_suite(sr, runtime_suite());
+	srunner_add_suite(sr, registry_suite());
+	srunner_add_suite(sr, alias_suite());
+	srunner_add_suite(sr, describe_suite());
+	srunner_add_suite(sr, allocfail_suite());
+	srunner_add_suite(sr, stress_suite());
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

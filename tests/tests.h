@@ -1,0 +1,64 @@
+/*
+ * libfaas tests — shared helpers. Tests link the static library and may
+ * include lib/ private headers to reach internal hooks.
+ */
+#ifndef FAAS_TESTS_H
+#define FAAS_TESTS_H
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "registry.h"
+
+/* Every suite. */
+Suite *error_suite(void);
+Suite *alloc_suite(void);
+Suite *clock_suite(void);
+Suite *qualifier_suite(void);
+Suite *runtime_suite(void);
+Suite *registry_suite(void);
+Suite *alias_suite(void);
+Suite *describe_suite(void);
+Suite *allocfail_suite(void);
+Suite *stress_suite(void);
+
+/* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
+double t_scale(void);
+long t_scaled(long n);
+
+/* A runtime on a virtual clock at 2023-11-14T22:13:20Z with seed 42. */
+faas_runtime_t *t_runtime(void);
+
+/* Handlers and user data used across suites. */
+int t_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
+int t_handler2(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
+faas_function_config_t t_config(void *user_data);
+/* Create a function with t_config(NULL), asserting success. */
+void t_create(faas_runtime_t *rt, const char *name);
+/* Publish, asserting success; returns the version number. */
+uint32_t t_publish(faas_runtime_t *rt, const char *name);
+/* Update $LATEST with a new description, asserting success. */
+void t_touch(faas_runtime_t *rt, const char *name, const char *description);
+
+/* Assert a call failed with code and a message containing substr. */
+#define ck_assert_fail(call_rc, detail, want_code, substr)                                \
+	do {                                                                              \
+		int rc_ = (call_rc);                                                      \
+		ck_assert_msg(rc_ == (want_code), "got %s (%s), want %s", faas_err_name(rc_), \
+		              (detail).message, faas_err_name(want_code));                 \
+		ck_assert_int_eq((detail).code, (want_code));                              \
+		ck_assert_ptr_nonnull(strstr((detail).message, (substr)));                 \
+	} while (0)
+
+#define ck_assert_ok(call_rc, detail)                                                      \
+	do {                                                                               \
+		int rc_ = (call_rc);                                                       \
+		ck_assert_msg(rc_ == 0, "got %s: %s", faas_err_name(rc_), (detail).message); \
+		ck_assert_int_eq((detail).code, 0);                                        \
+	} while (0)
+
+/* JSON helpers: string member or "" */
+const char *t_jstr(const json_t *obj, const char *key);
+
+#endif /* FAAS_TESTS_H */
