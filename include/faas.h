@@ -15,5 +15,7 @@
 #include "faas/runtime.h"
 #include "faas/function.h"
 #include "faas/json.h"
+#include "faas/invoke.h"
+#include "faas/context.h"
 
 #endif /* FAAS_H */

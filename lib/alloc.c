@@ -88,6 +88,19 @@ void *faas__realloc(void *ptr, size_t size)
 	return p;
 }
 
+void *faas__calloc_aligned(size_t size)
+{
+	void *p;
+
+	if (should_fail())
+		return NULL;
+	if (posix_memalign(&p, FAAS_CACHELINE, size ? size : 1) != 0)
+		return NULL;
+	memset(p, 0, size);
+	atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+	return p;
+}
+
 void *faas__reallocarray(void *ptr, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)

@@ -6,7 +6,7 @@
  * faas_clock_advance(); its wall time is a settable offset from its
  * monotonic time, so both move together.
  */
-#include "faas_int.h"
+#include "dispatch.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -56,7 +56,37 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 	if (ms > UINT64_MAX / 1000000u)
 		return FAAS_EINVAL;
 	atomic_fetch_add_explicit(&rt->clock.virt_mono_ns, ms * 1000000u, memory_order_acq_rel);
+	/* Sync callers waiting for a virtual deadline re-check the clock. */
+	pthread_mutex_lock(&rt->vwait_lock);
+	for (struct faas_inv *inv = rt->vwaiters; inv; inv = inv->vnext) {
+		atomic_fetch_add_explicit(&inv->wake, 1, memory_order_release);
+		faas__futex_wake(&inv->wake, 1);
+	}
+	pthread_mutex_unlock(&rt->vwait_lock);
 	return 0;
+}
+
+void faas__vwait_add(faas_runtime_t *rt, struct faas_inv *inv)
+{
+	pthread_mutex_lock(&rt->vwait_lock);
+	inv->vprev = NULL;
+	inv->vnext = rt->vwaiters;
+	if (rt->vwaiters)
+		rt->vwaiters->vprev = inv;
+	rt->vwaiters = inv;
+	pthread_mutex_unlock(&rt->vwait_lock);
+}
+
+void faas__vwait_remove(faas_runtime_t *rt, struct faas_inv *inv)
+{
+	pthread_mutex_lock(&rt->vwait_lock);
+	if (inv->vprev)
+		inv->vprev->vnext = inv->vnext;
+	else
+		rt->vwaiters = inv->vnext;
+	if (inv->vnext)
+		inv->vnext->vprev = inv->vprev;
+	pthread_mutex_unlock(&rt->vwait_lock);
 }
 
 int faas_clock_set_wall(faas_runtime_t *rt, int64_t epoch_ms)

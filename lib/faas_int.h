@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "faas.h"
+#include "faas/testing.h"
 
 #if !defined(JSON_HAVE_ATOMIC_BUILTINS) || !JSON_HAVE_ATOMIC_BUILTINS
 #error "libfaas needs a jansson built with atomic reference counts (2.11 or newer)"
@@ -43,6 +44,8 @@ FAAS_INTERNAL void *faas__malloc(size_t size);
 FAAS_INTERNAL void *faas__calloc(size_t n, size_t size); /* NULL on n * size overflow */
 FAAS_INTERNAL void *faas__realloc(void *ptr, size_t size);
 FAAS_INTERNAL void *faas__reallocarray(void *ptr, size_t n, size_t size);
+/* Zeroed, aligned to FAAS_CACHELINE; release with faas__free. */
+FAAS_INTERNAL void *faas__calloc_aligned(size_t size);
 FAAS_INTERNAL void faas__free(void *ptr);
 FAAS_INTERNAL char *faas__strdup(const char *s);
 FAAS_INTERNAL char *faas__strndup(const char *s, size_t len);
@@ -101,8 +104,12 @@ FAAS_INTERNAL long faas__utf8_chars(const char *s, size_t len);
 /* ---- runtime (runtime.c) ----------------------------------------------- */
 
 struct faas_registry;
+struct faas_conc;
+struct faas_workers;
+struct faas_inv;
 
-enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_SHUTDOWN = 1 };
+/* RUNNING -> DRAINING (only runtime threads may call in) -> SHUTDOWN */
+enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN = 2 };
 
 #define FAAS_REGION_MAX 32
 #define FAAS_ACCOUNT_LEN 12
@@ -116,10 +123,23 @@ struct faas_runtime {
 	char region[FAAS_REGION_MAX + 1];
 	char account[FAAS_ACCOUNT_LEN + 1];
 	struct faas_registry *reg;
+	struct faas_conc *conc;
+	struct faas_workers *workers;
+	_Atomic long core_refs; /* the owner + each worker thread; the last frees */
+	_Atomic bool freed;     /* faas_runtime_free has run */
+	bool inline_mode;
+	bool legacy_handled;
+	faas_log_fn log_fn;
+	void *log_user_data;
+	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */
+	struct faas_inv *vwaiters;
 };
 
-/* 0, or FAAS_ESHUTDOWN with the detail filled. */
+/* 0, or FAAS_ESHUTDOWN with the detail filled. Runtime threads may still
+ * call in while the runtime drains. */
 FAAS_INTERNAL int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d);
+/* Drop a core reference; the last one releases the runtime's memory. */
+FAAS_INTERNAL void faas__rt_core_unref(faas_runtime_t *rt);
 FAAS_INTERNAL uint64_t faas__rt_next_revision(faas_runtime_t *rt);
 
 #endif /* FAAS_INT_H */

@@ -2,7 +2,7 @@
  * libfaas — construction, validation and reference counting of the
  * registry objects (code, version, alias, function identity).
  */
-#include "registry.h"
+#include "dispatch.h"
 
 #include <stdio.h>
 
@@ -66,7 +66,11 @@ struct faas_fn *faas__fn_new(const char *name, size_t len)
 
 	if (!f)
 		return NULL;
+	memset(f, 0, sizeof(*f));
 	atomic_init(&f->refs, 1);
+	atomic_init(&f->reserved, -1);
+	atomic_init(&f->pool.avail, 0);
+	atomic_init(&f->pool.debt, 0);
 	f->name_len = len;
 	memcpy(f->name, name, len);
 	f->name[len] = '\0';
@@ -80,8 +84,10 @@ void faas__fn_ref(struct faas_fn *f)
 
 void faas__fn_unref(struct faas_fn *f)
 {
-	if (f && unref(&f->refs))
+	if (f && unref(&f->refs)) {
+		faas__free(f->conc_spare);
 		faas__free(f);
+	}
 }
 
 void faas__version_ref(struct faas_version *v)
@@ -93,6 +99,7 @@ void faas__version_unref(struct faas_version *v)
 {
 	if (!v || !unref(&v->refs))
 		return;
+	faas__instances_free(v->instances, v->code); /* empty when code is NULL */
 	faas__code_unref(v->code);
 	faas__fn_unref(v->fn);
 	faas__free(v->description);
@@ -315,7 +322,8 @@ int faas__version_from_config(faas_runtime_t *rt, struct faas_fn *fn,
 	v->description = faas__strdup(cfg->description ? cfg->description : "");
 	v->env_count = cfg->environment_count;
 	v->env = env_copy(cfg->environment, cfg->environment_count, env_bytes);
-	if (!v->code || !v->description || (v->env_count && !v->env)) {
+	v->instances = faas__instances_new();
+	if (!v->code || !v->description || (v->env_count && !v->env) || !v->instances) {
 		faas__version_disown(v);
 		faas__version_unref(v);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
@@ -342,9 +350,10 @@ struct faas_version *faas__version_clone(const struct faas_version *src, const c
 	v->env_count = src->env_count;
 	v->description = faas__strdup(description ? description : src->description);
 	v->env = env_copy(src->env, src->env_count, env_bytes_of(src->env, src->env_count));
+	v->instances = faas__instances_new();
 	atomic_fetch_add_explicit(&v->code->refs, 1, memory_order_relaxed);
 	faas__fn_ref(v->fn);
-	if (!v->description || (v->env_count && !v->env)) {
+	if (!v->description || (v->env_count && !v->env) || !v->instances) {
 		faas__version_unref(v);
 		return NULL;
 	}

@@ -7,7 +7,7 @@
  * only after the stripe lock is dropped, so user_data_free never runs with
  * a library lock held.
  */
-#include "registry.h"
+#include "dispatch.h"
 
 #include <stdio.h>
 
@@ -17,7 +17,7 @@
 
 int faas__registry_new(faas_runtime_t *rt)
 {
-	struct faas_registry *r = faas__calloc(1, sizeof(*r));
+	struct faas_registry *r = faas__calloc_aligned(sizeof(*r));
 	size_t i;
 
 	if (!r)
@@ -540,6 +540,7 @@ int faas_function_delete(faas_runtime_t *rt, const char *name, const char *quali
 	faas__stripe_unlock(s);
 	if (!e)
 		return faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+	faas__conc_function_gone(rt, e->fn);
 	entry_free(e);
 	return 0;
 }
@@ -549,7 +550,7 @@ int faas_function_delete(faas_runtime_t *rt, const char *name, const char *quali
 /* Under the lock: the version an identifier names, drawing alias routing. */
 static struct faas_version *pick(faas_runtime_t *rt, struct faas_stripe *s,
                                  const struct faas_entry *e, const struct faas_ident *id,
-                                 const char *key)
+                                 const char *key, bool draw)
 {
 	const struct faas_alias *a;
 	long idx;
@@ -565,7 +566,7 @@ static struct faas_version *pick(faas_runtime_t *rt, struct faas_stripe *s,
 		if (idx < 0)
 			return NULL;
 		a = e->aliases[idx];
-		if (faas__routing_pick_secondary(a, &s->prng, rt->seed, key))
+		if (draw && faas__routing_pick_secondary(a, &s->prng, rt->seed, key))
 			return a->secondary;
 		return a->primary ? a->primary : e->latest;
 	}
@@ -573,7 +574,7 @@ static struct faas_version *pick(faas_runtime_t *rt, struct faas_stripe *s,
 }
 
 int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id, const char *key,
-                           struct faas_resolved *out, faas_error_detail_t *d)
+                           bool draw, struct faas_resolved *out, faas_error_detail_t *d)
 {
 	struct faas_version *v = NULL;
 	struct faas_stripe *s;
@@ -582,7 +583,7 @@ int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id, cons
 
 	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
 	e = faas__entry_find(s, id->name, id->name_len, hash);
-	if (e && (v = pick(rt, s, e, id, key)) != NULL)
+	if (e && (v = pick(rt, s, e, id, key, draw)) != NULL)
 		faas__version_ref(v);
 	faas__stripe_unlock(s);
 	if (!v)
@@ -607,7 +608,7 @@ int faas_function_resolve(faas_runtime_t *rt, const char *identifier, const char
 
 	if ((rc = begin(rt, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, identifier, qualifier, FAAS_IDENT_INVOKE, &id, d)) != 0 ||
-	    (rc = faas__registry_resolve(rt, &id, routing_key, &r, d)) != 0)
+	    (rc = faas__registry_resolve(rt, &id, routing_key, true, &r, d)) != 0)
 		return rc;
 	if (version_out)
 		*version_out = r.executed;
@@ -708,4 +709,38 @@ int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out, si
 	*out = arr;
 	*n = count;
 	return 0;
+}
+
+/* Shut down the warm execution environments of every version. */
+void faas__registry_spindown(faas_runtime_t *rt)
+{
+	struct faas_version **arr = NULL;
+	size_t count = 0, cap = 0, i, b, k;
+	bool ok = true;
+
+	for (i = 0; i < FAAS_STRIPES; i++) {
+		struct faas_stripe *s = &rt->reg->stripes[i];
+		pthread_mutex_lock(&s->lock);
+		for (b = 0; b < s->nbuckets && ok; b++) {
+			struct faas_entry *e;
+			for (e = s->buckets[b]; e && ok; e = e->next) {
+				for (k = 0; k <= e->nversions && ok; k++) {
+					struct faas_version *v = k ? e->versions[k - 1] : e->latest;
+					if (!(ok = faas__array_reserve(&arr, count, &cap)))
+						break;
+					faas__version_ref(v);
+					arr[count++] = v;
+				}
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+		/* callbacks run with no lock held */
+		for (k = 0; k < count; k++) {
+			faas__instances_spindown(arr[k]);
+			faas__version_unref(arr[k]);
+		}
+		count = 0;
+		ok = true;
+	}
+	faas__free(arr);
 }

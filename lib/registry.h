@@ -74,11 +74,22 @@ struct faas_code {
 	struct faas_udata *udata;
 };
 
-/* A function's identity; pools and counters join it with the dispatch engine. */
+/* A pool of concurrency tokens (concurrency.c). */
+struct faas_pool {
+	_Atomic int64_t avail; /* tokens free in this pool */
+	_Atomic int64_t debt;  /* tokens it owes other pools: releases pay them first */
+	bool reserved;         /* a function's reservation (else the unreserved pool) */
+};
+
+/* A function's identity, with its concurrency state. */
 struct faas_fn {
 	_Atomic long refs;
 	size_t name_len;
-	char name[]; /* NUL-terminated */
+	char pad_[FAAS_CACHELINE]; /* keep the hot pool off the refcount's line */
+	_Atomic int32_t reserved;  /* -1: none; else the reservation (pool in use) */
+	struct faas_pool pool;     /* tokens of the reservation */
+	void *conc_spare;          /* debt entry set aside for un-reserving */
+	char name[];               /* NUL-terminated */
 };
 
 /* $LATEST or a published version: a configuration snapshot plus code. */
@@ -91,6 +102,7 @@ struct faas_version {
 	int64_t last_modified_ms;
 	struct faas_fn *fn;
 	struct faas_code *code;
+	struct faas_instances *instances; /* execution environments of this version */
 	char *description;
 	faas_env_var_t *env; /* one block: array then strings */
 	size_t env_count;
@@ -219,11 +231,13 @@ struct faas_resolved {
 
 FAAS_INTERNAL int faas__registry_new(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__registry_free(faas_runtime_t *rt);
+/* draw = false: an alias resolves to its primary without a routing draw (DryRun). */
 FAAS_INTERNAL int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id,
-                                         const char *routing_key, struct faas_resolved *out,
-                                         faas_error_detail_t *d);
+                                         const char *routing_key, bool draw,
+                                         struct faas_resolved *out, faas_error_detail_t *d);
 FAAS_INTERNAL void faas__resolved_release(struct faas_resolved *r);
 FAAS_INTERNAL size_t faas__registry_count(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__registry_spindown(faas_runtime_t *rt);
 
 /* ---- describe (describe.c) --------------------------------------------- */
 

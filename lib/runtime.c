@@ -1,11 +1,16 @@
 /*
- * libfaas — runtime options, lifecycle and shutdown.
+ * libfaas — runtime options, lifecycle and shutdown (DESIGN §9.10).
  *
- * Shutdown so far: the state flips to SHUTDOWN and every later call that
- * reads or changes the registry answers FAAS_ESHUTDOWN. The dispatch engine
- * adds draining and thread joins (DESIGN §9.10).
+ * Shutdown: (1) DRAINING: outside callers get FAAS_ESHUTDOWN, runtime
+ * threads may still call in; (2) wait for in-flight work up to drain_ms of
+ * real time; (3) SHUTDOWN: nobody calls in; idle workers stop, busy ones
+ * after their invocation; (4) warm environments get SHUTDOWN (spindown).
+ * Handlers that never return are not joined: their worker threads hold a
+ * core reference and the last one frees the runtime's memory.
  */
-#include "registry.h"
+#include "dispatch.h"
+
+#include <sched.h>
 
 #include <stdio.h>
 #include <time.h>
@@ -44,7 +49,60 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 	if (o->min_timeout_ms > FAAS_TIMEOUT_MAX_MS)
 		return faas__fail(d, FAAS_EINVAL, "min_timeout_ms must be at most %u",
 		                  FAAS_TIMEOUT_MAX_MS);
+	if (o->max_concurrency > 1000000)
+		return faas__fail(d, FAAS_EINVAL, "max_concurrency must be at most 1000000");
 	return 0;
+}
+
+static uint32_t default_max(void)
+{
+	cpu_set_t set;
+	int cpus = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	return cpus * 4 < 8 ? 8 : (uint32_t)cpus * 4;
+}
+
+/* Sizes of the concurrency model, after defaults. */
+static int size_runtime(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d)
+{
+	struct faas_workers *wp = rt->workers;
+	uint32_t max = o->max_concurrency ? o->max_concurrency : default_max();
+	uint32_t umin = o->unreserved_min ? o->unreserved_min : (max / 10 ? max / 10 : 1);
+
+	if (umin > max)
+		return faas__fail(d, FAAS_EINVAL, "unreserved_min (%u) exceeds max_concurrency (%u)", umin,
+		                  max);
+	if (o->min_workers > max)
+		return faas__fail(d, FAAS_EINVAL, "min_workers (%u) exceeds max_concurrency (%u)",
+		                  o->min_workers, max);
+	wp->max = max;
+	wp->min = o->inline_mode ? 0 : o->min_workers;
+	wp->idle_ms = o->worker_idle_ms ? o->worker_idle_ms : 10000;
+	wp->stack_size = o->worker_stack_size;
+	return faas__conc_init(rt->conc, max, umin) == 0 ? 0 : faas__fail(d, FAAS_ENOMEM, NULL);
+}
+
+/* Memory of the runtime core: freed by the last core reference. */
+static void core_free(faas_runtime_t *rt)
+{
+	if (rt->conc) {
+		faas__conc_destroy(rt->conc);
+		faas__free(rt->conc);
+	}
+	if (rt->workers) {
+		faas__workers_destroy(rt->workers);
+		faas__free(rt->workers);
+	}
+	pthread_mutex_destroy(&rt->vwait_lock);
+	faas__free(rt);
+}
+
+void faas__rt_core_unref(faas_runtime_t *rt)
+{
+	if (atomic_fetch_sub_explicit(&rt->core_refs, 1, memory_order_acq_rel) == 1)
+		core_free(rt);
 }
 
 static uint64_t random_seed(void)
@@ -74,6 +132,36 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	rt = faas__calloc(1, sizeof(*rt));
 	if (!rt)
 		return faas__fail(d, FAAS_ENOMEM, NULL);
+	pthread_mutex_init(&rt->vwait_lock, NULL);
+	atomic_init(&rt->core_refs, 1);
+	rt->conc = faas__calloc_aligned(sizeof(*rt->conc));
+	rt->workers = faas__calloc(1, sizeof(*rt->workers));
+	if (!rt->conc || !rt->workers) {
+		faas__free(rt->conc); /* nothing initialised inside yet */
+		faas__free(rt->workers);
+		rt->conc = NULL;
+		rt->workers = NULL;
+		core_free(rt);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	if ((rc = size_runtime(rt, o, d)) != 0) {
+		faas__free(rt->conc);
+		rt->conc = NULL;
+		faas__free(rt->workers);
+		rt->workers = NULL;
+		core_free(rt);
+		return rc;
+	}
+	if (faas__workers_init(rt) != 0) {
+		faas__free(rt->workers);
+		rt->workers = NULL;
+		core_free(rt);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	rt->inline_mode = o->inline_mode != 0;
+	rt->legacy_handled = o->legacy_handled_errors != 0;
+	rt->log_fn = o->log_fn;
+	rt->log_user_data = o->log_user_data;
 	atomic_init(&rt->state, FAAS_RT_RUNNING);
 	atomic_init(&rt->revision, 0);
 	snprintf(rt->region, sizeof(rt->region), "%s", o->region ? o->region : "us-east-1");
@@ -82,8 +170,14 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	rt->min_timeout_ms = o->min_timeout_ms ? o->min_timeout_ms : 1000;
 	faas__clock_init(&rt->clock, o->clock, o->virtual_epoch_ms);
 	if (faas__registry_new(rt) != 0) {
-		faas__free(rt);
+		core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	if ((rc = faas__workers_start_min(rt)) != 0) {
+		faas__workers_stop(rt, 1000);
+		faas__registry_free(rt);
+		faas__rt_core_unref(rt);
+		return faas__fail(d, rc, rc == FAAS_ETHREAD ? "could not start a worker thread" : NULL);
 	}
 	*out = rt;
 	return 0;
@@ -92,22 +186,34 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 {
 	int expected = FAAS_RT_RUNNING;
+	uint64_t deadline;
+	uint32_t running;
 
-	FAAS_UNUSED(drain_ms);
 	if (!rt)
 		return FAAS_EINVAL;
-	if (!atomic_compare_exchange_strong(&rt->state, &expected, FAAS_RT_SHUTDOWN))
+	if (faas__current_rt == rt)
+		return FAAS_EDEADLK;
+	if (!atomic_compare_exchange_strong(&rt->state, &expected, FAAS_RT_DRAINING))
 		return FAAS_ESHUTDOWN;
-	return 0;
+	deadline = faas__real_mono_ns() + (uint64_t)drain_ms * 1000000u;
+	while (faas__conc_in_use(rt) > 0 && faas__real_mono_ns() < deadline)
+		faas__sleep_ms(1);
+	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
+	faas__workers_stop(rt, 1000);
+	faas__registry_spindown(rt);
+	running = faas__conc_in_use(rt);
+	return running ? FAAS_ETIMEDOUT : 0;
 }
 
 void faas_runtime_free(faas_runtime_t *rt)
 {
-	if (!rt)
+	if (!rt || faas__current_rt == rt)
 		return;
-	faas_runtime_shutdown(rt, 0);
+	if (atomic_load(&rt->state) == FAAS_RT_RUNNING)
+		faas_runtime_shutdown(rt, 0);
+	atomic_store(&rt->freed, true);
 	faas__registry_free(rt);
-	faas__free(rt);
+	faas__rt_core_unref(rt);
 }
 
 const char *faas_runtime_region(const faas_runtime_t *rt)
@@ -122,7 +228,9 @@ const char *faas_runtime_account_id(const faas_runtime_t *rt)
 
 int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d)
 {
-	if (FAAS_LIKELY(atomic_load_explicit(&rt->state, memory_order_acquire) == FAAS_RT_RUNNING))
+	int st = atomic_load_explicit(&rt->state, memory_order_acquire);
+
+	if (FAAS_LIKELY(st == FAAS_RT_RUNNING) || (st == FAAS_RT_DRAINING && faas__current_rt == rt))
 		return 0;
 	return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
 }
@@ -130,4 +238,19 @@ int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d)
 uint64_t faas__rt_next_revision(faas_runtime_t *rt)
 {
 	return atomic_fetch_add_explicit(&rt->revision, 1, memory_order_relaxed) + 1;
+}
+
+int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
+{
+	uint64_t deadline;
+
+	if (!rt)
+		return FAAS_EINVAL;
+	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
+	while (faas__conc_in_use(rt) > 0) {
+		if (faas__real_mono_ns() >= deadline)
+			return FAAS_ETIMEDOUT;
+		faas__sleep_ms(1);
+	}
+	return 0;
 }

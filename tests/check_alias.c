@@ -100,7 +100,7 @@ START_TEST(alias_latest_target_follows_updates)
 	ck_assert_ok(faas_alias_create(rt, "f", "edge", &c, &d), d);
 	t_touch(rt, "f", "newest");
 	ck_assert_ok(faas__ident_parse(rt, "f:edge", NULL, FAAS_IDENT_INVOKE, &id, &d), d);
-	ck_assert_ok(faas__registry_resolve(rt, &id, NULL, &r, &d), d);
+	ck_assert_ok(faas__registry_resolve(rt, &id, NULL, true, &r, &d), d);
 	ck_assert_uint_eq(r.executed, FAAS_VERSION_LATEST);
 	ck_assert_str_eq(r.version->description, "newest");
 	faas__resolved_release(&r);

@@ -404,7 +404,7 @@ START_TEST(registry_resolved_version_outlives_delete)
 	ck_assert_ok(faas_function_create(rt, "f", &c, &d), d);
 	live = faas__alloc_live();
 	ck_assert_ok(faas__ident_parse(rt, "f", NULL, FAAS_IDENT_INVOKE, &id, &d), d);
-	ck_assert_ok(faas__registry_resolve(rt, &id, NULL, &r, &d), d);
+	ck_assert_ok(faas__registry_resolve(rt, &id, NULL, true, &r, &d), d);
 	ck_assert_ok(faas_function_delete(rt, "f", NULL, &d), d);
 	ck_assert_int_eq(freed[1], 0); /* the resolution holds it */
 	ck_assert_ptr_eq(r.version->code->handler, t_handler);

@@ -109,17 +109,17 @@ static void *reader(void *arg)
 	faas__ident_parse(sh->rt, "churn:a", NULL, FAAS_IDENT_INVOKE, &churn, NULL);
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		snprintf(key, sizeof(key), "k%ld", i % 64);
-		if (faas__registry_resolve(sh->rt, &live, (i & 1) ? key : NULL, &r, NULL) != 0) {
+		if (faas__registry_resolve(sh->rt, &live, (i & 1) ? key : NULL, true, &r, NULL) != 0) {
 			note_failure(sh, "alias vanished", i, 0);
 		} else {
 			check_version(sh, r.version, true);
 			faas__resolved_release(&r);
 		}
-		if (faas__registry_resolve(sh->rt, &latest, NULL, &r, NULL) == 0) {
+		if (faas__registry_resolve(sh->rt, &latest, NULL, true, &r, NULL) == 0) {
 			check_version(sh, r.version, false);
 			faas__resolved_release(&r);
 		}
-		if (faas__registry_resolve(sh->rt, &churn, NULL, &r, NULL) == 0) {
+		if (faas__registry_resolve(sh->rt, &churn, NULL, true, &r, NULL) == 0) {
 			if (r.version->code->handler != t_handler2)
 				note_failure(sh, "churn handler", 0, 0);
 			faas__resolved_release(&r);

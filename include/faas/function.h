@@ -157,6 +157,20 @@ FAAS_EXTERN int faas_function_publish(faas_runtime_t *rt, const char *name,
 FAAS_EXTERN int faas_function_delete(faas_runtime_t *rt, const char *name, const char *qualifier,
                                      faas_error_detail_t *detail);
 
+/**
+ * Reserve concurrency for a function (PutFunctionConcurrency): @p n tokens
+ * are carved out of the account pool, so the function can always run n at
+ * once and never more. 0 throttles every invocation; -1 removes the
+ * reservation. The sum of reservations may not leave less than the
+ * runtime's unreserved_min ("Specified ReservedConcurrentExecutions for
+ * function decreases account's UnreservedConcurrentExecution below its
+ * minimum value of [N]."). Invocations already running keep their token;
+ * new ones see the new limit at once.
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
+                                                       int32_t n, faas_error_detail_t *detail);
+
 #define FAAS_ALIAS_CONFIG_VERSION 1
 
 /**

@@ -21,6 +21,13 @@ typedef enum faas_clock_kind {
 #define FAAS_RUNTIME_OPTIONS_VERSION 1
 
 /**
+ * Receives each log line of every function (START/END/REPORT and
+ * faas_context_log output), without a trailing newline. Runs on the worker
+ * that produced it, with no library lock held; it must not block or invoke.
+ */
+typedef void (*faas_log_fn)(const char *line, size_t len, void *user_data);
+
+/**
  * Runtime options. Initialise with FAAS_RUNTIME_OPTIONS_INIT and set what
  * you need; passing NULL to faas_runtime_new() means all defaults. New
  * fields are only ever appended (and `version` bumped). Strings are copied.
@@ -33,9 +40,19 @@ typedef struct faas_runtime_options {
 	faas_clock_kind_t clock;    /**< FAAS_CLOCK_REAL (default) or FAAS_CLOCK_VIRTUAL */
 	int64_t virtual_epoch_ms;   /**< virtual clock: wall time at start (Unix ms); 0 = real time now */
 	uint32_t min_timeout_ms;    /**< smallest accepted function timeout; 0 = 1000 (Lambda's 1 s) */
+	uint32_t max_concurrency;   /**< account limit = worker-thread cap; 0 = 4 x CPUs, at least 8 */
+	uint32_t unreserved_min;    /**< concurrency reservations may not take; 0 = max/10, at least 1 */
+	uint32_t min_workers;       /**< workers started up front and never retired (<= max) */
+	uint32_t worker_idle_ms;    /**< real time an idle worker waits before exiting; 0 = 10000 */
+	size_t worker_stack_size;   /**< 0 = the system default */
+	int inline_mode;            /**< non-zero: run invocations on the calling thread */
+	faas_log_fn log_fn;         /**< optional log sink */
+	void *log_user_data;        /**< passed to log_fn */
+	int legacy_handled_errors;  /**< non-zero: report function errors as Handled, not Unhandled */
 } faas_runtime_options_t;
 
-#define FAAS_RUNTIME_OPTIONS_INIT { FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0 }
+#define FAAS_RUNTIME_OPTIONS_INIT \
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0 }
 
 /**
  * Create a runtime.
@@ -48,18 +65,29 @@ FAAS_EXTERN int faas_runtime_new(faas_runtime_t **out, const faas_runtime_option
                                  faas_error_detail_t *detail);
 
 /**
- * Stop accepting calls. Afterwards every call that changes or reads the
- * registry answers FAAS_ESHUTDOWN. Until the dispatch engine lands there
- * is no in-flight work, so @p drain_ms is accepted and unused.
- * @return 0; FAAS_EINVAL for NULL; FAAS_ESHUTDOWN if already shut down.
+ * Stop the runtime. From then on calls from outside the runtime answer
+ * FAAS_ESHUTDOWN (handlers still running may still call in); in-flight
+ * invocations are waited for up to @p drain_ms of real time; idle execution
+ * environments are shut down (reason spindown) and worker threads joined.
+ * Handlers that never return are not joined: their threads keep the runtime's
+ * core alive until they finish.
+ * @return 0; FAAS_ETIMEDOUT if invocations were still running at the
+ *         deadline; FAAS_EDEADLK when called from a runtime thread (a
+ *         handler); FAAS_ESHUTDOWN if already shut down; FAAS_EINVAL for NULL.
  */
 FAAS_EXTERN int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms);
 
 /**
- * Shut down (if not yet) and release the runtime with every function,
- * version and alias; each `user_data_free` runs once. Accepts NULL.
+ * Shut down (if not yet, with a drain of 0 ms) and release the runtime with
+ * every function, version and alias; each `user_data_free` runs once (for
+ * code still running in a handler that never returned, when it returns).
+ * Accepts NULL. Must not be called from a handler (it returns at once,
+ * doing nothing, if it is).
  */
 FAAS_EXTERN void faas_runtime_free(faas_runtime_t *rt);
+
+/** Concurrency tokens in use right now (Lambda's ConcurrentExecutions); computed when read. */
+FAAS_EXTERN uint32_t faas_runtime_concurrent_executions(faas_runtime_t *rt);
 
 /** ARN region of the runtime (borrowed, lives as long as @p rt). */
 FAAS_EXTERN const char *faas_runtime_region(const faas_runtime_t *rt);

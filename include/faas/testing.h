@@ -1,0 +1,22 @@
+/*
+ * libfaas — helpers for tests of handlers and hosts. Opt-in: include it
+ * explicitly; faas.h does not.
+ */
+#ifndef FAAS_TESTING_H
+#define FAAS_TESTING_H
+
+#include "faas/common.h"
+
+FAAS_BEGIN_DECLS
+
+/**
+ * Wait until nothing is running or runnable in @p rt (no invocation holds
+ * a concurrency token), or until @p real_ms of real time has passed.
+ * Tests use it instead of sleeping.
+ * @return 0 when quiet, FAAS_ETIMEDOUT otherwise, FAAS_EINVAL for NULL.
+ */
+FAAS_EXTERN int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms);
+
+FAAS_END_DECLS
+
+#endif /* FAAS_TESTING_H */

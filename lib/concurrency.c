@@ -1,0 +1,349 @@
+/*
+ * libfaas — concurrency tokens (DESIGN §4, §9.1–9.2).
+ *
+ * DESIGN
+ * - The account has max_concurrency tokens. Each lives in exactly one
+ *   place: the `avail` of the unreserved pool U, the `avail` of a function's
+ *   reservation pool, or an invocation that holds it from admission until
+ *   its execution environment is released. So in-use = max - sum(avail),
+ *   computed when read; no counter is touched per invoke.
+ * - Admission is one CAS-decrement on one pool: the function's own pool
+ *   when it has a reservation, else U. The invocation remembers the pool it
+ *   charged and returns the token there.
+ * - Reconfiguration (reserve, change, remove, delete) runs under `lock`. It
+ *   moves free tokens between pools at once and records the rest as a debt
+ *   of the giving pool to the receiving one. A pool with debt sends each
+ *   returned token to its creditors before keeping any, and admits nothing
+ *   until its debt is paid, so no pool ever holds more tokens than the
+ *   capacity in force, and the account never more than max.
+ * - Fast paths: admit/release read `debt` (same cache line as `avail`); only
+ *   when it is non-zero do they take the lock. Invocations already running
+ *   when a reservation is set keep the token of the pool they charged.
+ */
+#include "dispatch.h"
+
+#include <stdio.h>
+
+struct faas_debt {
+	struct faas_pool *from, *to;
+	int64_t n;
+	struct faas_debt *next;
+};
+
+static const char reason_reserved[] = "ReservedFunctionConcurrentInvocationLimitExceeded";
+static const char reason_account[] = "ConcurrentInvocationLimitExceeded";
+
+int faas__conc_init(struct faas_conc *c, uint32_t max, uint32_t unreserved_min)
+{
+	atomic_init(&c->unreserved.avail, max);
+	atomic_init(&c->unreserved.debt, 0);
+	c->unreserved.reserved = false;
+	c->max = max;
+	c->unreserved_min = unreserved_min;
+	return pthread_mutex_init(&c->lock, NULL) == 0 ? 0 : FAAS_ENOMEM;
+}
+
+void faas__conc_destroy(struct faas_conc *c)
+{
+	struct faas_debt *d, *next;
+	size_t i;
+
+	for (d = c->debts; d; d = next) {
+		next = d->next;
+		faas__free(d);
+	}
+	for (i = 0; i < c->nreserved; i++)
+		faas__fn_unref(c->reserved_fns[i]);
+	faas__free(c->reserved_fns);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* ---- slow path (lock held) --------------------------------------------- */
+
+/* Hand one token of `from` to its oldest creditor. */
+static void pay_one(struct faas_conc *c, struct faas_pool *from)
+{
+	struct faas_debt **pp, *d;
+
+	for (pp = &c->debts; (d = *pp) != NULL; pp = &d->next)
+		if (d->from == from)
+			break;
+	atomic_fetch_sub(&from->debt, 1);
+	if (!d) /* cannot happen: debt is recorded with its entries */
+		return;
+	atomic_fetch_add(&d->to->avail, 1);
+	if (--d->n == 0) {
+		*pp = d->next;
+		faas__free(d);
+	}
+}
+
+/* Pay debts of p out of its free tokens. */
+static void settle(struct faas_conc *c, struct faas_pool *p)
+{
+	for (;;) {
+		int64_t a = atomic_load(&p->avail);
+		if (atomic_load(&p->debt) <= 0 || a <= 0)
+			return;
+		if (atomic_compare_exchange_weak(&p->avail, &a, a - 1))
+			pay_one(c, p);
+	}
+}
+
+/* Cancel up to n tokens that `to` owes `from`; returns what is left of n. */
+static int64_t cancel_reverse(struct faas_conc *c, struct faas_pool *from, struct faas_pool *to,
+                              int64_t n)
+{
+	struct faas_debt **pp = &c->debts, *d;
+
+	while (n > 0 && (d = *pp) != NULL) {
+		if (d->from == to && d->to == from) {
+			int64_t k = d->n < n ? d->n : n;
+			d->n -= k;
+			atomic_fetch_sub(&to->debt, k);
+			n -= k;
+			if (d->n == 0) {
+				*pp = d->next;
+				faas__free(d);
+				continue;
+			}
+		}
+		pp = &d->next;
+	}
+	return n;
+}
+
+/*
+ * Move n tokens from one pool to another: free ones now, the rest as debt.
+ * A debt entry, when one is needed, comes from *spare (allocated by the
+ * caller before anything changed), so moving never fails.
+ */
+static void move_tokens(struct faas_conc *c, struct faas_pool *from, struct faas_pool *to,
+                        int64_t n, struct faas_debt **spare)
+{
+	struct faas_debt *d;
+	int64_t a;
+
+	n = cancel_reverse(c, from, to, n);
+	while (n > 0) {
+		a = atomic_load(&from->avail);
+		if (a <= 0)
+			break;
+		if (atomic_compare_exchange_weak(&from->avail, &a, a - 1)) {
+			atomic_fetch_add(&to->avail, 1);
+			n--;
+		}
+	}
+	if (n == 0)
+		return;
+	d = *spare;
+	*spare = NULL;
+	d->from = from;
+	d->to = to;
+	d->n = n;
+	d->next = NULL;
+	/* append: creditors are paid in the order they were promised */
+	{
+		struct faas_debt **pp = &c->debts;
+		while (*pp)
+			pp = &(*pp)->next;
+		*pp = d;
+	}
+	atomic_fetch_add(&from->debt, n);
+}
+
+/* ---- admission and release --------------------------------------------- */
+
+static bool take(struct faas_pool *p)
+{
+	int64_t a = atomic_load_explicit(&p->avail, memory_order_relaxed);
+
+	while (a > 0)
+		if (atomic_compare_exchange_weak_explicit(&p->avail, &a, a - 1, memory_order_acquire,
+		                                          memory_order_relaxed))
+			return true;
+	return false;
+}
+
+int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **pool,
+                     const char **reason)
+{
+	struct faas_pool *p =
+	        atomic_load_explicit(&fn->reserved, memory_order_acquire) >= 0 ? &fn->pool
+	                                                                        : &rt->conc->unreserved;
+	bool ok;
+
+	if (FAAS_UNLIKELY(atomic_load_explicit(&p->debt, memory_order_relaxed) != 0)) {
+		pthread_mutex_lock(&rt->conc->lock);
+		settle(rt->conc, p);
+		ok = take(p);
+		pthread_mutex_unlock(&rt->conc->lock);
+	} else {
+		ok = take(p);
+	}
+	if (FAAS_UNLIKELY(!ok)) {
+		*reason = p->reserved ? reason_reserved : reason_account;
+		return FAAS_ETHROTTLED;
+	}
+	*pool = p;
+	return 0;
+}
+
+void faas__conc_release(faas_runtime_t *rt, struct faas_pool *p)
+{
+	if (FAAS_LIKELY(atomic_load_explicit(&p->debt, memory_order_relaxed) == 0)) {
+		atomic_fetch_add_explicit(&p->avail, 1, memory_order_release);
+		/* a reconfiguration may have added debt meanwhile: pay it */
+		if (FAAS_LIKELY(atomic_load(&p->debt) == 0))
+			return;
+	} else {
+		atomic_fetch_add(&p->avail, 1);
+	}
+	pthread_mutex_lock(&rt->conc->lock);
+	settle(rt->conc, p);
+	pthread_mutex_unlock(&rt->conc->lock);
+}
+
+uint32_t faas__conc_in_use(faas_runtime_t *rt)
+{
+	struct faas_conc *c = rt->conc;
+	int64_t free_tokens;
+	size_t i;
+
+	pthread_mutex_lock(&c->lock);
+	free_tokens = atomic_load(&c->unreserved.avail);
+	for (i = 0; i < c->nreserved; i++)
+		free_tokens += atomic_load(&c->reserved_fns[i]->pool.avail);
+	pthread_mutex_unlock(&c->lock);
+	return free_tokens >= (int64_t)c->max ? 0 : (uint32_t)((int64_t)c->max - free_tokens);
+}
+
+uint32_t faas_runtime_concurrent_executions(faas_runtime_t *rt)
+{
+	return rt ? faas__conc_in_use(rt) : 0;
+}
+
+/* ---- reservations ------------------------------------------------------ */
+
+static long reserved_index(const struct faas_conc *c, const struct faas_fn *fn)
+{
+	size_t i;
+
+	for (i = 0; i < c->nreserved; i++)
+		if (c->reserved_fns[i] == fn)
+			return (long)i;
+	return -1;
+}
+
+/* Under the lock: give a reservation back to U and forget it. The debt
+ * entry this may need was set aside when the reservation was made. */
+static void unreserve(struct faas_conc *c, struct faas_fn *fn, int32_t old)
+{
+	long i = reserved_index(c, fn);
+	struct faas_debt *spare = fn->conc_spare;
+
+	fn->conc_spare = NULL;
+	atomic_store(&fn->reserved, -1); /* new admissions go to U from now on */
+	move_tokens(c, &fn->pool, &c->unreserved, old, &spare);
+	faas__free(spare);
+	c->reserved_total -= old;
+	if (i >= 0) {
+		c->reserved_fns[i] = c->reserved_fns[--c->nreserved];
+		faas__fn_unref(fn);
+	}
+}
+
+/* Under the lock; *spare is a free debt entry (NULL afterwards if used). */
+static int reserve(struct faas_conc *c, struct faas_fn *fn, int32_t old, int32_t n,
+                   struct faas_debt **spare, struct faas_debt **keep, faas_error_detail_t *d)
+{
+	if (old < 0) {
+		if (!faas__array_reserve(&c->reserved_fns, c->nreserved, &c->cap_reserved))
+			return faas__fail(d, FAAS_ENOMEM, NULL);
+		fn->pool.reserved = true;
+		fn->conc_spare = *keep; /* for the day the reservation goes */
+		*keep = NULL;
+		move_tokens(c, &c->unreserved, &fn->pool, n, spare);
+		faas__fn_ref(fn);
+		c->reserved_fns[c->nreserved++] = fn;
+	} else if (n > old) {
+		move_tokens(c, &c->unreserved, &fn->pool, n - old, spare);
+	} else if (n < old) {
+		move_tokens(c, &fn->pool, &c->unreserved, old - n, spare);
+	}
+	atomic_store(&fn->reserved, n); /* publish after the pool is funded */
+	c->reserved_total += n - (old < 0 ? 0 : old);
+	return 0;
+}
+
+int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name, int32_t n,
+                                           faas_error_detail_t *d)
+{
+	struct faas_ident id;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	struct faas_conc *c;
+	struct faas_fn *fn = NULL;
+	struct faas_debt *spare, *keep;
+	uint64_t hash;
+	int32_t old;
+	int64_t total;
+	int rc = 0;
+
+	faas__detail_reset(d);
+	if (!rt)
+		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
+	if ((rc = faas__rt_check_running(rt, d)) != 0 ||
+	    (rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
+		return rc;
+	c = rt->conc;
+	if (n < -1)
+		return faas__fail_validation(d, "", 0, "reservedConcurrentExecutions",
+		                             "Member must have value greater than or equal to 0");
+	spare = faas__malloc(sizeof(*spare));
+	keep = faas__malloc(sizeof(*keep));
+	if (!spare || !keep) {
+		faas__free(spare);
+		faas__free(keep);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	/* Stripe lock then conc lock: the only place both are held; the order is fixed. */
+	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+	e = faas__entry_find(s, id.name, id.name_len, hash);
+	if (!e) {
+		faas__stripe_unlock(s);
+		faas__free(spare);
+		faas__free(keep);
+		return faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+	}
+	fn = e->fn;
+	pthread_mutex_lock(&c->lock);
+	old = atomic_load(&fn->reserved);
+	total = c->reserved_total - (old < 0 ? 0 : old) + (n < 0 ? 0 : n);
+	if (n >= 0 && (int64_t)c->max - total < (int64_t)c->unreserved_min)
+		rc = faas__fail(d, FAAS_EINVAL,
+		                "Specified ReservedConcurrentExecutions for function decreases account's "
+		                "UnreservedConcurrentExecution below its minimum value of [%u].",
+		                c->unreserved_min);
+	else if (n < 0 && old >= 0)
+		unreserve(c, fn, old);
+	else if (n >= 0)
+		rc = reserve(c, fn, old, n, &spare, &keep, d);
+	pthread_mutex_unlock(&c->lock);
+	faas__stripe_unlock(s);
+	faas__free(spare);
+	faas__free(keep);
+	return rc;
+}
+
+void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn)
+{
+	struct faas_conc *c = rt->conc;
+	int32_t old;
+
+	pthread_mutex_lock(&c->lock);
+	old = atomic_load(&fn->reserved);
+	if (old >= 0)
+		unreserve(c, fn, old);
+	pthread_mutex_unlock(&c->lock);
+}

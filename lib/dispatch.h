@@ -1,0 +1,171 @@
+/*
+ * libfaas — private types of the dispatch engine: concurrency tokens,
+ * invocations, contexts, workers and execution environments.
+ */
+#ifndef FAAS_DISPATCH_H
+#define FAAS_DISPATCH_H
+
+#include "registry.h"
+
+/* ---- futex (sync.c) ---------------------------------------------------- */
+
+/* Sleep while *word == expected, until woken or the CLOCK_MONOTONIC
+ * deadline (ns; 0 = none). Returns false on timeout. */
+FAAS_INTERNAL bool faas__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+FAAS_INTERNAL void faas__futex_wake(_Atomic uint32_t *word, int n);
+FAAS_INTERNAL void faas__sleep_ms(uint32_t ms);
+
+/* ---- concurrency tokens (concurrency.c) -------------------------------- */
+
+struct faas_debt;
+
+struct faas_conc {
+	struct faas_pool unreserved;
+	char pad[FAAS_CACHELINE];
+	pthread_mutex_t lock; /* reconfiguration and debt payment: the slow path */
+	struct faas_debt *debts;
+	struct faas_fn **reserved_fns; /* functions with a reservation, referenced */
+	size_t nreserved, cap_reserved;
+	int64_t reserved_total;
+	uint32_t max;
+	uint32_t unreserved_min;
+};
+
+FAAS_INTERNAL int faas__conc_init(struct faas_conc *c, uint32_t max, uint32_t unreserved_min);
+FAAS_INTERNAL void faas__conc_destroy(struct faas_conc *c);
+/* Take a token for fn: 0 and *pool set, or FAAS_ETHROTTLED and *reason set. */
+FAAS_INTERNAL int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **pool,
+                                   const char **reason);
+FAAS_INTERNAL void faas__conc_release(faas_runtime_t *rt, struct faas_pool *pool);
+/* A function leaves the registry: its reservation goes back to the account. */
+FAAS_INTERNAL void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn);
+FAAS_INTERNAL uint32_t faas__conc_in_use(faas_runtime_t *rt);
+
+/* ---- execution environments (instance.c) ------------------------------- */
+
+struct faas_instance {
+	void *state; /* set by the function's init */
+	struct faas_instance *next;
+};
+
+/* Warm instances of one version: LIFO under their own mutex. */
+struct faas_instances {
+	pthread_mutex_t lock;
+	struct faas_instance *warm;
+};
+
+struct faas_inv;
+
+FAAS_INTERNAL struct faas_instances *faas__instances_new(void);
+/* Shut down every warm instance (reason spindown) and free the set. */
+FAAS_INTERNAL void faas__instances_free(struct faas_instances *set, const struct faas_code *code);
+/* A warm instance, or a new one after a successful init (*cold set). */
+FAAS_INTERNAL int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, bool *cold);
+/* Return it warm, or shut it down with @p why when @p discard. */
+FAAS_INTERNAL void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, bool discard,
+                                          faas_shutdown_reason_t why);
+FAAS_INTERNAL void faas__instances_spindown(struct faas_version *v);
+
+/* ---- invocations (invoke.c) -------------------------------------------- */
+
+enum faas_inv_state { FAAS_INV_RUNNING = 0, FAAS_INV_DONE = 1, FAAS_INV_ABANDONED = 2 };
+
+enum faas_outcome {
+	FAAS_OUT_SUCCESS = 0,
+	FAAS_OUT_ERROR,   /* the handler failed */
+	FAAS_OUT_INIT_ERROR,
+	FAAS_OUT_TIMEOUT
+};
+
+#define FAAS_TAIL_MAX 4096
+
+struct faas_context {
+	struct faas_inv *inv;
+	void *instance_state;
+	_Atomic bool cancelled;
+	bool failed;
+	bool fatal;
+	char error_type[64];
+	char error_message[FAAS_RESULT_MESSAGE_MAX];
+};
+
+/*
+ * One invocation. Refcounted by its caller and its worker (DESIGN §9.3):
+ * the sync caller waits on `wake` and never touches it after dropping its
+ * reference; everything a handler can reach lives here, worker-owned.
+ */
+struct faas_inv {
+	_Atomic int refs;
+	_Atomic int state;     /* enum faas_inv_state */
+	_Atomic uint32_t wake; /* futex word: bumped at completion and on clock advance */
+	faas_runtime_t *rt;
+	struct faas_version *version; /* referenced */
+	struct faas_pool *pool;       /* the pool charged */
+	json_t *event;                /* referenced */
+	json_t *client_context;       /* referenced, may be NULL */
+	uint64_t start_ns, deadline_ns;
+	int64_t deadline_wall_ms;
+	bool want_tail;
+	bool timed_out; /* worker: the deadline passed before the handler returned */
+	/* outcome, written by the worker before state DONE */
+	enum faas_outcome outcome;
+	json_t *response;
+	double duration_ms, init_ms;
+	char *tail; /* log tail (want_tail), FAAS_TAIL_MAX bytes */
+	size_t tail_len;
+	void (*done)(struct faas_inv *inv, void *arg);
+	void *done_arg;
+	struct faas_inv *vnext, *vprev; /* virtual-clock waiter list */
+	struct faas_context ctx;
+	char request_id[FAAS_REQUEST_ID_SIZE];
+	char version_label[12];
+	char arn[FAAS_ARN_MAX];
+};
+
+FAAS_INTERNAL void faas__inv_unref(struct faas_inv *inv);
+/* The pipeline: runs inv on the current thread (handler, instance, logs). */
+FAAS_INTERNAL void faas__inv_run(struct faas_inv *inv);
+/* Then: release its token and answer its caller or continuation. */
+FAAS_INTERNAL void faas__inv_complete(struct faas_inv *inv);
+/* DESIGN §9.8: run the pipeline for an admitted invocation (on a worker,
+ * or inline); done runs exactly once. */
+FAAS_INTERNAL int faas__submit(struct faas_inv *inv);
+FAAS_INTERNAL void faas__request_id(char out[FAAS_REQUEST_ID_SIZE]);
+FAAS_INTERNAL void faas__log_line(struct faas_inv *inv, const char *line, size_t len);
+
+/* The runtime a library thread (or an inline handler) is running for. */
+extern _Thread_local faas_runtime_t *faas__current_rt;
+
+/* ---- workers (pool.c) -------------------------------------------------- */
+
+struct faas_worker;
+
+struct faas_workers {
+	pthread_mutex_t lock; /* idle stack, thread count, stopping */
+	pthread_cond_t exited;
+	struct faas_worker **idle; /* LIFO */
+	size_t nidle;
+	uint32_t nthreads; /* started and not yet retired */
+	uint32_t max;
+	uint32_t min;
+	uint32_t idle_ms;
+	size_t stack_size;
+	bool stopping;
+};
+
+FAAS_INTERNAL int faas__workers_init(faas_runtime_t *rt);
+/* Hand an admitted invocation to an idle worker or a new one. */
+FAAS_INTERNAL int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv);
+FAAS_INTERNAL int faas__workers_start_min(faas_runtime_t *rt);
+/* Stop every worker: idle ones at once, busy ones after their invocation.
+ * Waits up to wait_ms (real) for them; returns how many still run. */
+FAAS_INTERNAL uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms);
+FAAS_INTERNAL uint32_t faas__workers_count(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__workers_destroy(struct faas_workers *wp);
+
+/* ---- virtual-clock waiters (clock.c) ----------------------------------- */
+
+FAAS_INTERNAL void faas__vwait_add(faas_runtime_t *rt, struct faas_inv *inv);
+FAAS_INTERNAL void faas__vwait_remove(faas_runtime_t *rt, struct faas_inv *inv);
+
+#endif /* FAAS_DISPATCH_H */

@@ -1,0 +1,477 @@
+/*
+ * libfaas — the invoke pipeline (DESIGN §3): parse -> resolve -> admit ->
+ * dispatch -> run -> complete. Sync callers wait on the invocation's futex
+ * word with the function's deadline as their own watchdog (DESIGN §9.5).
+ */
+#include "dispatch.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+_Thread_local faas_runtime_t *faas__current_rt;
+
+/* ---- request ids ------------------------------------------------------- */
+
+void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	static _Thread_local uint64_t state;
+	char digits[32];
+	uint64_t a, b;
+	int i, j;
+
+	if (FAAS_UNLIKELY(state == 0)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+		        ((uint64_t)(uintptr_t)&state << 7) ^ ((uint64_t)getpid() << 48);
+	}
+	a = faas__splitmix64(&state);
+	b = faas__splitmix64(&state);
+	a = (a & ~0xf000ull) | 0x4000ull;                         /* version 4 */
+	b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant 10 */
+	for (i = 0; i < 16; i++) {
+		digits[i] = hex[(a >> (60 - 4 * i)) & 0xf];
+		digits[16 + i] = hex[(b >> (60 - 4 * i)) & 0xf];
+	}
+	for (i = 0, j = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[j++] = '-';
+		out[j++] = digits[i];
+	}
+	out[36] = '\0';
+}
+
+/* ---- payloads ---------------------------------------------------------- */
+
+static json_t *error_object(const char *type, const char *message)
+{
+	json_t *o = json_pack("{s:s,s:s,s:[]}", "errorMessage", message, "errorType", type,
+	                      "stackTrace");
+
+	return o ? o : json_null();
+}
+
+static void timeout_message(const struct faas_inv *inv, char *buf, size_t size)
+{
+	snprintf(buf, size, "RequestId: %s Error: Task timed out after %.2f seconds", inv->request_id,
+	         inv->version->timeout_ms / 1000.0);
+}
+
+static json_t *timeout_payload(const struct faas_inv *inv)
+{
+	char msg[160];
+
+	timeout_message(inv, msg, sizeof(msg));
+	return error_object("Sandbox.Timedout", msg);
+}
+
+/* ---- invocation objects ------------------------------------------------ */
+
+void faas__inv_unref(struct faas_inv *inv)
+{
+	if (atomic_fetch_sub_explicit(&inv->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	json_decref(inv->event);
+	json_decref(inv->client_context);
+	json_decref(inv->response);
+	faas__version_unref(inv->version);
+	faas__free(inv->tail);
+	faas__free(inv);
+}
+
+/* ---- the pipeline (worker side) ---------------------------------------- */
+
+static double ms_between(uint64_t a, uint64_t b)
+{
+	return b > a ? (double)(b - a) / 1e6 : 0.0;
+}
+
+static void log_fmt(struct faas_inv *inv, const char *fmt, ...) FAAS_PRINTF(2, 3);
+static void log_fmt(struct faas_inv *inv, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	if (!inv->tail && !inv->rt->log_fn)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		faas__log_line(inv, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+static void log_report(struct faas_inv *inv, bool cold)
+{
+	char init[48] = "";
+	const char *status = "";
+
+	if (cold)
+		snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", inv->init_ms);
+	if (inv->outcome == FAAS_OUT_TIMEOUT)
+		status = "Status: timeout";
+	else if (inv->outcome != FAAS_OUT_SUCCESS)
+		status = "Status: error";
+	log_fmt(inv, "END RequestId: %s", inv->request_id);
+	log_fmt(inv,
+	        "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %u "
+	        "MB\tMax Memory Used: %u MB\t%s%s",
+	        inv->request_id, inv->duration_ms, inv->duration_ms < 1 ? 1.0 : ceil(inv->duration_ms),
+	        inv->version->memory_mb, inv->version->memory_mb, init, status);
+}
+
+/* Build inv->response for a failed or timed-out invocation. */
+static void set_failure(struct faas_inv *inv, int handler_rc)
+{
+	char msg[FAAS_RESULT_MESSAGE_MAX];
+	struct faas_context *ctx = &inv->ctx;
+
+	json_decref(inv->response);
+	if (inv->outcome == FAAS_OUT_TIMEOUT) {
+		inv->response = timeout_payload(inv);
+	} else if (ctx->failed) {
+		inv->response = error_object(ctx->error_type, ctx->error_message);
+	} else if (inv->outcome == FAAS_OUT_INIT_ERROR) {
+		snprintf(msg, sizeof(msg), "RequestId: %s Error: init failed", inv->request_id);
+		inv->response = error_object("Runtime.InitError", msg);
+	} else {
+		snprintf(msg, sizeof(msg), "RequestId: %s Error: handler returned %d", inv->request_id,
+		         handler_rc);
+		inv->response = error_object("Runtime.HandlerError", msg);
+	}
+}
+
+void faas__inv_run(struct faas_inv *inv)
+{
+	faas_runtime_t *rt = inv->rt, *prev = faas__current_rt;
+	const struct faas_code *code = inv->version->code;
+	struct faas_instance *in = NULL;
+	json_t *response = NULL;
+	bool cold = false;
+	uint64_t t0, t1, t2;
+	int rc;
+
+	faas__current_rt = rt;
+	log_fmt(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
+	t0 = faas__clock_mono_ns(&rt->clock);
+	rc = faas__instance_acquire(inv, &in, &cold);
+	t1 = faas__clock_mono_ns(&rt->clock);
+	inv->init_ms = cold ? ms_between(t0, t1) : 0;
+	if (rc != 0) {
+		inv->outcome = FAAS_OUT_INIT_ERROR;
+	} else {
+		inv->ctx.instance_state = in->state;
+		rc = code->handler(&inv->ctx, inv->event, &response, code->udata->ptr);
+		inv->outcome = rc == 0 && !inv->ctx.failed ? FAAS_OUT_SUCCESS : FAAS_OUT_ERROR;
+	}
+	t2 = faas__clock_mono_ns(&rt->clock);
+	if (t2 >= inv->deadline_ns || atomic_load(&inv->state) == FAAS_INV_ABANDONED) {
+		inv->timed_out = true;
+		inv->outcome = FAAS_OUT_TIMEOUT;
+	}
+	inv->duration_ms = inv->timed_out ? (double)inv->version->timeout_ms : ms_between(t1, t2);
+	if (inv->outcome == FAAS_OUT_SUCCESS) {
+		inv->response = response ? response : json_null();
+	} else {
+		json_decref(response); /* a late or failed response is discarded */
+		set_failure(inv, rc);
+	}
+	if (inv->timed_out) {
+		char msg[160];
+		timeout_message(inv, msg, sizeof(msg));
+		log_fmt(inv, "%s", msg);
+	}
+	if (in)
+		faas__instance_release(inv, in, inv->timed_out || inv->ctx.fatal,
+		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
+	log_report(inv, cold);
+	faas__current_rt = prev;
+}
+
+/* Release the token, then answer the caller (so its next call finds it free). */
+static void complete(struct faas_inv *inv)
+{
+	int expected = FAAS_INV_RUNNING;
+
+	faas__conc_release(inv->rt, inv->pool);
+	if (inv->done) {
+		inv->done(inv, inv->done_arg);
+		return;
+	}
+	if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE)) {
+		atomic_fetch_add_explicit(&inv->wake, 1, memory_order_release);
+		faas__futex_wake(&inv->wake, 1);
+	}
+	faas__inv_unref(inv);
+}
+
+void faas__inv_complete(struct faas_inv *inv)
+{
+	complete(inv);
+}
+
+int faas__submit(struct faas_inv *inv)
+{
+	if (inv->rt->inline_mode) {
+		faas__inv_run(inv);
+		complete(inv);
+		return 0;
+	}
+	return faas__workers_dispatch(inv->rt, inv);
+}
+
+/* ---- the caller's side ------------------------------------------------- */
+
+static void result_api_error(faas_result_t *r, int code, const char *msg)
+{
+	r->code = code;
+	r->status_code = faas_error_http_status(code);
+	r->error_type = faas_error_lambda_name(code);
+	if (!r->message[0])
+		snprintf(r->message, sizeof(r->message), "%s", msg ? msg : faas_strerror(code));
+}
+
+static int fail_result(faas_result_t *r, const faas_error_detail_t *d, int code)
+{
+	result_api_error(r, code, d ? d->message : NULL);
+	return code;
+}
+
+/* Wait for completion or the deadline. Returns true when the call timed out. */
+static bool wait_for(struct faas_inv *inv)
+{
+	faas_runtime_t *rt = inv->rt;
+	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL, timed_out = false;
+	int expected;
+
+	if (virt)
+		faas__vwait_add(rt, inv);
+	for (;;) {
+		uint32_t w = atomic_load_explicit(&inv->wake, memory_order_acquire);
+		if (atomic_load_explicit(&inv->state, memory_order_acquire) == FAAS_INV_DONE)
+			break;
+		if (faas__clock_mono_ns(&rt->clock) >= inv->deadline_ns) {
+			expected = FAAS_INV_RUNNING;
+			if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_ABANDONED)) {
+				atomic_store_explicit(&inv->ctx.cancelled, true, memory_order_release);
+				timed_out = true;
+			}
+			break;
+		}
+		faas__futex_wait(&inv->wake, w, virt ? 0 : inv->deadline_ns);
+	}
+	if (virt)
+		faas__vwait_remove(rt, inv);
+	return timed_out;
+}
+
+static void fill_function_error(faas_runtime_t *rt, faas_result_t *r, json_t *payload)
+{
+	const char *msg = json_string_value(json_object_get(payload, "errorMessage"));
+
+	r->function_error = rt->legacy_handled ? FAAS_FUNCTION_ERROR_HANDLED : FAAS_FUNCTION_ERROR_UNHANDLED;
+	snprintf(r->message, sizeof(r->message), "%s", msg ? msg : "");
+}
+
+static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
+{
+	r->code = 0;
+	r->status_code = 200;
+	if (abandoned) { /* the worker still runs: read only what it never writes */
+		r->payload = timeout_payload(inv);
+		r->duration_ms = inv->version->timeout_ms;
+		fill_function_error(inv->rt, r, r->payload);
+		return;
+	}
+	r->payload = inv->response;
+	inv->response = NULL;
+	r->duration_ms = inv->duration_ms;
+	r->init_duration_ms = inv->init_ms;
+	if (inv->outcome != FAAS_OUT_SUCCESS)
+		fill_function_error(inv->rt, r, r->payload);
+	if (inv->tail) {
+		r->log_tail = inv->tail;
+		r->log_tail_len = inv->tail_len;
+		inv->tail = NULL;
+	}
+}
+
+static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
+                                const struct faas_ident *id, json_t *event,
+                                const faas_invoke_options_t *o)
+{
+	struct faas_inv *inv = faas__malloc(sizeof(*inv));
+	uint64_t now;
+
+	if (!inv)
+		return NULL;
+	memset(inv, 0, offsetof(struct faas_inv, request_id));
+	inv->tail = NULL;
+	if (o && o->log_type == FAAS_LOG_TAIL) {
+		if (!(inv->tail = faas__malloc(FAAS_TAIL_MAX + 1))) {
+			faas__free(inv);
+			return NULL;
+		}
+		inv->tail[0] = '\0';
+	}
+	atomic_init(&inv->refs, 2); /* caller + worker */
+	atomic_init(&inv->state, FAAS_INV_RUNNING);
+	atomic_init(&inv->wake, 0);
+	atomic_init(&inv->ctx.cancelled, false);
+	inv->rt = rt;
+	inv->version = res->version; /* the resolution's reference moves here */
+	res->version = NULL;
+	inv->event = event ? json_incref(event) : json_null();
+	inv->client_context = o && o->client_context ? json_incref(o->client_context) : NULL;
+	inv->ctx.inv = inv;
+	now = faas__clock_mono_ns(&rt->clock);
+	inv->start_ns = now;
+	inv->deadline_ns = now + (uint64_t)inv->version->timeout_ms * 1000000u;
+	inv->deadline_wall_ms = faas__clock_wall_ms(&rt->clock) + inv->version->timeout_ms;
+	faas__request_id(inv->request_id);
+	if (inv->version->number == FAAS_VERSION_LATEST)
+		memcpy(inv->version_label, "$LATEST", 8);
+	else
+		snprintf(inv->version_label, sizeof(inv->version_label), "%u", inv->version->number);
+	faas__format_arn(rt, id->name, id->name_len, id->qual, id->qual_len, inv->arn, sizeof(inv->arn));
+	return inv;
+}
+
+static int check_call(faas_runtime_t *rt, const faas_invoke_options_t *o, faas_result_t *r,
+                      faas_error_detail_t *d)
+{
+	int st;
+
+	if (!rt)
+		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
+	if (o && o->version != FAAS_INVOKE_OPTIONS_VERSION)
+		return faas__fail(d, FAAS_EINVAL, "unsupported faas_invoke_options_t version %u",
+		                  o->version);
+	if (o && (o->type < FAAS_INVOKE_REQUEST_RESPONSE || o->type > FAAS_INVOKE_DRY_RUN))
+		return faas__fail(d, FAAS_EINVAL, "unknown invocation type %d", (int)o->type);
+	if (o && o->client_context && !json_is_object(o->client_context))
+		return faas__fail(d, FAAS_EINVAL, "Client context must be a JSON object");
+	if (r->version != FAAS_RESULT_VERSION)
+		return faas__fail(d, FAAS_EINVAL, "unsupported faas_result_t version %u", r->version);
+	st = atomic_load_explicit(&rt->state, memory_order_acquire);
+	if (st != FAAS_RT_RUNNING && !(st == FAAS_RT_DRAINING && faas__current_rt == rt))
+		return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
+	return 0;
+}
+
+static void result_reset(faas_result_t *r)
+{
+	faas_result_t init = FAAS_RESULT_INIT;
+	unsigned v = r->version;
+
+	*r = init;
+	r->version = v;
+}
+
+int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
+                const faas_invoke_options_t *o, faas_result_t *r)
+{
+	faas_error_detail_t d = FAAS_ERROR_DETAIL_INIT;
+	struct faas_resolved res = { NULL, 0 };
+	struct faas_ident id;
+	struct faas_inv *inv;
+	struct faas_pool *pool = NULL;
+	const char *reason = NULL;
+	bool abandoned;
+	int rc;
+
+	if (!r)
+		return FAAS_EINVAL;
+	result_reset(r);
+	if ((rc = check_call(rt, o, r, &d)) != 0 ||
+	    (rc = faas__ident_parse(rt, identifier, o ? o->qualifier : NULL, FAAS_IDENT_INVOKE, &id,
+	                            &d)) != 0)
+		return fail_result(r, &d, rc);
+	if (o && o->type == FAAS_INVOKE_DRY_RUN) {
+		/* steps 1-2 only: validate, never draw routing, never throttle */
+		if ((rc = faas__registry_resolve(rt, &id, NULL, false, &res, &d)) != 0)
+			return fail_result(r, &d, rc);
+		faas__resolved_release(&res);
+		r->status_code = 204;
+		return 0;
+	}
+	if ((rc = faas__registry_resolve(rt, &id, o ? o->routing_key : NULL, true, &res, &d)) != 0)
+		return fail_result(r, &d, rc);
+	if (o && o->type == FAAS_INVOKE_EVENT) {
+		faas__resolved_release(&res);
+		faas__fail(&d, FAAS_EUNSUPPORTED, "the Event invocation type is not supported yet");
+		return fail_result(r, &d, FAAS_EUNSUPPORTED);
+	}
+	snprintf(r->executed_version, sizeof(r->executed_version), "%s",
+	         res.executed == FAAS_VERSION_LATEST ? "$LATEST" : "");
+	if (res.executed != FAAS_VERSION_LATEST)
+		snprintf(r->executed_version, sizeof(r->executed_version), "%u", res.executed);
+	/* Admission before any allocation: a throttle costs one CAS. */
+	if ((rc = faas__conc_admit(rt, res.version->fn, &pool, &reason)) != 0) {
+		faas__resolved_release(&res);
+		r->throttle_reason = reason;
+		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");
+		return fail_result(r, &d, rc);
+	}
+	if (!(inv = inv_new(rt, &res, &id, event, o))) {
+		faas__conc_release(rt, pool);
+		faas__resolved_release(&res);
+		faas__fail(&d, FAAS_ENOMEM, NULL);
+		return fail_result(r, &d, FAAS_ENOMEM);
+	}
+	inv->pool = pool;
+	memcpy(r->request_id, inv->request_id, sizeof(r->request_id));
+	if ((rc = faas__submit(inv)) != 0) {
+		faas__conc_release(rt, inv->pool);
+		atomic_store(&inv->refs, 1);
+		faas__inv_unref(inv);
+		faas__fail(&d, rc, rc == FAAS_ETHREAD ? "could not start a worker thread" : NULL);
+		return fail_result(r, &d, rc);
+	}
+	abandoned = rt->inline_mode ? false : wait_for(inv);
+	fill_result(inv, r, abandoned);
+	faas__inv_unref(inv);
+	return 0;
+}
+
+int faas_invoke_json(faas_runtime_t *rt, const char *identifier, const char *text, size_t len,
+                     const faas_invoke_options_t *o, faas_result_t *r)
+{
+	json_error_t err;
+	json_t *event;
+	int rc;
+
+	if (!r)
+		return FAAS_EINVAL;
+	result_reset(r);
+	if (!text && len) {
+		result_api_error(r, FAAS_EINVAL, "json must not be NULL");
+		return FAAS_EINVAL;
+	}
+	if (len == 0) {
+		event = json_null();
+	} else if (!(event = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err))) {
+		snprintf(r->message, sizeof(r->message),
+		         "Could not parse request body into json: %s (line %d, column %d)", err.text,
+		         err.line, err.column);
+		result_api_error(r, FAAS_EBADJSON, NULL);
+		return FAAS_EBADJSON;
+	}
+	rc = faas_invoke(rt, identifier, event, o, r);
+	json_decref(event);
+	return rc;
+}
+
+void faas_result_clear(faas_result_t *r)
+{
+	if (!r)
+		return;
+	json_decref(r->payload);
+	faas__free(r->log_tail);
+	result_reset(r);
+}

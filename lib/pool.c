@@ -1,0 +1,265 @@
+/*
+ * libfaas — worker threads and hand-off (DESIGN §9.1, §9.7).
+ *
+ * DESIGN
+ * - Workers start lazily, one per admitted invocation that finds no idle
+ *   worker, and never more than max_concurrency: a granted token means an
+ *   idle worker or the right to start one, because a worker makes itself
+ *   idle *before* it releases its token.
+ * - Hand-off: the dispatcher pops the most recently idle worker (LIFO, the
+ *   warmest cache) under `lock`, stores the invocation in that worker's
+ *   mailbox (release) and wakes its futex. Only the idle stack is shared;
+ *   there is no queue for sync work. Nothing spins yet.
+ * - A worker idle for worker_idle_ms of real time retires: it removes
+ *   itself from the idle stack under the same lock dispatchers use to claim
+ *   it, so a claimed worker never exits with mail in its box. min_workers
+ *   never retire.
+ * - Shutdown: `stopping` is set, every idle worker gets the STOP sentinel;
+ *   busy ones exit after their invocation. Threads are detached and hold a
+ *   reference on the runtime core, so a handler that never returns keeps
+ *   what it needs alive after faas_runtime_free().
+ */
+#include "dispatch.h"
+
+#include <time.h>
+
+#define STOP ((struct faas_inv *)(uintptr_t)1)
+
+struct faas_worker {
+	faas_runtime_t *rt;
+	_Atomic(struct faas_inv *) mail;
+	_Atomic uint32_t futex;
+	bool permanent;
+};
+
+int faas__workers_init(faas_runtime_t *rt)
+{
+	struct faas_workers *wp = rt->workers;
+
+	wp->idle = faas__calloc(wp->max, sizeof(*wp->idle));
+	if (!wp->idle)
+		return FAAS_ENOMEM;
+	if (pthread_mutex_init(&wp->lock, NULL) != 0) {
+		faas__free(wp->idle);
+		return FAAS_ENOMEM;
+	}
+	pthread_cond_init(&wp->exited, NULL);
+	return 0;
+}
+
+static void worker_exit(struct faas_worker *w)
+{
+	faas_runtime_t *rt = w->rt;
+	struct faas_workers *wp = rt->workers;
+
+	pthread_mutex_lock(&wp->lock);
+	wp->nthreads--;
+	pthread_cond_broadcast(&wp->exited);
+	pthread_mutex_unlock(&wp->lock);
+	faas__free(w);
+	faas__rt_core_unref(rt);
+}
+
+/* Under the lock: take w off the idle stack if it is there. */
+static bool unlink_idle(struct faas_workers *wp, struct faas_worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < wp->nidle; i++) {
+		if (wp->idle[i] == w) {
+			memmove(&wp->idle[i], &wp->idle[i + 1], (wp->nidle - i - 1) * sizeof(w));
+			wp->nidle--;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Wait for mail; false when the worker should retire. */
+static bool wait_mail(struct faas_worker *w)
+{
+	struct faas_workers *wp = w->rt->workers;
+	uint64_t deadline = w->permanent ? 0 : faas__real_mono_ns() + (uint64_t)wp->idle_ms * 1000000u;
+
+	for (;;) {
+		uint32_t seen = atomic_load_explicit(&w->futex, memory_order_acquire);
+		if (atomic_load_explicit(&w->mail, memory_order_acquire))
+			return true;
+		if (faas__futex_wait(&w->futex, seen, deadline))
+			continue;
+		pthread_mutex_lock(&wp->lock);
+		if (!atomic_load(&w->mail) && unlink_idle(wp, w)) {
+			pthread_mutex_unlock(&wp->lock);
+			return false;
+		}
+		pthread_mutex_unlock(&wp->lock);
+		deadline = 0; /* claimed meanwhile: the mail is on its way */
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct faas_worker *w = arg;
+	struct faas_workers *wp = w->rt->workers;
+	struct faas_inv *inv;
+	bool idle;
+
+	faas__current_rt = w->rt;
+	for (;;) {
+		inv = atomic_exchange_explicit(&w->mail, NULL, memory_order_acquire);
+		if (inv == STOP)
+			break;
+		if (!inv) {
+			if (!wait_mail(w))
+				break;
+			continue;
+		}
+		faas__inv_run(inv);
+		pthread_mutex_lock(&wp->lock);
+		idle = !wp->stopping;
+		if (idle)
+			wp->idle[wp->nidle++] = w; /* idle before the token is free */
+		pthread_mutex_unlock(&wp->lock);
+		faas__inv_complete(inv);
+		if (!idle)
+			break;
+	}
+	worker_exit(w);
+	return NULL;
+}
+
+static void post(struct faas_worker *w, struct faas_inv *inv)
+{
+	atomic_store_explicit(&w->mail, inv, memory_order_release);
+	atomic_fetch_add_explicit(&w->futex, 1, memory_order_release);
+	faas__futex_wake(&w->futex, 1);
+}
+
+/* Start a thread for w; the caller counted it in nthreads. */
+static int start(faas_runtime_t *rt, struct faas_worker *w)
+{
+	pthread_t tid;
+	int rc;
+
+	atomic_fetch_add(&rt->core_refs, 1);
+	rc = faas__thread_create(&tid, "worker", rt->workers->stack_size, worker_main, w);
+	if (rc != 0) {
+		atomic_fetch_sub(&rt->core_refs, 1);
+		return rc;
+	}
+	pthread_detach(tid);
+	return 0;
+}
+
+static struct faas_worker *worker_new(faas_runtime_t *rt, struct faas_inv *inv, bool permanent)
+{
+	struct faas_worker *w = faas__malloc(sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->rt = rt;
+	atomic_init(&w->mail, inv);
+	atomic_init(&w->futex, 0);
+	w->permanent = permanent;
+	return w;
+}
+
+int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
+{
+	struct faas_workers *wp = rt->workers;
+	struct faas_worker *w;
+	int rc;
+
+	pthread_mutex_lock(&wp->lock);
+	if (wp->nidle) {
+		w = wp->idle[--wp->nidle];
+		pthread_mutex_unlock(&wp->lock);
+		post(w, inv);
+		return 0;
+	}
+	if (wp->stopping || wp->nthreads >= wp->max) {
+		/* cannot happen while tokens bound the threads; refuse rather than overrun */
+		pthread_mutex_unlock(&wp->lock);
+		return wp->stopping ? FAAS_ESHUTDOWN : FAAS_EINTERNAL;
+	}
+	wp->nthreads++;
+	pthread_mutex_unlock(&wp->lock);
+	if (!(w = worker_new(rt, inv, false))) {
+		rc = FAAS_ENOMEM;
+	} else if ((rc = start(rt, w)) == 0) {
+		return 0;
+	}
+	faas__free(w);
+	pthread_mutex_lock(&wp->lock);
+	wp->nthreads--;
+	pthread_mutex_unlock(&wp->lock);
+	return rc;
+}
+
+int faas__workers_start_min(faas_runtime_t *rt)
+{
+	struct faas_workers *wp = rt->workers;
+	struct faas_worker *w;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < wp->min; i++) {
+		if (!(w = worker_new(rt, NULL, true)))
+			return FAAS_ENOMEM;
+		pthread_mutex_lock(&wp->lock);
+		wp->nthreads++;
+		wp->idle[wp->nidle++] = w;
+		pthread_mutex_unlock(&wp->lock);
+		if ((rc = start(rt, w)) != 0) {
+			pthread_mutex_lock(&wp->lock);
+			wp->nthreads--;
+			unlink_idle(wp, w);
+			pthread_mutex_unlock(&wp->lock);
+			faas__free(w);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms)
+{
+	struct faas_workers *wp = rt->workers;
+	struct timespec ts;
+	uint32_t left;
+
+	pthread_mutex_lock(&wp->lock);
+	wp->stopping = true;
+	while (wp->nidle)
+		post(wp->idle[--wp->nidle], STOP);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(wait_ms / 1000);
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (wp->nthreads > 0)
+		if (pthread_cond_timedwait(&wp->exited, &wp->lock, &ts) != 0)
+			break;
+	left = wp->nthreads;
+	pthread_mutex_unlock(&wp->lock);
+	return left;
+}
+
+uint32_t faas__workers_count(faas_runtime_t *rt)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&rt->workers->lock);
+	n = rt->workers->nthreads;
+	pthread_mutex_unlock(&rt->workers->lock);
+	return n;
+}
+
+void faas__workers_destroy(struct faas_workers *wp)
+{
+	faas__free(wp->idle);
+	pthread_mutex_destroy(&wp->lock);
+	pthread_cond_destroy(&wp->exited);
+}

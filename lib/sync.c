@@ -1,0 +1,42 @@
+/*
+ * libfaas — futex helpers: the only place threads sleep on each other.
+ * State is published with C11 atomics; the futex only sleeps and wakes.
+ */
+#include "dispatch.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+bool faas__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	long rc;
+
+	if (deadline_ns) {
+		if (faas__real_mono_ns() >= deadline_ns)
+			return false;
+		ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+		ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+		tsp = &ts;
+	}
+	/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline. */
+	rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET_PRIVATE, expected, tsp, NULL,
+	             FUTEX_BITSET_MATCH_ANY);
+	return !(rc == -1 && errno == ETIMEDOUT);
+}
+
+void faas__futex_wake(_Atomic uint32_t *word, int n)
+{
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+void faas__sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
