@@ -128,10 +128,10 @@ check-suite: $(TEST_BIN)
 	$(TEST_BIN)
 
 asan:
-	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" check-suite
+	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.05} $(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" check-suite
 
 tsan:
-	TSAN_OPTIONS="halt_on_error=1 $(TSAN_OPTIONS)" \
+	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.02} TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" check-suite
 
 # ---- examples ---------------------------------------------------------------

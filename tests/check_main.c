@@ -5,6 +5,7 @@
 #include "tests.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 double t_scale(void)
 {
@@ -21,17 +22,118 @@ long t_scaled(long n)
 	return v > 0 ? v : 1;
 }
 
-faas_runtime_t *t_runtime(void)
+faas_runtime_options_t t_options(void)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
-	faas_error_detail_t d;
-	faas_runtime_t *rt = NULL;
 
 	o.seed = 42;
 	o.clock = FAAS_CLOCK_VIRTUAL;
 	o.virtual_epoch_ms = 1700000000000;
-	ck_assert_ok(faas_runtime_new(&rt, &o, &d), d);
+	return o;
+}
+
+faas_runtime_t *t_runtime_with(const faas_runtime_options_t *o)
+{
+	faas_error_detail_t d;
+	faas_runtime_t *rt = NULL;
+
+	ck_assert_ok(faas_runtime_new(&rt, o, &d), d);
 	return rt;
+}
+
+faas_runtime_t *t_runtime(void)
+{
+	faas_runtime_options_t o = t_options();
+
+	return t_runtime_with(&o);
+}
+
+void t_create_fn(faas_runtime_t *rt, const char *name, faas_handler_fn h, void *ud)
+{
+	faas_function_config_t c = t_config(ud);
+	faas_error_detail_t d;
+
+	c.handler = h;
+	ck_assert_ok(faas_function_create(rt, name, &c, &d), d);
+}
+
+void latch_init(struct latch *l)
+{
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->m, NULL);
+	pthread_cond_init(&l->c, NULL);
+}
+
+void latch_destroy(struct latch *l)
+{
+	pthread_mutex_destroy(&l->m);
+	pthread_cond_destroy(&l->c);
+}
+
+void latch_wait_entered(struct latch *l, int n)
+{
+	pthread_mutex_lock(&l->m);
+	while (l->entered < n)
+		pthread_cond_wait(&l->c, &l->m);
+	pthread_mutex_unlock(&l->m);
+}
+
+void latch_open(struct latch *l)
+{
+	pthread_mutex_lock(&l->m);
+	l->open = true;
+	pthread_cond_broadcast(&l->c);
+	pthread_mutex_unlock(&l->m);
+}
+
+int t_latch_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data)
+{
+	struct latch *l = user_data;
+	struct timespec ts;
+
+	(void)event;
+	pthread_mutex_lock(&l->m);
+	l->entered++;
+	pthread_cond_broadcast(&l->c);
+	while (!l->open && !(l->until_cancelled && faas_context_cancelled(ctx))) {
+		/* cancellation is a flag, not a signal: look again every millisecond */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&l->c, &l->m, &ts);
+	}
+	l->left++;
+	pthread_cond_broadcast(&l->c);
+	pthread_mutex_unlock(&l->m);
+	*response = json_pack("{s:b}", "latched", 1);
+	return 0;
+}
+
+static void *bg_main(void *arg)
+{
+	struct bg_invoke *b = arg;
+
+	b->rc = faas_invoke(b->rt, b->ident, NULL, NULL, &b->result);
+	return NULL;
+}
+
+void bg_start(struct bg_invoke *b, faas_runtime_t *rt, const char *ident)
+{
+	faas_result_t init = FAAS_RESULT_INIT;
+
+	b->rt = rt;
+	b->ident = ident;
+	b->result = init;
+	b->rc = 1;
+	ck_assert_int_eq(pthread_create(&b->tid, NULL, bg_main, b), 0);
+}
+
+void bg_join(struct bg_invoke *b)
+{
+	pthread_join(b->tid, NULL);
 }
 
 int t_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data)
@@ -107,6 +209,9 @@ int main(void)
 	srunner_add_suite(sr, describe_suite());
 	srunner_add_suite(sr, allocfail_suite());
 	srunner_add_suite(sr, stress_suite());
+	srunner_add_suite(sr, invoke_suite());
+	srunner_add_suite(sr, throttle_suite());
+	srunner_add_suite(sr, lifecycle_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

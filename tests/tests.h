@@ -22,6 +22,9 @@ Suite *alias_suite(void);
 Suite *describe_suite(void);
 Suite *allocfail_suite(void);
 Suite *stress_suite(void);
+Suite *invoke_suite(void);
+Suite *throttle_suite(void);
+Suite *lifecycle_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);
@@ -57,6 +60,45 @@ void t_touch(faas_runtime_t *rt, const char *name, const char *description);
 		ck_assert_msg(rc_ == 0, "got %s: %s", faas_err_name(rc_), (detail).message); \
 		ck_assert_int_eq((detail).code, 0);                                        \
 	} while (0)
+
+/*
+ * A latch for handlers: each handler that enters counts itself and blocks
+ * until the test opens the latch (or its invocation is cancelled, when
+ * `until_cancelled`). Tests wait for `entered` with a condition variable,
+ * never by sleeping.
+ */
+struct latch {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int entered;
+	int left;
+	bool open;
+	bool until_cancelled;
+};
+
+void latch_init(struct latch *l);
+void latch_destroy(struct latch *l);
+void latch_wait_entered(struct latch *l, int n);
+void latch_open(struct latch *l);
+/* Handler: user_data is a struct latch; responds {"latched":true}. */
+int t_latch_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
+
+/* Runtime options as t_runtime() uses them. */
+faas_runtime_options_t t_options(void);
+faas_runtime_t *t_runtime_with(const faas_runtime_options_t *o);
+/* Create fn with handler and user_data, asserting success. */
+void t_create_fn(faas_runtime_t *rt, const char *name, faas_handler_fn h, void *ud);
+
+/* A sync invoke running on its own thread. */
+struct bg_invoke {
+	pthread_t tid;
+	faas_runtime_t *rt;
+	const char *ident;
+	faas_result_t result;
+	int rc;
+};
+void bg_start(struct bg_invoke *b, faas_runtime_t *rt, const char *ident);
+void bg_join(struct bg_invoke *b);
 
 /* JSON helpers: string member or "" */
 const char *t_jstr(const json_t *obj, const char *key);

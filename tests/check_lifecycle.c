@@ -1,0 +1,482 @@
+/*
+ * libfaas tests — timeouts (virtual and real clocks), execution
+ * environments, inline mode, thread-start failure and shutdown.
+ */
+#include "tests.h"
+
+#include <stdlib.h>
+
+/* ---- timeouts ---------------------------------------------------------- */
+
+static _Atomic int shutdowns[3];
+
+static void count_shutdown(void *state, faas_shutdown_reason_t why, void *ud)
+{
+	(void)state;
+	(void)ud;
+	atomic_fetch_add(&shutdowns[why], 1);
+}
+
+START_TEST(timeout_virtual_clock_exact)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_function_config_t c = t_config(NULL);
+	faas_error_detail_t d;
+	struct bg_invoke bg;
+	struct latch l;
+	char expect[160];
+
+	memset(shutdowns, 0, sizeof(shutdowns));
+	latch_init(&l);
+	c.handler = t_latch_handler;
+	c.user_data = &l;
+	c.shutdown = count_shutdown;
+	ck_assert_ok(faas_function_create(rt, "slow", &c, &d), d); /* timeout 3000 ms */
+	bg_start(&bg, rt, "slow");
+	latch_wait_entered(&l, 1);
+	ck_assert_int_eq(faas_clock_advance(rt, 2999), 0);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 1);
+	ck_assert_int_eq(faas_clock_advance(rt, 1), 0); /* the deadline: the caller is answered */
+	bg_join(&bg);
+	ck_assert_int_eq(bg.rc, 0);
+	ck_assert_int_eq(bg.result.status_code, 200);
+	ck_assert_int_eq(bg.result.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
+	ck_assert_str_eq(t_jstr(bg.result.payload, "errorType"), "Sandbox.Timedout");
+	snprintf(expect, sizeof(expect), "RequestId: %s Error: Task timed out after 3.00 seconds",
+	         bg.result.request_id);
+	ck_assert_str_eq(t_jstr(bg.result.payload, "errorMessage"), expect);
+	ck_assert_str_eq(bg.result.message, expect);
+	ck_assert(bg.result.duration_ms == 3000.0);
+	faas_result_clear(&bg.result);
+	/* the handler is still running: its token stays in use until it returns */
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 1);
+	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_TIMEOUT]), 0);
+	latch_open(&l);
+	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
+	/* its late response was discarded and its environment reset */
+	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_TIMEOUT]), 1);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+START_TEST(timeout_real_clock_bounds)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t c = t_config(NULL);
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	struct latch l;
+	uint64_t t0, t1;
+
+	o.min_timeout_ms = 50;
+	rt = t_runtime_with(&o);
+	latch_init(&l);
+	l.until_cancelled = true; /* the handler stops when it sees the cancellation */
+	c.handler = t_latch_handler;
+	c.user_data = &l;
+	c.timeout_ms = 120;
+	ck_assert_ok(faas_function_create(rt, "slow", &c, &d), d);
+	t0 = faas__real_mono_ns();
+	ck_assert_int_eq(faas_invoke(rt, "slow", NULL, NULL, &r), 0);
+	t1 = faas__real_mono_ns();
+	ck_assert_uint_ge(t1 - t0, 120u * 1000000u);   /* never early */
+	ck_assert_uint_lt(t1 - t0, 5000u * 1000000u);  /* generous upper bound */
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
+	ck_assert_ptr_nonnull(strstr(r.message, "Task timed out after 0.12 seconds"));
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
+	latch_wait_entered(&l, 1);
+	ck_assert_int_eq(l.left, 1);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+/* A handler that outlives its deadline and then writes a response: no
+ * caller memory may be touched (ASan checks this test). */
+START_TEST(timeout_late_handler_touches_nothing)
+{
+	faas_runtime_t *rt = t_runtime();
+	struct latch l;
+	int i;
+
+	latch_init(&l);
+	t_create_fn(rt, "late", t_latch_handler, &l);
+	for (i = 0; i < 3; i++) {
+		struct bg_invoke *bg = malloc(sizeof(*bg));
+		bg_start(bg, rt, "late");
+		latch_wait_entered(&l, i + 1);
+		faas_clock_advance(rt, 3000);
+		bg_join(bg);
+		ck_assert_str_eq(t_jstr(bg->result.payload, "errorType"), "Sandbox.Timedout");
+		faas_result_clear(&bg->result);
+		free(bg); /* the caller's memory is gone before the handler returns */
+	}
+	latch_open(&l);
+	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+/* ---- execution environments ------------------------------------------- */
+
+struct env_counts {
+	_Atomic int inits;
+	_Atomic int next_id;
+	_Atomic int fail_init;
+};
+
+static int env_init(faas_context_t *ctx, void **state, void *ud)
+{
+	struct env_counts *c = ud;
+	int *id;
+
+	(void)ctx;
+	atomic_fetch_add(&c->inits, 1);
+	if (atomic_load(&c->fail_init))
+		return faas_context_fail(ctx, "InitBoom", "cannot init");
+	id = malloc(sizeof(*id));
+	*id = atomic_fetch_add(&c->next_id, 1);
+	*state = id;
+	return 0;
+}
+
+static void env_shutdown(void *state, faas_shutdown_reason_t why, void *ud)
+{
+	(void)ud;
+	atomic_fetch_add(&shutdowns[why], 1);
+	free(state);
+}
+
+static int env_handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	int *id = faas_context_instance_state(ctx);
+
+	(void)ud;
+	if (json_is_true(json_object_get(event, "fatal")))
+		return faas_context_fail_fatal(ctx, "Crash", "environment is broken");
+	*response = json_integer(*id);
+	return 0;
+}
+
+static int instance_of(faas_runtime_t *rt, const char *event_text, faas_result_t *r)
+{
+	ck_assert_int_eq(faas_invoke_json(rt, "env", event_text, strlen(event_text), NULL, r), 0);
+	return (int)json_integer_value(r->payload);
+}
+
+START_TEST(instances_init_once_and_reuse)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_function_config_t c = t_config(NULL);
+	faas_result_t r = FAAS_RESULT_INIT;
+	struct env_counts counts;
+	faas_error_detail_t d;
+	int i;
+
+	memset(&counts, 0, sizeof(counts));
+	memset(shutdowns, 0, sizeof(shutdowns));
+	c.handler = env_handler;
+	c.init = env_init;
+	c.shutdown = env_shutdown;
+	c.user_data = &counts;
+	ck_assert_ok(faas_function_create(rt, "env", &c, &d), d);
+	for (i = 0; i < 5; i++) {
+		ck_assert_int_eq(instance_of(rt, "{}", &r), 0); /* the same warm instance */
+		ck_assert(i == 0 ? r.init_duration_ms >= 0 : r.init_duration_ms == 0);
+		faas_result_clear(&r);
+	}
+	ck_assert_int_eq(atomic_load(&counts.inits), 1);
+	/* a fatal error resets the environment: the next call is cold */
+	ck_assert_int_eq(faas_invoke_json(rt, "env", "{\"fatal\":true}", 14, NULL, &r), 0);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Crash");
+	faas_result_clear(&r);
+	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_FAILURE]), 1);
+	ck_assert_int_eq(instance_of(rt, "{}", &r), 1);
+	faas_result_clear(&r);
+	ck_assert_int_eq(atomic_load(&counts.inits), 2);
+	/* a failed init is a function error and leaves no environment */
+	atomic_store(&counts.fail_init, 1);
+	c.description = "v2"; /* a new $LATEST: new environments */
+	ck_assert_ok(faas_function_update(rt, "env", &c, &d), d);
+	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 1); /* old $LATEST's */
+	ck_assert_int_eq(faas_invoke(rt, "env", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "InitBoom");
+	ck_assert_str_eq(t_jstr(r.payload, "errorMessage"), "cannot init");
+	faas_result_clear(&r);
+	atomic_store(&counts.fail_init, 0);
+	ck_assert_int_eq(instance_of(rt, "{}", &r), 2); /* the next call tries a fresh init */
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 2);
+}
+END_TEST
+
+START_TEST(instances_one_invocation_each)
+{
+	faas_runtime_t *rt = t_runtime();
+	struct bg_invoke bg[3];
+	struct latch l;
+	int i;
+
+	latch_init(&l);
+	t_create_fn(rt, "held", t_latch_handler, &l);
+	for (i = 0; i < 3; i++)
+		bg_start(&bg[i], rt, "held");
+	latch_wait_entered(&l, 3); /* three at once means three environments */
+	latch_open(&l);
+	for (i = 0; i < 3; i++) {
+		bg_join(&bg[i]);
+		ck_assert(bg[i].result.init_duration_ms >= 0);
+		faas_result_clear(&bg[i].result);
+	}
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+/* ---- inline mode -------------------------------------------------------- */
+
+static int advancing(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)ud;
+	faas_clock_advance(faas_context_runtime(ctx), 3500); /* runs past its deadline */
+	*response = json_string("late");
+	return 0;
+}
+
+struct inline_case {
+	const char *ident;
+	const char *event;
+	int reserve_a; /* -1: none */
+};
+
+static const struct inline_case inline_cases[] = {
+	{ "a", "{\"x\":1}", -1 },
+	{ "fails", "{}", -1 },
+	{ "bare", "{}", -1 },
+	{ "nobody", "{}", -1 },
+	{ "a:live", "[1,2]", -1 },
+	{ "a", "{}", 0 },
+	{ "late", "{}", -1 },
+	{ "a:nope", "{}", -1 },
+	{ "a", "{bad", -1 },
+};
+
+static int fails_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)response;
+	(void)ud;
+	return faas_context_fail(ctx, "E", "failed");
+}
+
+static int bare_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)ctx;
+	(void)event;
+	(void)response;
+	(void)ud;
+	return 3;
+}
+
+static char *run_case(bool inline_mode, const struct inline_case *c)
+{
+	faas_runtime_options_t o = t_options();
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+	json_t *summary;
+	char *text;
+	int rc;
+
+	o.inline_mode = inline_mode;
+	rt = t_runtime_with(&o);
+	t_create(rt, "a");
+	t_publish(rt, "a");
+	ac.function_version = 1;
+	ck_assert_int_eq(faas_alias_create(rt, "a", "live", &ac, NULL), 0);
+	t_create_fn(rt, "fails", fails_h, NULL);
+	t_create_fn(rt, "bare", bare_h, NULL);
+	t_create_fn(rt, "late", advancing, NULL);
+	if (c->reserve_a >= 0)
+		ck_assert_int_eq(faas_function_set_reserved_concurrency(rt, "a", c->reserve_a, NULL), 0);
+	rc = faas_invoke_json(rt, c->ident, c->event, strlen(c->event), NULL, &r);
+	/* request ids differ by nature: compare the rest */
+	summary = json_pack("{s:i,s:i,s:i,s:O*,s:s,s:s?,s:s?}", "rc", rc, "status", r.status_code,
+	                    "ferr", (int)r.function_error, "payload", r.payload, "ver",
+	                    r.executed_version, "type", r.error_type, "reason", r.throttle_reason);
+	json_object_del(summary, "payload_rid");
+	if (json_is_object(r.payload) && json_object_get(r.payload, "errorMessage")) {
+		/* strip the request id from platform messages */
+		const char *m = json_string_value(json_object_get(r.payload, "errorMessage"));
+		const char *p = strstr(m, " Error: ");
+		json_object_set_new(json_object_get(summary, "payload"), "errorMessage",
+		                    json_string(p ? p : m));
+	}
+	text = json_dumps(summary, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(summary);
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+	return text;
+}
+
+START_TEST(inline_matches_pool)
+{
+	const struct inline_case *c = &inline_cases[_i];
+	char *pool = run_case(false, c), *inl = run_case(true, c);
+
+	ck_assert_str_eq(inl, pool);
+	free(pool);
+	free(inl);
+}
+END_TEST
+
+/* ---- thread-start failure ------------------------------------------------ */
+
+START_TEST(thread_start_failure_is_an_error)
+{
+	faas_runtime_options_t o = t_options();
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt = t_runtime();
+
+	t_create(rt, "f");
+	faas__thread_fail_at(1, false);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), FAAS_ETHREAD);
+	ck_assert_int_eq(r.status_code, 500);
+	ck_assert_str_eq(r.error_type, "ServiceException");
+	ck_assert_str_eq(r.message, "could not start a worker thread");
+	faas_result_clear(&r);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0); /* the token came back */
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0);
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+	/* min_workers start with the runtime: a failure fails the runtime */
+	o.min_workers = 3;
+	faas__thread_fail_at(2, false);
+	rt = NULL;
+	ck_assert_fail(faas_runtime_new(&rt, &o, &d), d, FAAS_ETHREAD, "could not start a worker thread");
+	ck_assert_ptr_null(rt);
+	rt = t_runtime_with(&o);
+	t_create(rt, "f");
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0);
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+static _Atomic int nested_rc;
+
+static int shutdown_from_handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	faas_runtime_t *rt = faas_context_runtime(ctx);
+
+	(void)event;
+	(void)ud;
+	atomic_store(&nested_rc, faas_runtime_shutdown(rt, 0));
+	faas_runtime_free(rt); /* refused: returns at once */
+	*response = NULL;
+	return 0;
+}
+
+START_TEST(shutdown_from_a_handler_is_refused)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_result_t r = FAAS_RESULT_INIT;
+
+	t_create_fn(rt, "f", shutdown_from_handler, NULL);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0);
+	ck_assert_int_eq(atomic_load(&nested_rc), FAAS_EDEADLK);
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0); /* still running */
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 1000), 0);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), FAAS_ESHUTDOWN);
+	ck_assert_int_eq(r.status_code, 500);
+	ck_assert_str_eq(r.message, "the runtime is shut down");
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), FAAS_ESHUTDOWN);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(shutdown_drains_then_leaves_zombies)
+{
+	faas_runtime_t *rt = t_runtime();
+	struct bg_invoke bg;
+	struct latch l;
+
+	memset(shutdowns, 0, sizeof(shutdowns));
+	latch_init(&l);
+	t_create_fn(rt, "stuck", t_latch_handler, &l);
+	bg_start(&bg, rt, "stuck");
+	latch_wait_entered(&l, 1);
+	faas_clock_advance(rt, 3000); /* its caller gets the timeout */
+	bg_join(&bg);
+	ck_assert_str_eq(t_jstr(bg.result.payload, "errorType"), "Sandbox.Timedout");
+	faas_result_clear(&bg.result);
+	/* the handler does not return within the drain: a clear error */
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 20), FAAS_ETIMEDOUT);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 1);
+	/* the runtime can be freed while it runs: the zombie keeps the core alive */
+	faas_runtime_free(rt);
+	latch_open(&l);
+	pthread_mutex_lock(&l.m);
+	while (l.left < 1)
+		pthread_cond_wait(&l.c, &l.m);
+	pthread_mutex_unlock(&l.m);
+	latch_destroy(&l);
+}
+END_TEST
+
+START_TEST(shutdown_waits_for_in_flight)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT; /* real clock */
+	faas_runtime_t *rt;
+	struct bg_invoke bg;
+	struct latch l;
+
+	rt = t_runtime_with(&o);
+	latch_init(&l);
+	l.until_cancelled = true;
+	t_create_fn(rt, "f", t_latch_handler, &l);
+	bg_start(&bg, rt, "f");
+	latch_wait_entered(&l, 1);
+	latch_open(&l); /* returns soon: shutdown drains it */
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 10000), 0);
+	bg_join(&bg);
+	ck_assert_int_eq(bg.rc, 0);
+	faas_result_clear(&bg.result);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+Suite *lifecycle_suite(void)
+{
+	Suite *s = suite_create("lifecycle");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, timeout_virtual_clock_exact);
+	tcase_add_test(tc, timeout_real_clock_bounds);
+	tcase_add_test(tc, timeout_late_handler_touches_nothing);
+	tcase_add_test(tc, instances_init_once_and_reuse);
+	tcase_add_test(tc, instances_one_invocation_each);
+	tcase_add_loop_test(tc, inline_matches_pool, 0,
+	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
+	tcase_add_test(tc, thread_start_failure_is_an_error);
+	tcase_add_test(tc, shutdown_from_a_handler_is_refused);
+	tcase_add_test(tc, shutdown_drains_then_leaves_zombies);
+	tcase_add_test(tc, shutdown_waits_for_in_flight);
+	suite_add_tcase(s, tc);
+	return s;
+}
