@@ -145,8 +145,9 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | deps
 
 examples: $(EXAMPLE_BINS)
 
-demo: $(BUILD)/examples/registry
+demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch
 	$(BUILD)/examples/registry
+	$(BUILD)/examples/dispatch
 
 clean:
 	rm -rf build build-asan build-tsan
