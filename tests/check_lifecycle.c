@@ -4,6 +4,7 @@
  */
 #include "tests.h"
 
+#include <sched.h>
 #include <stdlib.h>
 
 /* ---- timeouts ---------------------------------------------------------- */
@@ -373,6 +374,18 @@ END_TEST
 
 /* ---- shutdown ------------------------------------------------------------ */
 
+static _Atomic long handler_calls_lc;
+
+static int count_lc(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)ctx;
+	(void)event;
+	(void)ud;
+	atomic_fetch_add(&handler_calls_lc, 1);
+	*response = NULL;
+	return 0;
+}
+
 static _Atomic int nested_rc;
 
 static int shutdown_from_handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
@@ -461,6 +474,64 @@ START_TEST(shutdown_waits_for_in_flight)
 }
 END_TEST
 
+struct racer {
+	faas_runtime_t *rt;
+	long ok, shut, other;
+};
+
+static void *race_main(void *arg)
+{
+	struct racer *x = arg;
+	faas_result_t r = FAAS_RESULT_INIT;
+	int rc;
+
+	for (;;) {
+		rc = faas_invoke(x->rt, "f", NULL, NULL, &r);
+		faas_result_clear(&r);
+		if (rc == 0)
+			x->ok++;
+		else if (rc == FAAS_ESHUTDOWN)
+			break;
+		else
+			x->other++;
+	}
+	x->shut = 1;
+	return NULL;
+}
+
+START_TEST(shutdown_races_with_callers)
+{
+	faas_runtime_options_t o = t_options();
+	struct racer x[3];
+	pthread_t t[3];
+	faas_runtime_t *rt;
+	int i;
+
+	o.max_concurrency = 8;
+	rt = t_runtime_with(&o);
+	atomic_store(&handler_calls_lc, 0);
+	t_create_fn(rt, "f", count_lc, NULL);
+	for (i = 0; i < 3; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		x[i].rt = rt;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race_main, &x[i]), 0);
+	}
+	/* let them get going, then pull the rug */
+	while (atomic_load(&handler_calls_lc) < 300)
+		sched_yield();
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 5000), 0);
+	for (i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(x[i].other, 0);
+		ck_assert_int_eq(x[i].shut, 1);
+	}
+	/* every call that returned 0 ran its handler exactly once */
+	ck_assert_int_eq(x[0].ok + x[1].ok + x[2].ok, atomic_load(&handler_calls_lc));
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *lifecycle_suite(void)
 {
 	Suite *s = suite_create("lifecycle");
@@ -477,6 +548,7 @@ Suite *lifecycle_suite(void)
 	tcase_add_test(tc, shutdown_from_a_handler_is_refused);
 	tcase_add_test(tc, shutdown_drains_then_leaves_zombies);
 	tcase_add_test(tc, shutdown_waits_for_in_flight);
+	tcase_add_test(tc, shutdown_races_with_callers);
 	suite_add_tcase(s, tc);
 	return s;
 }
