@@ -25,7 +25,16 @@ const char *faas_context_function_version(const faas_context_t *ctx)
 
 const char *faas_context_invoked_function_arn(const faas_context_t *ctx)
 {
-	return ctx ? CTX_INV(ctx)->arn : NULL;
+	struct faas_inv *inv;
+
+	if (!ctx)
+		return NULL;
+	inv = CTX_INV(ctx);
+	if (!inv->arn[0]) /* worker-owned: only this thread formats it */
+		faas__format_arn(inv->rt, inv->version->fn->name, inv->version->fn->name_len,
+		                 inv->has_qual ? inv->qual : NULL, inv->qual_len, inv->arn,
+		                 sizeof(inv->arn));
+	return inv->arn;
 }
 
 uint32_t faas_context_memory_limit_mb(const faas_context_t *ctx)

@@ -119,7 +119,10 @@ struct faas_inv {
 	struct faas_context ctx;
 	char request_id[FAAS_REQUEST_ID_SIZE];
 	char version_label[12];
-	char arn[FAAS_ARN_MAX];
+	bool has_qual;
+	size_t qual_len;
+	char qual[FAAS_QUALIFIER_MAX + 1]; /* as called, for the invoked ARN */
+	char arn[FAAS_ARN_MAX];            /* formatted on first use */
 };
 
 FAAS_INTERNAL void faas__inv_unref(struct faas_inv *inv);
@@ -131,6 +134,7 @@ FAAS_INTERNAL void faas__inv_complete(struct faas_inv *inv);
  * or inline); done runs exactly once. */
 FAAS_INTERNAL int faas__submit(struct faas_inv *inv);
 FAAS_INTERNAL void faas__request_id(char out[FAAS_REQUEST_ID_SIZE]);
+FAAS_INTERNAL void faas__version_label(uint32_t number, char out[12]);
 FAAS_INTERNAL void faas__log_line(struct faas_inv *inv, const char *line, size_t len);
 
 /* The runtime a library thread (or an inline handler) is running for. */

@@ -87,8 +87,13 @@ int faas__fail(faas_error_detail_t *d, int code, const char *fmt, ...)
 	if (!d || d->code != 0)
 		return code;
 	set_code(d, code);
-	if (!fmt) {
-		snprintf(d->message, sizeof(d->message), "%s", faas_strerror(code));
+	if (!fmt || !strchr(fmt, '%')) { /* constant text: no formatting needed */
+		const char *text = fmt ? fmt : faas_strerror(code);
+		size_t n = strlen(text);
+		if (n >= sizeof(d->message))
+			n = sizeof(d->message) - 1;
+		memcpy(d->message, text, n);
+		d->message[n] = '\0';
 		return code;
 	}
 	va_start(ap, fmt);

@@ -45,6 +45,24 @@ void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 	out[36] = '\0';
 }
 
+void faas__version_label(uint32_t number, char out[12])
+{
+	char digits[10];
+	int n = 0, i;
+
+	if (number == FAAS_VERSION_LATEST) {
+		memcpy(out, "$LATEST", 8);
+		return;
+	}
+	while (number) {
+		digits[n++] = (char)('0' + number % 10);
+		number /= 10;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = digits[n - 1 - i];
+	out[n] = '\0';
+}
+
 /* ---- payloads ---------------------------------------------------------- */
 
 static json_t *error_object(const char *type, const char *message)
@@ -166,6 +184,7 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->outcome = FAAS_OUT_INIT_ERROR;
 	} else {
 		inv->ctx.instance_state = in->state;
+		inv->ctx.failed = inv->ctx.fatal = false; /* what init said is not the handler's */
 		rc = code->handler(&inv->ctx, inv->event, &response, code->udata->ptr);
 		inv->outcome = rc == 0 && !inv->ctx.failed ? FAAS_OUT_SUCCESS : FAAS_OUT_ERROR;
 	}
@@ -334,11 +353,12 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	inv->deadline_ns = now + (uint64_t)inv->version->timeout_ms * 1000000u;
 	inv->deadline_wall_ms = faas__clock_wall_ms(&rt->clock) + inv->version->timeout_ms;
 	faas__request_id(inv->request_id);
-	if (inv->version->number == FAAS_VERSION_LATEST)
-		memcpy(inv->version_label, "$LATEST", 8);
-	else
-		snprintf(inv->version_label, sizeof(inv->version_label), "%u", inv->version->number);
-	faas__format_arn(rt, id->name, id->name_len, id->qual, id->qual_len, inv->arn, sizeof(inv->arn));
+	faas__version_label(inv->version->number, inv->version_label);
+	/* the invoked ARN is formatted on first use (faas_context_invoked_function_arn) */
+	inv->arn[0] = '\0';
+	inv->qual_len = id->qual ? id->qual_len : 0;
+	inv->has_qual = id->qual != NULL;
+	memcpy(inv->qual, id->qual ? id->qual : "", inv->qual_len);
 	return inv;
 }
 

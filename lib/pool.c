@@ -226,10 +226,11 @@ uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms)
 {
 	struct faas_workers *wp = rt->workers;
 	struct timespec ts;
-	uint32_t left;
+	uint32_t left, busy;
 
 	pthread_mutex_lock(&wp->lock);
 	wp->stopping = true;
+	busy = wp->nthreads - (uint32_t)wp->nidle; /* they exit after their invocation */
 	while (wp->nidle)
 		post(wp->idle[--wp->nidle], STOP);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -239,7 +240,8 @@ uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (wp->nthreads > 0)
+	/* wait for the idle ones; busy ones are waited for by the drain */
+	while (wp->nthreads > busy)
 		if (pthread_cond_timedwait(&wp->exited, &wp->lock, &ts) != 0)
 			break;
 	left = wp->nthreads;
