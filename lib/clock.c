@@ -56,36 +56,36 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 	if (ms > UINT64_MAX / 1000000u)
 		return FAAS_EINVAL;
 	atomic_fetch_add_explicit(&rt->clock.virt_mono_ns, ms * 1000000u, memory_order_acq_rel);
-	/* Sync callers waiting for a virtual deadline re-check the clock. */
+	/* Whoever waits for a virtual time re-checks the clock. */
 	pthread_mutex_lock(&rt->vwait_lock);
-	for (struct faas_inv *inv = rt->vwaiters; inv; inv = inv->vnext) {
-		atomic_fetch_add_explicit(&inv->wake, 1, memory_order_release);
-		faas__futex_wake(&inv->wake, 1);
+	for (struct faas_vwaiter *w = rt->vwaiters; w; w = w->next) {
+		atomic_fetch_add_explicit(w->wake, 1, memory_order_release);
+		faas__futex_wake(w->wake, 1);
 	}
 	pthread_mutex_unlock(&rt->vwait_lock);
 	return 0;
 }
 
-void faas__vwait_add(faas_runtime_t *rt, struct faas_inv *inv)
+void faas__vwait_add(faas_runtime_t *rt, struct faas_vwaiter *w)
 {
 	pthread_mutex_lock(&rt->vwait_lock);
-	inv->vprev = NULL;
-	inv->vnext = rt->vwaiters;
+	w->prev = NULL;
+	w->next = rt->vwaiters;
 	if (rt->vwaiters)
-		rt->vwaiters->vprev = inv;
-	rt->vwaiters = inv;
+		rt->vwaiters->prev = w;
+	rt->vwaiters = w;
 	pthread_mutex_unlock(&rt->vwait_lock);
 }
 
-void faas__vwait_remove(faas_runtime_t *rt, struct faas_inv *inv)
+void faas__vwait_remove(faas_runtime_t *rt, struct faas_vwaiter *w)
 {
 	pthread_mutex_lock(&rt->vwait_lock);
-	if (inv->vprev)
-		inv->vprev->vnext = inv->vnext;
+	if (w->prev)
+		w->prev->next = w->next;
 	else
-		rt->vwaiters = inv->vnext;
-	if (inv->vnext)
-		inv->vnext->vprev = inv->vprev;
+		rt->vwaiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
 	pthread_mutex_unlock(&rt->vwait_lock);
 }
 

@@ -19,13 +19,24 @@
  * - Fast paths: admit/release read `debt` (same cache line as `avail`); only
  *   when it is non-zero do they take the lock. Invocations already running
  *   when a reservation is set keep the token of the pool they charged.
+ * - Waiting for a token (throttle_wait_ms) is a debt too: the waiter is a
+ *   creditor appended to the list, so releases hand tokens to waiters in
+ *   FIFO order, and a newcomer cannot barge past them (a pool with debt
+ *   admits only through the lock, after its creditors are paid).
  */
 #include "dispatch.h"
 
 #include <stdio.h>
 
+/* A caller waiting for a token (its stack holds it while it waits). */
+struct faas_token_waiter {
+	_Atomic uint32_t wake;
+	_Atomic bool granted;
+};
+
 struct faas_debt {
-	struct faas_pool *from, *to;
+	struct faas_pool *from, *to;     /* to == NULL: owed to `waiter` */
+	struct faas_token_waiter *waiter;
 	int64_t n;
 	struct faas_debt *next;
 };
@@ -71,7 +82,13 @@ static void pay_one(struct faas_conc *c, struct faas_pool *from)
 	atomic_fetch_sub(&from->debt, 1);
 	if (!d) /* cannot happen: debt is recorded with its entries */
 		return;
-	atomic_fetch_add(&d->to->avail, 1);
+	if (d->waiter) {
+		atomic_store_explicit(&d->waiter->granted, true, memory_order_release);
+		atomic_fetch_add(&d->waiter->wake, 1);
+		faas__futex_wake(&d->waiter->wake, 1);
+	} else {
+		atomic_fetch_add(&d->to->avail, 1);
+	}
 	if (--d->n == 0) {
 		*pp = d->next;
 		faas__free(d);
@@ -140,6 +157,7 @@ static void move_tokens(struct faas_conc *c, struct faas_pool *from, struct faas
 	*spare = NULL;
 	d->from = from;
 	d->to = to;
+	d->waiter = NULL;
 	d->n = n;
 	d->next = NULL;
 	/* append: creditors are paid in the order they were promised */
@@ -163,6 +181,98 @@ static bool take(struct faas_pool *p)
 		                                          memory_order_relaxed))
 			return true;
 	return false;
+}
+
+/* Under the lock: queue w as the last creditor of p. */
+static void enqueue_waiter(struct faas_conc *c, struct faas_pool *p, struct faas_debt *d,
+                           struct faas_token_waiter *w)
+{
+	struct faas_debt **pp = &c->debts;
+
+	d->from = p;
+	d->to = NULL;
+	d->waiter = w;
+	d->n = 1;
+	d->next = NULL;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = d;
+	atomic_fetch_add(&p->debt, 1);
+}
+
+/* Under the lock: take w out of the queue; false if it was granted meanwhile. */
+static bool dequeue_waiter(struct faas_conc *c, struct faas_pool *p, struct faas_token_waiter *w)
+{
+	struct faas_debt **pp, *d;
+
+	for (pp = &c->debts; (d = *pp) != NULL; pp = &d->next) {
+		if (d->waiter == w) {
+			*pp = d->next;
+			faas__free(d);
+			atomic_fetch_sub(&p->debt, 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Wait up to wait_ms on the runtime clock for a token of p, in FIFO order.
+ * Returns true with the token. Never called on a runtime thread.
+ */
+static bool wait_token(faas_runtime_t *rt, struct faas_pool *p, uint32_t wait_ms)
+{
+	struct faas_conc *c = rt->conc;
+	struct faas_token_waiter w;
+	struct faas_vwaiter vw;
+	struct faas_debt *d = faas__malloc(sizeof(*d));
+	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL, got;
+	uint64_t deadline = faas__clock_mono_ns(&rt->clock) + (uint64_t)wait_ms * 1000000u;
+
+	if (!d)
+		return false;
+	atomic_init(&w.wake, 0);
+	atomic_init(&w.granted, false);
+	pthread_mutex_lock(&c->lock);
+	settle(c, p);
+	if (take(p)) {
+		pthread_mutex_unlock(&c->lock);
+		faas__free(d);
+		return true;
+	}
+	enqueue_waiter(c, p, d, &w);
+	pthread_mutex_unlock(&c->lock);
+	vw.wake = &w.wake;
+	if (virt)
+		faas__vwait_add(rt, &vw);
+	for (;;) {
+		uint32_t seen = atomic_load_explicit(&w.wake, memory_order_acquire);
+		if (atomic_load_explicit(&w.granted, memory_order_acquire) ||
+		    faas__clock_mono_ns(&rt->clock) >= deadline)
+			break;
+		faas__futex_wait(&w.wake, seen, virt ? 0 : deadline);
+	}
+	if (virt)
+		faas__vwait_remove(rt, &vw);
+	pthread_mutex_lock(&c->lock);
+	got = atomic_load(&w.granted) || !dequeue_waiter(c, p, &w);
+	pthread_mutex_unlock(&c->lock);
+	return got;
+}
+
+int faas__conc_admit_wait(faas_runtime_t *rt, struct faas_fn *fn, uint32_t wait_ms,
+                          struct faas_pool **pool, const char **reason)
+{
+	int rc = faas__conc_admit(rt, fn, pool, reason);
+	struct faas_pool *p;
+
+	if (rc == 0 || wait_ms == 0)
+		return rc;
+	p = atomic_load(&fn->reserved) >= 0 ? &fn->pool : &rt->conc->unreserved;
+	if (!wait_token(rt, p, wait_ms))
+		return rc;
+	*pool = p;
+	return 0;
 }
 
 int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **pool,

@@ -18,6 +18,17 @@ char *faas_json_dumps(const json_t *json, size_t flags)
 	return json_dumps(json, flags);
 }
 
+void faas__json_text_free(char *text)
+{
+	json_malloc_t m;
+	json_free_t f;
+
+	if (!text)
+		return;
+	json_get_alloc_funcs(&m, &f);
+	f(text);
+}
+
 json_t *faas__json_revision(uint64_t revision)
 {
 	char buf[24];

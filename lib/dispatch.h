@@ -36,6 +36,9 @@ FAAS_INTERNAL void faas__conc_destroy(struct faas_conc *c);
 /* Take a token for fn: 0 and *pool set, or FAAS_ETHROTTLED and *reason set. */
 FAAS_INTERNAL int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **pool,
                                    const char **reason);
+/* Same, waiting up to wait_ms (runtime clock) for a token, FIFO, when none is free. */
+FAAS_INTERNAL int faas__conc_admit_wait(faas_runtime_t *rt, struct faas_fn *fn, uint32_t wait_ms,
+                                        struct faas_pool **pool, const char **reason);
 FAAS_INTERNAL void faas__conc_release(faas_runtime_t *rt, struct faas_pool *pool);
 /* A function leaves the registry: its reservation goes back to the account. */
 FAAS_INTERNAL void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn);
@@ -106,16 +109,20 @@ struct faas_inv {
 	uint64_t start_ns, deadline_ns;
 	int64_t deadline_wall_ms;
 	bool want_tail;
+	bool want_text; /* serialize the response (response_text) */
 	bool timed_out; /* worker: the deadline passed before the handler returned */
+	bool oversize;  /* the response broke the size limit */
+	uint32_t lineage;
 	/* outcome, written by the worker before state DONE */
 	enum faas_outcome outcome;
 	json_t *response;
 	double duration_ms, init_ms;
 	char *tail; /* log tail (want_tail), FAAS_TAIL_MAX bytes */
+	char *text; /* the response as text (want_text), jansson-allocated */
 	size_t tail_len;
 	void (*done)(struct faas_inv *inv, void *arg);
 	void *done_arg;
-	struct faas_inv *vnext, *vprev; /* virtual-clock waiter list */
+	struct faas_vwaiter vw; /* the sync caller, waiting on a virtual clock */
 	struct faas_context ctx;
 	char request_id[FAAS_REQUEST_ID_SIZE];
 	char version_label[12];
@@ -169,7 +176,7 @@ FAAS_INTERNAL void faas__workers_destroy(struct faas_workers *wp);
 
 /* ---- virtual-clock waiters (clock.c) ----------------------------------- */
 
-FAAS_INTERNAL void faas__vwait_add(faas_runtime_t *rt, struct faas_inv *inv);
-FAAS_INTERNAL void faas__vwait_remove(faas_runtime_t *rt, struct faas_inv *inv);
+FAAS_INTERNAL void faas__vwait_add(faas_runtime_t *rt, struct faas_vwaiter *w);
+FAAS_INTERNAL void faas__vwait_remove(faas_runtime_t *rt, struct faas_vwaiter *w);
 
 #endif /* FAAS_DISPATCH_H */

@@ -105,6 +105,13 @@ FAAS_INTERNAL long faas__utf8_chars(const char *s, size_t len);
 
 struct faas_registry;
 struct faas_conc;
+
+/* Someone sleeping on a futex word until a virtual-clock time: each
+ * faas_clock_advance bumps and wakes every registered word. */
+struct faas_vwaiter {
+	_Atomic uint32_t *wake;
+	struct faas_vwaiter *next, *prev;
+};
 struct faas_workers;
 struct faas_inv;
 
@@ -129,10 +136,13 @@ struct faas_runtime {
 	_Atomic bool freed;     /* faas_runtime_free has run */
 	bool inline_mode;
 	bool legacy_handled;
+	bool enforce_json_limits;
+	uint32_t max_request_bytes;
+	uint32_t max_response_bytes;
 	faas_log_fn log_fn;
 	void *log_user_data;
 	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */
-	struct faas_inv *vwaiters;
+	struct faas_vwaiter *vwaiters;
 };
 
 /* 0, or FAAS_ESHUTDOWN with the detail filled. Runtime threads may still

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 _Thread_local faas_runtime_t *faas__current_rt;
+/* The invocation whose handler or init runs on this thread, if any. */
+static _Thread_local struct faas_inv *current_inv;
 
 /* ---- request ids ------------------------------------------------------- */
 
@@ -98,6 +100,7 @@ void faas__inv_unref(struct faas_inv *inv)
 	json_decref(inv->response);
 	faas__version_unref(inv->version);
 	faas__free(inv->tail);
+	faas__json_text_free(inv->text);
 	faas__free(inv);
 }
 
@@ -164,10 +167,59 @@ static void set_failure(struct faas_inv *inv, int handler_rc)
 	}
 }
 
+static int count_bytes(const char *buffer, size_t size, void *data)
+{
+	(void)buffer;
+	*(size_t *)data += size;
+	return 0;
+}
+
+/* Size of json_t as compact JSON text, without building the text. */
+static size_t json_text_size(const json_t *j)
+{
+	size_t n = 0;
+
+	json_dump_callback(j, count_bytes, &n, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	return n;
+}
+
+/*
+ * The response limit applies to JSON text: when the caller asked for the
+ * text, or when enforce_json_limits makes json_t responses count too.
+ * Over the limit, the response becomes Lambda's function error.
+ */
+static void check_response_size(struct faas_inv *inv)
+{
+	faas_runtime_t *rt = inv->rt;
+	char msg[128];
+	size_t n;
+
+	if (!inv->want_text && !rt->enforce_json_limits)
+		return;
+	if (inv->want_text) {
+		inv->text = faas_json_dumps(inv->response, JSON_COMPACT | JSON_ENCODE_ANY);
+		n = inv->text ? strlen(inv->text) : 0;
+	} else {
+		n = json_text_size(inv->response);
+	}
+	if (n <= rt->max_response_bytes)
+		return;
+	faas__json_text_free(inv->text);
+	inv->text = NULL;
+	json_decref(inv->response);
+	snprintf(msg, sizeof(msg),
+	         "Response payload size exceeded maximum allowed payload size (%u bytes).",
+	         rt->max_response_bytes);
+	inv->response = error_object("Function.ResponseSizeTooLarge", msg);
+	inv->outcome = FAAS_OUT_ERROR;
+	inv->oversize = true;
+}
+
 void faas__inv_run(struct faas_inv *inv)
 {
 	faas_runtime_t *rt = inv->rt, *prev = faas__current_rt;
 	const struct faas_code *code = inv->version->code;
+	struct faas_inv *prev_inv = current_inv;
 	struct faas_instance *in = NULL;
 	json_t *response = NULL;
 	bool cold = false;
@@ -175,6 +227,7 @@ void faas__inv_run(struct faas_inv *inv)
 	int rc;
 
 	faas__current_rt = rt;
+	current_inv = inv;
 	log_fmt(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
 	t0 = faas__clock_mono_ns(&rt->clock);
 	rc = faas__instance_acquire(inv, &in, &cold);
@@ -194,10 +247,15 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->outcome = FAAS_OUT_TIMEOUT;
 	}
 	inv->duration_ms = inv->timed_out ? (double)inv->version->timeout_ms : ms_between(t1, t2);
+	current_inv = prev_inv;
 	if (inv->outcome == FAAS_OUT_SUCCESS) {
 		inv->response = response ? response : json_null();
-	} else {
-		json_decref(response); /* a late or failed response is discarded */
+		check_response_size(inv);
+	}
+	if (inv->outcome != FAAS_OUT_SUCCESS && !inv->oversize) {
+		if (inv->response != response)
+			json_decref(response); /* a late or failed response is discarded */
+		inv->response = NULL;
 		set_failure(inv, rc);
 	}
 	if (inv->timed_out) {
@@ -268,8 +326,9 @@ static bool wait_for(struct faas_inv *inv)
 	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL, timed_out = false;
 	int expected;
 
+	inv->vw.wake = &inv->wake;
 	if (virt)
-		faas__vwait_add(rt, inv);
+		faas__vwait_add(rt, &inv->vw);
 	for (;;) {
 		uint32_t w = atomic_load_explicit(&inv->wake, memory_order_acquire);
 		if (atomic_load_explicit(&inv->state, memory_order_acquire) == FAAS_INV_DONE)
@@ -285,7 +344,7 @@ static bool wait_for(struct faas_inv *inv)
 		faas__futex_wait(&inv->wake, w, virt ? 0 : inv->deadline_ns);
 	}
 	if (virt)
-		faas__vwait_remove(rt, inv);
+		faas__vwait_remove(rt, &inv->vw);
 	return timed_out;
 }
 
@@ -301,6 +360,7 @@ static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
 {
 	r->code = 0;
 	r->status_code = 200;
+	r->lineage = inv->lineage;
 	if (abandoned) { /* the worker still runs: read only what it never writes */
 		r->payload = timeout_payload(inv);
 		r->duration_ms = inv->version->timeout_ms;
@@ -313,6 +373,11 @@ static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
 	r->init_duration_ms = inv->init_ms;
 	if (inv->outcome != FAAS_OUT_SUCCESS)
 		fill_function_error(inv->rt, r, r->payload);
+	if (inv->text) {
+		r->payload_text = inv->text;
+		r->payload_text_len = strlen(inv->text);
+		inv->text = NULL;
+	}
 	if (inv->tail) {
 		r->log_tail = inv->tail;
 		r->log_tail_len = inv->tail_len;
@@ -338,6 +403,7 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 		}
 		inv->tail[0] = '\0';
 	}
+	inv->want_text = o && o->response_text;
 	atomic_init(&inv->refs, 2); /* caller + worker */
 	atomic_init(&inv->state, FAAS_INV_RUNNING);
 	atomic_init(&inv->wake, 0);
@@ -393,8 +459,46 @@ static void result_reset(faas_result_t *r)
 	r->version = v;
 }
 
-int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
-                const faas_invoke_options_t *o, faas_result_t *r)
+/* The request-side limits: client context size, json_t event size when asked. */
+static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_options_t *o,
+                       faas_error_detail_t *d)
+{
+	size_t n;
+
+	if (o && o->client_context) {
+		n = json_text_size(o->client_context);
+		if (4 * ((n + 2) / 3) > FAAS_CLIENT_CONTEXT_MAX)
+			return faas__fail(d, FAAS_EINVAL,
+			                  "Client context must be at most %u bytes when base64-encoded; this "
+			                  "one is %zu",
+			                  FAAS_CLIENT_CONTEXT_MAX, 4 * ((n + 2) / 3));
+	}
+	if (rt->enforce_json_limits && event) {
+		if (json_text_size(event) > rt->max_request_bytes)
+			return faas__fail(d, FAAS_ETOOLARGE,
+			                  "Request must be smaller than %u bytes for the InvokeFunction "
+			                  "operation",
+			                  rt->max_request_bytes);
+	}
+	return 0;
+}
+
+/* A token for the call; nested calls (from a runtime thread) never wait. */
+static int admit(faas_runtime_t *rt, const struct faas_resolved *res, const faas_invoke_options_t *o,
+                 bool nested, struct faas_pool **pool, const char **reason)
+{
+	int64_t wait = o && o->throttle_wait_ms >= 0 ? o->throttle_wait_ms
+	                                              : (int64_t)res->version->throttle_wait_ms;
+
+	if (nested || wait <= 0) /* runtime threads never wait for a token (DESIGN 9.4) */
+		return faas__conc_admit(rt, res->version->fn, pool, reason);
+	if (wait > UINT32_MAX)
+		wait = UINT32_MAX;
+	return faas__conc_admit_wait(rt, res->version->fn, (uint32_t)wait, pool, reason);
+}
+
+static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *identifier,
+                  json_t *event, const faas_invoke_options_t *o, faas_result_t *r)
 {
 	faas_error_detail_t d = FAAS_ERROR_DETAIL_INIT;
 	struct faas_resolved res = { NULL, 0 };
@@ -402,6 +506,7 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
 	struct faas_inv *inv;
 	struct faas_pool *pool = NULL;
 	const char *reason = NULL;
+	uint32_t lineage = parent ? parent->lineage + 1 : 1;
 	bool abandoned;
 	int rc;
 
@@ -410,7 +515,8 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
 	result_reset(r);
 	if ((rc = check_call(rt, o, r, &d)) != 0 ||
 	    (rc = faas__ident_parse(rt, identifier, o ? o->qualifier : NULL, FAAS_IDENT_INVOKE, &id,
-	                            &d)) != 0)
+	                            &d)) != 0 ||
+	    (rc = check_sizes(rt, event, o, &d)) != 0)
 		return fail_result(r, &d, rc);
 	if (o && o->type == FAAS_INVOKE_DRY_RUN) {
 		/* steps 1-2 only: validate, never draw routing, never throttle */
@@ -427,12 +533,18 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
 		faas__fail(&d, FAAS_EUNSUPPORTED, "the Event invocation type is not supported yet");
 		return fail_result(r, &d, FAAS_EUNSUPPORTED);
 	}
-	snprintf(r->executed_version, sizeof(r->executed_version), "%s",
-	         res.executed == FAAS_VERSION_LATEST ? "$LATEST" : "");
-	if (res.executed != FAAS_VERSION_LATEST)
-		snprintf(r->executed_version, sizeof(r->executed_version), "%u", res.executed);
+	if (lineage > FAAS_RECURSION_LIMIT && !res.version->allow_recursion) {
+		faas__resolved_release(&res);
+		faas__fail(&d, FAAS_ERECURSION,
+		           "Recursive invocation stopped: this request chain already made %u "
+		           "invocations (set allow_recursion to permit it)",
+		           lineage - 1);
+		return fail_result(r, &d, FAAS_ERECURSION);
+	}
+	faas__version_label(res.executed, r->executed_version);
+	r->lineage = lineage;
 	/* Admission before any allocation: a throttle costs one CAS. */
-	if ((rc = faas__conc_admit(rt, res.version->fn, &pool, &reason)) != 0) {
+	if ((rc = admit(rt, &res, o, parent != NULL || faas__current_rt == rt, &pool, &reason)) != 0) {
 		faas__resolved_release(&res);
 		r->throttle_reason = reason;
 		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");
@@ -445,6 +557,7 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
 		return fail_result(r, &d, FAAS_ENOMEM);
 	}
 	inv->pool = pool;
+	inv->lineage = lineage;
 	memcpy(r->request_id, inv->request_id, sizeof(r->request_id));
 	if ((rc = faas__submit(inv)) != 0) {
 		faas__conc_release(rt, inv->pool);
@@ -457,6 +570,32 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
 	fill_result(inv, r, abandoned);
 	faas__inv_unref(inv);
 	return 0;
+}
+
+int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
+                const faas_invoke_options_t *o, faas_result_t *r)
+{
+	/* on a handler's thread, the call belongs to that handler's request chain */
+	return invoke(rt, current_inv && current_inv->rt == rt ? current_inv : NULL, identifier, event,
+	              o, r);
+}
+
+int faas_context_invoke(faas_context_t *ctx, const char *identifier, json_t *event,
+                        const faas_invoke_options_t *o, faas_result_t *r)
+{
+	if (!ctx) {
+		if (r) {
+			result_reset(r);
+			result_api_error(r, FAAS_EINVAL, "context must not be NULL");
+		}
+		return FAAS_EINVAL;
+	}
+	return invoke(ctx->inv->rt, ctx->inv, identifier, event, o, r);
+}
+
+static uint32_t rt_request_max(const faas_runtime_t *rt)
+{
+	return rt ? rt->max_request_bytes : FAAS_SYNC_REQUEST_MAX;
 }
 
 int faas_invoke_json(faas_runtime_t *rt, const char *identifier, const char *text, size_t len,
@@ -472,6 +611,13 @@ int faas_invoke_json(faas_runtime_t *rt, const char *identifier, const char *tex
 	if (!text && len) {
 		result_api_error(r, FAAS_EINVAL, "json must not be NULL");
 		return FAAS_EINVAL;
+	}
+	if (len > rt_request_max(rt)) {
+		snprintf(r->message, sizeof(r->message),
+		         "Request must be smaller than %u bytes for the InvokeFunction operation",
+		         rt_request_max(rt));
+		result_api_error(r, FAAS_ETOOLARGE, NULL);
+		return FAAS_ETOOLARGE;
 	}
 	if (len == 0) {
 		event = json_null();
@@ -493,5 +639,6 @@ void faas_result_clear(faas_result_t *r)
 		return;
 	json_decref(r->payload);
 	faas__free(r->log_tail);
+	faas__json_text_free(r->payload_text);
 	result_reset(r);
 }

@@ -314,6 +314,8 @@ int faas__version_from_config(faas_runtime_t *rt, struct faas_fn *fn,
 	v->number = FAAS_VERSION_LATEST;
 	v->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : FAAS_TIMEOUT_DEFAULT_MS;
 	v->memory_mb = cfg->memory_mb ? cfg->memory_mb : FAAS_MEMORY_DEFAULT_MB;
+	v->throttle_wait_ms = cfg->throttle_wait_ms;
+	v->allow_recursion = cfg->allow_recursion != 0;
 	v->revision = faas__rt_next_revision(rt);
 	v->last_modified_ms = faas__clock_wall_ms(&rt->clock);
 	faas__fn_ref(fn);
@@ -343,6 +345,8 @@ struct faas_version *faas__version_clone(const struct faas_version *src, const c
 	v->number = src->number;
 	v->timeout_ms = src->timeout_ms;
 	v->memory_mb = src->memory_mb;
+	v->throttle_wait_ms = src->throttle_wait_ms;
+	v->allow_recursion = src->allow_recursion;
 	v->revision = src->revision;
 	v->last_modified_ms = src->last_modified_ms;
 	v->fn = src->fn;

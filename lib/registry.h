@@ -98,6 +98,8 @@ struct faas_version {
 	uint32_t number; /* FAAS_VERSION_LATEST for $LATEST */
 	uint32_t timeout_ms;
 	uint32_t memory_mb;
+	uint32_t throttle_wait_ms;
+	bool allow_recursion;
 	uint64_t revision;
 	int64_t last_modified_ms;
 	struct faas_fn *fn;
@@ -245,5 +247,7 @@ FAAS_INTERNAL json_t *faas__json_version(const faas_runtime_t *rt, const struct 
                                          const char *arn_qual, size_t arn_qual_len);
 FAAS_INTERNAL json_t *faas__json_alias(const faas_runtime_t *rt, const struct faas_alias *a);
 FAAS_INTERNAL json_t *faas__json_revision(uint64_t revision);
+/* Release text from json_dumps with jansson's own free function. */
+FAAS_INTERNAL void faas__json_text_free(char *text);
 
 #endif /* FAAS_REGISTRY_H */

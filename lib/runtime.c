@@ -160,6 +160,9 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	}
 	rt->inline_mode = o->inline_mode != 0;
 	rt->legacy_handled = o->legacy_handled_errors != 0;
+	rt->enforce_json_limits = o->enforce_json_limits != 0;
+	rt->max_request_bytes = o->max_request_bytes ? o->max_request_bytes : FAAS_SYNC_REQUEST_MAX;
+	rt->max_response_bytes = o->max_response_bytes ? o->max_response_bytes : FAAS_SYNC_RESPONSE_MAX;
 	rt->log_fn = o->log_fn;
 	rt->log_user_data = o->log_user_data;
 	atomic_init(&rt->state, FAAS_RT_RUNNING);

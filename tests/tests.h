@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "registry.h"
+#include "dispatch.h"
+
+#include <sched.h>
 
 /* Every suite. */
 Suite *error_suite(void);
@@ -25,6 +27,7 @@ Suite *stress_suite(void);
 Suite *invoke_suite(void);
 Suite *throttle_suite(void);
 Suite *lifecycle_suite(void);
+Suite *nested_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);

@@ -98,10 +98,14 @@ typedef struct faas_function_config {
 	const faas_env_var_t *environment;     /**< @p environment_count variables */
 	size_t environment_count;              /**< keys + values at most 4 KB */
 	uint64_t expected_revision;            /**< update only: 0 = any, else must match $LATEST's */
+	int allow_recursion;                   /**< non-zero: Lambda's RecursiveLoop=Allow */
+	uint32_t throttle_wait_ms;             /**< libfaas: wait up to this long for a token
+	                                            instead of an immediate throttle (0 = Lambda's
+	                                            behaviour); never from inside a handler */
 } faas_function_config_t;
 
 #define FAAS_FUNCTION_CONFIG_INIT \
-	{ FAAS_FUNCTION_CONFIG_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0 }
+	{ FAAS_FUNCTION_CONFIG_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0, 0, 0 }
 
 /**
  * Create a function; its `$LATEST` gets @p cfg.

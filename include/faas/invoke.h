@@ -45,10 +45,15 @@ typedef struct faas_invoke_options {
 	const char *routing_key;     /**< optional sticky key for weighted aliases */
 	json_t *client_context;      /**< optional JSON object, seen by the handler (a reference is taken) */
 	faas_log_type_t log_type;    /**< FAAS_LOG_TAIL fills result->log_tail */
+	int64_t throttle_wait_ms;    /**< -1 = the function's setting; 0 = throttle at once; else
+	                                  wait (FIFO) up to this long for a token. Forced to 0 from
+	                                  inside a handler. */
+	int response_text;           /**< non-zero: also serialize the response into
+	                                  result->payload_text, enforcing the response limit */
 } faas_invoke_options_t;
 
 #define FAAS_INVOKE_OPTIONS_INIT \
-	{ FAAS_INVOKE_OPTIONS_VERSION, FAAS_INVOKE_REQUEST_RESPONSE, NULL, NULL, NULL, FAAS_LOG_NONE }
+	{ FAAS_INVOKE_OPTIONS_VERSION, FAAS_INVOKE_REQUEST_RESPONSE, NULL, NULL, NULL, FAAS_LOG_NONE, -1, 0 }
 
 /** X-Amz-Function-Error. */
 typedef enum faas_function_error {
@@ -83,10 +88,19 @@ typedef struct faas_result {
 	double init_duration_ms;               /**< init run time on a cold start, else 0 */
 	char *log_tail;                        /**< FAAS_LOG_TAIL: last 4 KB of the log, NUL-terminated */
 	size_t log_tail_len;
+	char *payload_text;                    /**< response_text: the payload as JSON text */
+	size_t payload_text_len;
+	uint32_t lineage;                      /**< invocations in this request chain, this one included */
 } faas_result_t;
 
 #define FAAS_RESULT_INIT \
-	{ FAAS_RESULT_VERSION, 0, 0, FAAS_FUNCTION_ERROR_NONE, NULL, "", "", NULL, NULL, "", 0, 0, NULL, 0 }
+	{ FAAS_RESULT_VERSION, 0, 0, FAAS_FUNCTION_ERROR_NONE, NULL, "", "", NULL, NULL, "", 0, 0, NULL, 0, NULL, 0, 0 }
+
+/** Lambda's limits on a recursive request chain and on payloads. */
+#define FAAS_RECURSION_LIMIT 16
+#define FAAS_SYNC_REQUEST_MAX 6291456u
+#define FAAS_SYNC_RESPONSE_MAX 6291556u
+#define FAAS_CLIENT_CONTEXT_MAX 3583u /* bytes of base64 */
 
 /**
  * Invoke a function.
@@ -101,6 +115,18 @@ typedef struct faas_result {
  */
 FAAS_EXTERN int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
                             const faas_invoke_options_t *opts, faas_result_t *result);
+
+/**
+ * Invoke from inside a handler (or init), as part of the caller's request
+ * chain: the callee runs on another worker under normal admission, never
+ * waits for a token (a chain deeper than the free tokens is throttled, never
+ * deadlocked), and its own timeout holds. The hop that would make the chain
+ * longer than FAAS_RECURSION_LIMIT is refused with FAAS_ERECURSION
+ * (RecursiveInvocationException) unless the target allows recursion.
+ * faas_invoke() called on a handler's thread does the same.
+ */
+FAAS_EXTERN int faas_context_invoke(faas_context_t *ctx, const char *identifier, json_t *event,
+                                    const faas_invoke_options_t *opts, faas_result_t *result);
 
 /**
  * Invoke with a JSON text event, parsed on the calling thread for every

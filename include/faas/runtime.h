@@ -49,10 +49,14 @@ typedef struct faas_runtime_options {
 	faas_log_fn log_fn;         /**< optional log sink */
 	void *log_user_data;        /**< passed to log_fn */
 	int legacy_handled_errors;  /**< non-zero: report function errors as Handled, not Unhandled */
+	uint32_t max_request_bytes; /**< sync request limit on JSON text; 0 = 6291456 (Lambda's) */
+	uint32_t max_response_bytes;/**< sync response limit on JSON text; 0 = 6291556 (Lambda's) */
+	int enforce_json_limits;    /**< non-zero: also measure json_t events and responses (costs
+	                                 a serialization pass) */
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0 }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0 }
 
 /**
  * Create a runtime.
