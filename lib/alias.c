@@ -140,9 +140,7 @@ static int alias_put(faas_runtime_t *rt, const char *function, const char *alias
 		rc = fail_alias_not_found(rt, &id, alias, d);
 	} else if (!create && cfg->expected_revision &&
 	           cfg->expected_revision != e->aliases[idx]->revision) {
-		rc = faas__fail(d, FAAS_EPRECONDITION,
-		                "The Revision Id provided does not match the latest Revision Id. Call "
-		                "the GetFunction/GetAlias API to retrieve the latest Revision Id");
+		rc = faas__fail_revision(d);
 	} else if (create && !faas__array_reserve(&e->aliases, e->naliases, &e->cap_aliases)) {
 		rc = faas__fail(d, FAAS_ENOMEM, NULL);
 	} else if ((rc = alias_bind(rt, e, &id, a, cfg, d)) == 0) {

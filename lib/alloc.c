@@ -9,17 +9,32 @@
 
 #include <stdlib.h>
 
-static _Atomic long fail_countdown; /* > 0: armed */
-static _Atomic bool fail_sticky;
-static _Atomic bool fail_tripped;
+static struct faas_failpoint alloc_fail;
 static _Atomic long live_blocks;
 static _Atomic long failures;
 
+void faas__failpoint_arm(struct faas_failpoint *fp, long n, bool sticky)
+{
+	atomic_store(&fp->sticky, sticky);
+	atomic_store(&fp->tripped, false);
+	atomic_store(&fp->countdown, n > 0 ? n : 0);
+}
+
+bool faas__failpoint_hit(struct faas_failpoint *fp)
+{
+	if (FAAS_LIKELY(atomic_load_explicit(&fp->countdown, memory_order_relaxed) == 0))
+		return FAAS_UNLIKELY(atomic_load_explicit(&fp->tripped, memory_order_relaxed)) &&
+		       atomic_load(&fp->sticky);
+	if (atomic_fetch_sub(&fp->countdown, 1) == 1) {
+		atomic_store(&fp->tripped, true);
+		return true;
+	}
+	return false;
+}
+
 void faas__alloc_fail_at(long n, bool sticky)
 {
-	atomic_store(&fail_sticky, sticky);
-	atomic_store(&fail_tripped, false);
-	atomic_store(&fail_countdown, n > 0 ? n : 0);
+	faas__failpoint_arm(&alloc_fail, n, sticky);
 }
 
 long faas__alloc_live(void)
@@ -34,20 +49,10 @@ long faas__alloc_failures(void)
 
 static bool should_fail(void)
 {
-	if (FAAS_LIKELY(atomic_load_explicit(&fail_countdown, memory_order_relaxed) == 0)) {
-		if (FAAS_LIKELY(!atomic_load_explicit(&fail_tripped, memory_order_relaxed)))
-			return false;
-		if (!atomic_load(&fail_sticky))
-			return false;
-		atomic_fetch_add(&failures, 1);
-		return true;
-	}
-	if (atomic_fetch_sub(&fail_countdown, 1) == 1) {
-		atomic_store(&fail_tripped, true);
-		atomic_fetch_add(&failures, 1);
-		return true;
-	}
-	return false;
+	if (FAAS_LIKELY(!faas__failpoint_hit(&alloc_fail)))
+		return false;
+	atomic_fetch_add(&failures, 1);
+	return true;
 }
 
 void *faas__malloc(size_t size)

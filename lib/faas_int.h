@@ -40,6 +40,20 @@
 
 /* ---- allocation (alloc.c) ---------------------------------------------- */
 
+/*
+ * A test switch that makes the nth call from now fail (1 = the next one),
+ * and every later one when `sticky`; 0 disarms. Disarmed, a check costs
+ * two relaxed loads.
+ */
+struct faas_failpoint {
+	_Atomic long countdown;
+	_Atomic bool sticky;
+	_Atomic bool tripped;
+};
+
+FAAS_INTERNAL void faas__failpoint_arm(struct faas_failpoint *fp, long n, bool sticky);
+FAAS_INTERNAL bool faas__failpoint_hit(struct faas_failpoint *fp);
+
 FAAS_INTERNAL void *faas__malloc(size_t size);
 FAAS_INTERNAL void *faas__calloc(size_t n, size_t size); /* NULL on n * size overflow */
 FAAS_INTERNAL void *faas__realloc(void *ptr, size_t size);

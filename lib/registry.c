@@ -211,7 +211,7 @@ static int begin(faas_runtime_t *rt, faas_error_detail_t *d)
 	return faas__rt_check_running(rt, d);
 }
 
-static int fail_revision(faas_error_detail_t *d)
+int faas__fail_revision(faas_error_detail_t *d)
 {
 	return faas__fail(d, FAAS_EPRECONDITION,
 	                  "The Revision Id provided does not match the latest Revision Id. Call the "
@@ -307,7 +307,7 @@ static int swap_latest(struct faas_entry *e, struct faas_version *v, uint64_t ex
 	struct faas_udata *shared;
 
 	if (expected && expected != e->latest->revision)
-		return fail_revision(d);
+		return faas__fail_revision(d);
 	shared = find_udata(e, v->code->udata->ptr);
 	if (shared && shared->free_fn != v->code->udata->free_fn)
 		return faas__fail(d, FAAS_EINVAL,
@@ -390,7 +390,7 @@ static int publish_once(faas_runtime_t *rt, const struct faas_ident *id,
 	if (!e)
 		rc = faas__fail_fn_not_found(rt, d, id->name, id->name_len, NULL, 0);
 	else if (o && o->expected_revision && o->expected_revision != e->latest->revision)
-		rc = fail_revision(d);
+		rc = faas__fail_revision(d);
 	else if (unchanged_since_publish(e, number))
 		rc = 2;
 	if (rc) {
@@ -678,8 +678,24 @@ void faas__snapshot_release(struct faas_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 }
 
-int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out, size_t *n,
-                              faas_error_detail_t *d)
+/* Under the stripe lock: reference e's $LATEST (and its versions when all). */
+static bool collect_entry(const struct faas_entry *e, bool all, struct faas_version ***arr,
+                          size_t *count, size_t *cap)
+{
+	size_t k, n = all ? e->nversions + 1 : 1;
+
+	for (k = 0; k < n; k++) {
+		struct faas_version *v = k ? e->versions[k - 1] : e->latest;
+		if (!faas__array_reserve(arr, *count, cap))
+			return false;
+		faas__version_ref(v);
+		(*arr)[(*count)++] = v;
+	}
+	return true;
+}
+
+/* References on every $LATEST (all = false) or every version (true). */
+static int collect(faas_runtime_t *rt, bool all, struct faas_version ***out, size_t *n)
 {
 	struct faas_version **arr = NULL;
 	size_t count = 0, cap = 0, i, b;
@@ -689,14 +705,9 @@ int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out, si
 		struct faas_stripe *s = &rt->reg->stripes[i];
 		pthread_mutex_lock(&s->lock);
 		for (b = 0; b < s->nbuckets && ok; b++) {
-			struct faas_entry *e;
-			for (e = s->buckets[b]; e && ok; e = e->next) {
-				ok = faas__array_reserve(&arr, count, &cap);
-				if (ok) {
-					faas__version_ref(e->latest);
-					arr[count++] = e->latest;
-				}
-			}
+			const struct faas_entry *e;
+			for (e = s->buckets[b]; e && ok; e = e->next)
+				ok = collect_entry(e, all, &arr, &count, &cap);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -704,43 +715,32 @@ int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out, si
 		for (i = 0; i < count; i++)
 			faas__version_unref(arr[i]);
 		faas__free(arr);
-		return faas__fail(d, FAAS_ENOMEM, NULL);
+		return FAAS_ENOMEM;
 	}
 	*out = arr;
 	*n = count;
 	return 0;
 }
 
-/* Shut down the warm execution environments of every version. */
+int faas__registry_latest_all(faas_runtime_t *rt, struct faas_version ***out, size_t *n,
+                              faas_error_detail_t *d)
+{
+	return collect(rt, false, out, n) == 0 ? 0 : faas__fail(d, FAAS_ENOMEM, NULL);
+}
+
+/* Shut down the warm execution environments of every version. Callbacks
+ * run with no lock held. On ENOMEM nothing is shut down now: the versions'
+ * environments go when the versions do. */
 void faas__registry_spindown(faas_runtime_t *rt)
 {
-	struct faas_version **arr = NULL;
-	size_t count = 0, cap = 0, i, b, k;
-	bool ok = true;
+	struct faas_version **arr;
+	size_t n, i;
 
-	for (i = 0; i < FAAS_STRIPES; i++) {
-		struct faas_stripe *s = &rt->reg->stripes[i];
-		pthread_mutex_lock(&s->lock);
-		for (b = 0; b < s->nbuckets && ok; b++) {
-			struct faas_entry *e;
-			for (e = s->buckets[b]; e && ok; e = e->next) {
-				for (k = 0; k <= e->nversions && ok; k++) {
-					struct faas_version *v = k ? e->versions[k - 1] : e->latest;
-					if (!(ok = faas__array_reserve(&arr, count, &cap)))
-						break;
-					faas__version_ref(v);
-					arr[count++] = v;
-				}
-			}
-		}
-		pthread_mutex_unlock(&s->lock);
-		/* callbacks run with no lock held */
-		for (k = 0; k < count; k++) {
-			faas__instances_spindown(arr[k]);
-			faas__version_unref(arr[k]);
-		}
-		count = 0;
-		ok = true;
+	if (collect(rt, true, &arr, &n) != 0)
+		return;
+	for (i = 0; i < n; i++) {
+		faas__instances_spindown(arr[i]);
+		faas__version_unref(arr[i]);
 	}
 	faas__free(arr);
 }

@@ -239,6 +239,8 @@ FAAS_INTERNAL int faas__registry_resolve(faas_runtime_t *rt, const struct faas_i
                                          struct faas_resolved *out, faas_error_detail_t *d);
 FAAS_INTERNAL void faas__resolved_release(struct faas_resolved *r);
 FAAS_INTERNAL size_t faas__registry_count(faas_runtime_t *rt);
+/* FAAS_EPRECONDITION with Lambda's RevisionId message. */
+FAAS_INTERNAL int faas__fail_revision(faas_error_detail_t *d);
 FAAS_INTERNAL void faas__registry_spindown(faas_runtime_t *rt);
 
 /* ---- describe (describe.c) --------------------------------------------- */

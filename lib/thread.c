@@ -10,26 +10,11 @@
 #include <signal.h>
 #include <stdio.h>
 
-static _Atomic long fail_countdown;
-static _Atomic bool fail_sticky;
-static _Atomic bool fail_tripped;
+static struct faas_failpoint thread_fail;
 
 void faas__thread_fail_at(long n, bool sticky)
 {
-	atomic_store(&fail_sticky, sticky);
-	atomic_store(&fail_tripped, false);
-	atomic_store(&fail_countdown, n > 0 ? n : 0);
-}
-
-static bool should_fail(void)
-{
-	if (atomic_load(&fail_countdown) == 0)
-		return atomic_load(&fail_tripped) && atomic_load(&fail_sticky);
-	if (atomic_fetch_sub(&fail_countdown, 1) == 1) {
-		atomic_store(&fail_tripped, true);
-		return true;
-	}
-	return false;
+	faas__failpoint_arm(&thread_fail, n, sticky);
 }
 
 struct start {
@@ -56,7 +41,7 @@ int faas__thread_create(pthread_t *tid, const char *name, size_t stack_size,
 	struct start *st;
 	int rc;
 
-	if (should_fail())
+	if (faas__failpoint_hit(&thread_fail))
 		return FAAS_ETHREAD;
 	if (!(st = faas__malloc(sizeof(*st))))
 		return FAAS_ENOMEM;
