@@ -153,3 +153,33 @@ clean:
 	rm -rf build build-asan build-tsan
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+
+# ---- benchmarks ---------------------------------------------------------------
+# make bench: the dispatch core against GThreadPool and uv_queue_work, plus
+# callgrind instruction counts (bench/README.md). It reports; it never fails
+# because a target is missed. GLib and libuv are bench-only dependencies.
+
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BUILD)/bench/bench_dispatch
+BENCH_PKGS := glib-2.0 libuv
+# -isystem: warnings in GLib's and libuv's headers are not ours to fix.
+# -O2 unless the user's CFLAGS say otherwise (they come last and win).
+BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(JANSSON_CFLAGS) \
+	$(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(BENCH_PKGS) 2>/dev/null)) \
+	$(WARNINGS) $(CPPFLAGS) -O2 $(CFLAGS)
+BENCH_LIBS = $(shell pkg-config --libs $(BENCH_PKGS) 2>/dev/null)
+
+.PHONY: bench bench-deps
+
+bench-deps:
+	@sh tools/deps.sh jansson glib-2.0 libuv
+
+$(BENCH_BIN): $(BENCH_SRCS) bench/bench.h $(STATIC) | bench-deps
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $(BENCH_SRCS) $(STATIC) $(BENCH_LIBS) $(LIB_LIBS)
+
+# Dependencies first, in their own make, so pkg-config is read after them.
+bench:
+	@sh tools/deps.sh jansson glib-2.0 libuv
+	@$(MAKE) --no-print-directory $(BENCH_BIN)
+	$(BENCH_BIN)
