@@ -13,6 +13,18 @@
  * deadline (ns; 0 = none). Returns false on timeout. */
 FAAS_INTERNAL bool faas__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 FAAS_INTERNAL void faas__futex_wake(_Atomic uint32_t *word, int n);
+/* Whether spinning can pay off here: more than one CPU usable, and not
+ * under valgrind or ThreadSanitizer (where it only burns time). */
+FAAS_INTERNAL bool faas__spin_useful(void);
+
+static inline void faas__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 FAAS_INTERNAL void faas__sleep_ms(uint32_t ms);
 
 /* ---- concurrency tokens (concurrency.c) -------------------------------- */
@@ -101,6 +113,7 @@ struct faas_inv {
 	_Atomic int refs;
 	_Atomic int state;     /* enum faas_inv_state */
 	_Atomic uint32_t wake; /* futex word: bumped at completion and on clock advance */
+	_Atomic bool sleeping; /* the caller may be in futex_wait: completion must wake it */
 	faas_runtime_t *rt;
 	struct faas_version *version; /* referenced */
 	struct faas_pool *pool;       /* the pool charged */
@@ -162,6 +175,12 @@ struct faas_workers {
 	uint32_t idle_ms;
 	size_t stack_size;
 	bool stopping;
+	/* DESIGN 9.7: with more than one usable CPU, at most one idle worker
+	 * spins for spin_ns before sleeping, and a caller spins for a result
+	 * when the function usually takes less than that. */
+	bool spin;
+	uint32_t spin_ns;
+	_Atomic int spinners;
 };
 
 FAAS_INTERNAL int faas__workers_init(faas_runtime_t *rt);

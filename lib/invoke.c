@@ -21,9 +21,10 @@ void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 {
 	static const char hex[] = "0123456789abcdef";
 	static _Thread_local uint64_t state;
-	char digits[32];
+	/* where each of the 16 bytes' two digits go in "8-4-4-4-12" */
+	static const unsigned char pos[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
 	uint64_t a, b;
-	int i, j;
+	int i;
 
 	if (FAAS_UNLIKELY(state == 0)) {
 		struct timespec ts;
@@ -35,15 +36,14 @@ void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 	b = faas__splitmix64(&state);
 	a = (a & ~0xf000ull) | 0x4000ull;                         /* version 4 */
 	b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant 10 */
-	for (i = 0; i < 16; i++) {
-		digits[i] = hex[(a >> (60 - 4 * i)) & 0xf];
-		digits[16 + i] = hex[(b >> (60 - 4 * i)) & 0xf];
+	for (i = 0; i < 8; i++) {
+		unsigned x = (unsigned)(a >> (56 - 8 * i)) & 0xff, y = (unsigned)(b >> (56 - 8 * i)) & 0xff;
+		out[pos[i]] = hex[x >> 4];
+		out[pos[i] + 1] = hex[x & 15];
+		out[pos[i + 8]] = hex[y >> 4];
+		out[pos[i + 8] + 1] = hex[y & 15];
 	}
-	for (i = 0, j = 0; i < 32; i++) {
-		if (i == 8 || i == 12 || i == 16 || i == 20)
-			out[j++] = '-';
-		out[j++] = digits[i];
-	}
+	out[8] = out[13] = out[18] = out[23] = '-';
 	out[36] = '\0';
 }
 
@@ -226,9 +226,12 @@ void faas__inv_run(struct faas_inv *inv)
 	uint64_t t0, t1, t2;
 	int rc;
 
+	bool logging = inv->tail || rt->log_fn;
+
 	faas__current_rt = rt;
 	current_inv = inv;
-	log_fmt(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
+	if (logging)
+		log_fmt(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
 	t0 = faas__clock_mono_ns(&rt->clock);
 	rc = faas__instance_acquire(inv, &in, &cold);
 	t1 = faas__clock_mono_ns(&rt->clock);
@@ -247,6 +250,11 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->outcome = FAAS_OUT_TIMEOUT;
 	}
 	inv->duration_ms = inv->timed_out ? (double)inv->version->timeout_ms : ms_between(t1, t2);
+	if (!inv->timed_out) { /* a moving average; concurrent updates may lose one: fine */
+		uint64_t avg = atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed);
+		atomic_store_explicit(&inv->version->typical_ns, avg - avg / 8 + (t2 - t1) / 8,
+		                      memory_order_relaxed);
+	}
 	current_inv = prev_inv;
 	if (inv->outcome == FAAS_OUT_SUCCESS) {
 		inv->response = response ? response : json_null();
@@ -258,7 +266,7 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->response = NULL;
 		set_failure(inv, rc);
 	}
-	if (inv->timed_out) {
+	if (inv->timed_out && logging) {
 		char msg[160];
 		timeout_message(inv, msg, sizeof(msg));
 		log_fmt(inv, "%s", msg);
@@ -266,7 +274,8 @@ void faas__inv_run(struct faas_inv *inv)
 	if (in)
 		faas__instance_release(inv, in, inv->timed_out || inv->ctx.fatal,
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
-	log_report(inv, cold);
+	if (logging)
+		log_report(inv, cold);
 	faas__current_rt = prev;
 }
 
@@ -281,8 +290,11 @@ static void complete(struct faas_inv *inv)
 		return;
 	}
 	if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE)) {
-		atomic_fetch_add_explicit(&inv->wake, 1, memory_order_release);
-		faas__futex_wake(&inv->wake, 1);
+		atomic_fetch_add(&inv->wake, 1);
+		/* seq_cst with the caller's store of `sleeping`: either it sees DONE
+		 * before it sleeps, or we see it sleeping; no syscall otherwise */
+		if (atomic_load(&inv->sleeping))
+			faas__futex_wake(&inv->wake, 1);
 	}
 	faas__inv_unref(inv);
 }
@@ -309,14 +321,37 @@ static void result_api_error(faas_result_t *r, int code, const char *msg)
 	r->code = code;
 	r->status_code = faas_error_http_status(code);
 	r->error_type = faas_error_lambda_name(code);
-	if (!r->message[0])
-		snprintf(r->message, sizeof(r->message), "%s", msg ? msg : faas_strerror(code));
+	if (!r->message[0]) {
+		const char *text = msg ? msg : faas_strerror(code);
+		size_t n = strnlen(text, sizeof(r->message) - 1);
+		memcpy(r->message, text, n);
+		r->message[n] = '\0';
+	}
 }
 
 static int fail_result(faas_result_t *r, const faas_error_detail_t *d, int code)
 {
 	result_api_error(r, code, d ? d->message : NULL);
 	return code;
+}
+
+/* Short handlers answer before a sleep would even begin: poll for them. */
+static bool spin_for_result(struct faas_inv *inv)
+{
+	struct faas_workers *wp = inv->rt->workers;
+	uint64_t end;
+	unsigned i;
+
+	if (!wp->spin || atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed) >= wp->spin_ns)
+		return false;
+	end = faas__real_mono_ns() + wp->spin_ns;
+	for (i = 1;; i++) {
+		if (atomic_load_explicit(&inv->state, memory_order_acquire) == FAAS_INV_DONE)
+			return true;
+		if ((i & 63) == 0 && faas__real_mono_ns() >= end)
+			return false;
+		faas__cpu_relax();
+	}
 }
 
 /* Wait for completion or the deadline. Returns true when the call timed out. */
@@ -326,6 +361,8 @@ static bool wait_for(struct faas_inv *inv)
 	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL, timed_out = false;
 	int expected;
 
+	if (!virt && spin_for_result(inv))
+		return false;
 	inv->vw.wake = &inv->wake;
 	if (virt)
 		faas__vwait_add(rt, &inv->vw);
@@ -341,6 +378,9 @@ static bool wait_for(struct faas_inv *inv)
 			}
 			break;
 		}
+		atomic_store(&inv->sleeping, true);
+		if (atomic_load(&inv->state) == FAAS_INV_DONE)
+			break;
 		faas__futex_wait(&inv->wake, w, virt ? 0 : inv->deadline_ns);
 	}
 	if (virt)
@@ -407,6 +447,7 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	atomic_init(&inv->refs, 2); /* caller + worker */
 	atomic_init(&inv->state, FAAS_INV_RUNNING);
 	atomic_init(&inv->wake, 0);
+	atomic_init(&inv->sleeping, false);
 	atomic_init(&inv->ctx.cancelled, false);
 	inv->rt = rt;
 	inv->version = res->version; /* the resolution's reference moves here */
@@ -450,13 +491,25 @@ static int check_call(faas_runtime_t *rt, const faas_invoke_options_t *o, faas_r
 	return 0;
 }
 
+/* Back to FAAS_RESULT_INIT, keeping `version`, without touching the buffers' tails. */
 static void result_reset(faas_result_t *r)
 {
-	faas_result_t init = FAAS_RESULT_INIT;
-	unsigned v = r->version;
-
-	*r = init;
-	r->version = v;
+	r->code = 0;
+	r->status_code = 0;
+	r->function_error = FAAS_FUNCTION_ERROR_NONE;
+	r->payload = NULL;
+	r->request_id[0] = '\0';
+	r->executed_version[0] = '\0';
+	r->error_type = NULL;
+	r->throttle_reason = NULL;
+	r->message[0] = '\0';
+	r->duration_ms = 0;
+	r->init_duration_ms = 0;
+	r->log_tail = NULL;
+	r->log_tail_len = 0;
+	r->payload_text = NULL;
+	r->payload_text_len = 0;
+	r->lineage = 0;
 }
 
 /* The request-side limits: client context size, json_t event size when asked. */
@@ -500,7 +553,7 @@ static int admit(faas_runtime_t *rt, const struct faas_resolved *res, const faas
 static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *identifier,
                   json_t *event, const faas_invoke_options_t *o, faas_result_t *r)
 {
-	faas_error_detail_t d = FAAS_ERROR_DETAIL_INIT;
+	faas_error_detail_t d; /* only its head is reset: the message is written on failure */
 	struct faas_resolved res = { NULL, 0 };
 	struct faas_ident id;
 	struct faas_inv *inv;
@@ -513,6 +566,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	if (!r)
 		return FAAS_EINVAL;
 	result_reset(r);
+	faas__detail_reset(&d);
 	if ((rc = check_call(rt, o, r, &d)) != 0 ||
 	    (rc = faas__ident_parse(rt, identifier, o ? o->qualifier : NULL, FAAS_IDENT_INVOKE, &id,
 	                            &d)) != 0 ||

@@ -29,6 +29,7 @@ struct faas_worker {
 	faas_runtime_t *rt;
 	_Atomic(struct faas_inv *) mail;
 	_Atomic uint32_t futex;
+	_Atomic bool sleeping; /* in futex_wait, or about to be: posters must wake it */
 	bool permanent;
 };
 
@@ -75,17 +76,50 @@ static bool unlink_idle(struct faas_workers *wp, struct faas_worker *w)
 	return false;
 }
 
+/* The one spinning worker polls its mailbox for spin_ns before it sleeps. */
+static bool spin_for_mail(struct faas_worker *w)
+{
+	struct faas_workers *wp = w->rt->workers;
+	int none = 0;
+	uint64_t end;
+	unsigned i;
+
+	if (!wp->spin || !atomic_compare_exchange_strong(&wp->spinners, &none, 1))
+		return false;
+	end = faas__real_mono_ns() + wp->spin_ns;
+	for (i = 1;; i++) {
+		if (atomic_load_explicit(&w->mail, memory_order_acquire))
+			break;
+		if ((i & 63) == 0 && faas__real_mono_ns() >= end)
+			break;
+		faas__cpu_relax();
+	}
+	atomic_store(&wp->spinners, 0);
+	return atomic_load_explicit(&w->mail, memory_order_acquire) != NULL;
+}
+
 /* Wait for mail; false when the worker should retire. */
 static bool wait_mail(struct faas_worker *w)
 {
 	struct faas_workers *wp = w->rt->workers;
 	uint64_t deadline = w->permanent ? 0 : faas__real_mono_ns() + (uint64_t)wp->idle_ms * 1000000u;
+	bool woken;
 
+	if (spin_for_mail(w))
+		return true;
 	for (;;) {
 		uint32_t seen = atomic_load_explicit(&w->futex, memory_order_acquire);
 		if (atomic_load_explicit(&w->mail, memory_order_acquire))
 			return true;
-		if (faas__futex_wait(&w->futex, seen, deadline))
+		/* seq_cst with post(): it sees us sleeping, or we see its mail */
+		atomic_store(&w->sleeping, true);
+		if (atomic_load(&w->mail)) {
+			atomic_store(&w->sleeping, false);
+			return true;
+		}
+		woken = faas__futex_wait(&w->futex, seen, deadline);
+		atomic_store(&w->sleeping, false);
+		if (woken)
 			continue;
 		pthread_mutex_lock(&wp->lock);
 		if (!atomic_load(&w->mail) && unlink_idle(wp, w)) {
@@ -130,9 +164,10 @@ static void *worker_main(void *arg)
 
 static void post(struct faas_worker *w, struct faas_inv *inv)
 {
-	atomic_store_explicit(&w->mail, inv, memory_order_release);
-	atomic_fetch_add_explicit(&w->futex, 1, memory_order_release);
-	faas__futex_wake(&w->futex, 1);
+	atomic_store(&w->mail, inv);
+	atomic_fetch_add(&w->futex, 1);
+	if (atomic_load(&w->sleeping)) /* a spinning or running worker needs no syscall */
+		faas__futex_wake(&w->futex, 1);
 }
 
 /* Start a thread for w; the caller counted it in nthreads. */
@@ -160,6 +195,7 @@ static struct faas_worker *worker_new(faas_runtime_t *rt, struct faas_inv *inv, 
 	w->rt = rt;
 	atomic_init(&w->mail, inv);
 	atomic_init(&w->futex, 0);
+	atomic_init(&w->sleeping, false);
 	w->permanent = permanent;
 	return w;
 }

@@ -213,6 +213,17 @@ int faas__ident_parse(const faas_runtime_t *rt, const char *s, const char *expli
 		                             max == FAAS_IDENT_MAX_INVOKE
 		                                     ? "Member must have length less than or equal to 170"
 		                                     : "Member must have length less than or equal to 140");
+	/* the common case, a bare name with no explicit qualifier: one pass */
+	if (!(explicit_q && *explicit_q) && len <= FAAS_NAME_MAX) {
+		for (i = 0; i < len && is_name_char(s[i], dot_ok); i++)
+			;
+		if (i == len) {
+			id->name = s;
+			id->name_len = len;
+			id->kind = FAAS_QUAL_NONE;
+			return 0;
+		}
+	}
 	if (locate(rt, s, len, id, &foreign) != 0 || id->name_len == 0 ||
 	    (id->qual && id->qual_len == 0))
 		return faas__fail_validation(d, s, len, "functionName", ARN_PATTERN);

@@ -102,6 +102,7 @@ struct faas_version {
 	bool allow_recursion;
 	uint64_t revision;
 	int64_t last_modified_ms;
+	_Atomic uint64_t typical_ns; /* moving average of handler time: a statistic, not config */
 	struct faas_fn *fn;
 	struct faas_code *code;
 	struct faas_instances *instances; /* execution environments of this version */

@@ -81,6 +81,8 @@ static int size_runtime(faas_runtime_t *rt, const faas_runtime_options_t *o, faa
 	wp->min = o->inline_mode ? 0 : o->min_workers;
 	wp->idle_ms = o->worker_idle_ms ? o->worker_idle_ms : 10000;
 	wp->stack_size = o->worker_stack_size;
+	wp->spin = !o->inline_mode && faas__spin_useful();
+	wp->spin_ns = 50000; /* about a sync round trip's cost on a sleeping handoff */
 	return faas__conc_init(rt->conc, max, umin) == 0 ? 0 : faas__fail(d, FAAS_ENOMEM, NULL);
 }
 

@@ -5,6 +5,8 @@
 #include "dispatch.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -31,6 +33,19 @@ bool faas__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadli
 void faas__futex_wake(_Atomic uint32_t *word, int n)
 {
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+bool faas__spin_useful(void)
+{
+	const char *preload = getenv("LD_PRELOAD");
+	cpu_set_t set;
+
+#if defined(__SANITIZE_THREAD__)
+	return false;
+#endif
+	if (preload && (strstr(preload, "vgpreload") || strstr(preload, "valgrind")))
+		return false;
+	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
 }
 
 void faas__sleep_ms(uint32_t ms)
