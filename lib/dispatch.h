@@ -120,6 +120,8 @@ struct faas_inv {
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
 	uint64_t start_ns, deadline_ns;
+	uint32_t timeout_ms; /* copies: the caller reads them while the worker may drop `version` */
+	bool short_fn;       /* usually done within the spin budget */
 	int64_t deadline_wall_ms;
 	bool want_tail;
 	bool want_text; /* serialize the response (response_text) */
@@ -192,6 +194,16 @@ FAAS_INTERNAL int faas__workers_start_min(faas_runtime_t *rt);
 FAAS_INTERNAL uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms);
 FAAS_INTERNAL uint32_t faas__workers_count(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__workers_destroy(struct faas_workers *wp);
+
+/* ---- housekeeping (housekeeping.c) ------------------------------------- */
+
+FAAS_INTERNAL int faas__hk_start(faas_runtime_t *rt);
+/* Stop the thread and destroy whatever it still held. */
+FAAS_INTERNAL void faas__hk_stop(faas_runtime_t *rt);
+/* Hand a version whose last reference dropped to housekeeping; false if
+ * there is none (the caller destroys it). */
+FAAS_INTERNAL bool faas__hk_defer(struct faas_version *v);
+FAAS_INTERNAL long faas__hk_pending(faas_runtime_t *rt);
 
 /* ---- virtual-clock waiters (clock.c) ----------------------------------- */
 

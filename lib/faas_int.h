@@ -128,6 +128,7 @@ struct faas_vwaiter {
 };
 struct faas_workers;
 struct faas_inv;
+struct faas_hk;
 
 /* RUNNING -> DRAINING (only runtime threads may call in) -> SHUTDOWN */
 enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN = 2 };
@@ -146,6 +147,7 @@ struct faas_runtime {
 	struct faas_registry *reg;
 	struct faas_conc *conc;
 	struct faas_workers *workers;
+	struct faas_hk *hk; /* NULL in inline mode and after shutdown */
 	_Atomic long core_refs; /* the owner + each worker thread; the last frees */
 	_Atomic bool freed;     /* faas_runtime_free has run */
 	bool inline_mode;

@@ -78,7 +78,7 @@ static json_t *error_object(const char *type, const char *message)
 static void timeout_message(const struct faas_inv *inv, char *buf, size_t size)
 {
 	snprintf(buf, size, "RequestId: %s Error: Task timed out after %.2f seconds", inv->request_id,
-	         inv->version->timeout_ms / 1000.0);
+	         inv->timeout_ms / 1000.0);
 }
 
 static json_t *timeout_payload(const struct faas_inv *inv)
@@ -277,6 +277,11 @@ void faas__inv_run(struct faas_inv *inv)
 	if (logging)
 		log_report(inv, cold);
 	faas__current_rt = prev;
+	/* Drop the version before the token is released: once nothing is in
+	 * flight, nothing still holds code that should have been destroyed.
+	 * The caller's side never needs it again. */
+	faas__version_unref(inv->version);
+	inv->version = NULL;
 }
 
 /* Release the token, then answer the caller (so its next call finds it free). */
@@ -342,7 +347,7 @@ static bool spin_for_result(struct faas_inv *inv)
 	uint64_t end;
 	unsigned i;
 
-	if (!wp->spin || atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed) >= wp->spin_ns)
+	if (!wp->spin || !inv->short_fn)
 		return false;
 	end = faas__real_mono_ns() + wp->spin_ns;
 	for (i = 1;; i++) {
@@ -403,7 +408,7 @@ static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
 	r->lineage = inv->lineage;
 	if (abandoned) { /* the worker still runs: read only what it never writes */
 		r->payload = timeout_payload(inv);
-		r->duration_ms = inv->version->timeout_ms;
+		r->duration_ms = inv->timeout_ms;
 		fill_function_error(inv->rt, r, r->payload);
 		return;
 	}
@@ -457,6 +462,9 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	inv->ctx.inv = inv;
 	now = faas__clock_mono_ns(&rt->clock);
 	inv->start_ns = now;
+	inv->timeout_ms = inv->version->timeout_ms;
+	inv->short_fn = atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed) <
+	                rt->workers->spin_ns;
 	inv->deadline_ns = now + (uint64_t)inv->version->timeout_ms * 1000000u;
 	inv->deadline_wall_ms = faas__clock_wall_ms(&rt->clock) + inv->version->timeout_ms;
 	faas__request_id(inv->request_id);

@@ -60,7 +60,7 @@ void faas__code_share_udata(struct faas_code *c, struct faas_udata *shared)
 	udata_unref(own);
 }
 
-struct faas_fn *faas__fn_new(const char *name, size_t len)
+struct faas_fn *faas__fn_new(faas_runtime_t *rt, const char *name, size_t len)
 {
 	struct faas_fn *f = faas__malloc(sizeof(*f) + len + 1);
 
@@ -68,6 +68,7 @@ struct faas_fn *faas__fn_new(const char *name, size_t len)
 		return NULL;
 	memset(f, 0, sizeof(*f));
 	atomic_init(&f->refs, 1);
+	f->rt = rt;
 	atomic_init(&f->reserved, -1);
 	atomic_init(&f->pool.avail, 0);
 	atomic_init(&f->pool.debt, 0);
@@ -99,6 +100,12 @@ void faas__version_unref(struct faas_version *v)
 {
 	if (!v || !unref(&v->refs))
 		return;
+	if (!faas__hk_defer(v))
+		faas__version_destroy(v);
+}
+
+void faas__version_destroy(struct faas_version *v)
+{
 	faas__instances_free(v->instances, v->code); /* empty when code is NULL */
 	faas__code_unref(v->code);
 	faas__fn_unref(v->fn);

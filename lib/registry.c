@@ -238,7 +238,7 @@ int faas_function_create(faas_runtime_t *rt, const char *name, const faas_functi
 		return rc;
 	e = faas__calloc(1, sizeof(*e));
 	if (e)
-		e->fn = faas__fn_new(id.name, id.name_len);
+		e->fn = faas__fn_new(rt, id.name, id.name_len);
 	if (!e || !e->fn) {
 		faas__free(e);
 		return faas__fail(d, FAAS_ENOMEM, NULL);

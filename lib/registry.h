@@ -4,8 +4,9 @@
  *
  * Ownership: every object below is immutable after construction except its
  * reference count; "replacing" one means building a new one and swapping
- * the pointer under the stripe lock. An object whose count drops to zero is
- * destroyed by the thread that dropped it, never with a library lock held.
+ * the pointer under the stripe lock. References are dropped only with no
+ * library lock held; a version whose count reaches zero goes to the
+ * housekeeping thread to be destroyed (housekeeping.c).
  */
 #ifndef FAAS_REGISTRY_H
 #define FAAS_REGISTRY_H
@@ -84,6 +85,7 @@ struct faas_pool {
 /* A function's identity, with its concurrency state. */
 struct faas_fn {
 	_Atomic long refs;
+	faas_runtime_t *rt; /* for deferred destruction */
 	size_t name_len;
 	char pad_[FAAS_CACHELINE]; /* keep the hot pool off the refcount's line */
 	_Atomic int32_t reserved;  /* -1: none; else the reservation (pool in use) */
@@ -103,6 +105,7 @@ struct faas_version {
 	uint64_t revision;
 	int64_t last_modified_ms;
 	_Atomic uint64_t typical_ns; /* moving average of handler time: a statistic, not config */
+	struct faas_version *grave_next; /* housekeeping's list, once unreferenced */
 	struct faas_fn *fn;
 	struct faas_code *code;
 	struct faas_instances *instances; /* execution environments of this version */
@@ -127,12 +130,14 @@ struct faas_alias {
 	char name[];
 };
 
-FAAS_INTERNAL struct faas_fn *faas__fn_new(const char *name, size_t len);
+FAAS_INTERNAL struct faas_fn *faas__fn_new(faas_runtime_t *rt, const char *name, size_t len);
 FAAS_INTERNAL void faas__fn_ref(struct faas_fn *f);
 FAAS_INTERNAL void faas__fn_unref(struct faas_fn *f);
 FAAS_INTERNAL void faas__code_unref(struct faas_code *c);
 FAAS_INTERNAL void faas__version_ref(struct faas_version *v);
+/* The last unref hands the version to the housekeeping thread (if any). */
 FAAS_INTERNAL void faas__version_unref(struct faas_version *v);
+FAAS_INTERNAL void faas__version_destroy(struct faas_version *v);
 FAAS_INTERNAL void faas__alias_ref(struct faas_alias *a);
 FAAS_INTERNAL void faas__alias_unref(struct faas_alias *a);
 

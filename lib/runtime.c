@@ -178,8 +178,15 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
+	if ((rc = faas__hk_start(rt)) != 0) {
+		faas__registry_free(rt);
+		faas__rt_core_unref(rt);
+		return faas__fail(d, rc, rc == FAAS_ETHREAD ? "could not start the housekeeping thread"
+		                                              : NULL);
+	}
 	if ((rc = faas__workers_start_min(rt)) != 0) {
 		faas__workers_stop(rt, 1000);
+		faas__hk_stop(rt);
 		faas__registry_free(rt);
 		faas__rt_core_unref(rt);
 		return faas__fail(d, rc, rc == FAAS_ETHREAD ? "could not start a worker thread" : NULL);
@@ -206,6 +213,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
 	faas__workers_stop(rt, 1000);
 	faas__registry_spindown(rt);
+	faas__hk_stop(rt);
 	running = faas__conc_in_use(rt);
 	return running ? FAAS_ETIMEDOUT : 0;
 }
@@ -252,7 +260,7 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	if (!rt)
 		return FAAS_EINVAL;
 	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
-	while (faas__conc_in_use(rt) > 0) {
+	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0) {
 		if (faas__real_mono_ns() >= deadline)
 			return FAAS_ETIMEDOUT;
 		faas__sleep_ms(1);

@@ -212,6 +212,7 @@ START_TEST(allocfail_sweep)
 		if (c->touches_first)
 			t_touch(rt, "f", "three");
 		before = state_text(rt);
+		t_settle(rt);
 		live = faas__alloc_live();
 		fails = faas__alloc_failures();
 		rc = run_armed(c, rt, n, &d);
@@ -225,6 +226,7 @@ START_TEST(allocfail_sweep)
 		if (rc != 0) {
 			ck_assert_msg(rc == FAAS_ENOMEM, "%s n=%ld: %s", c->name, n, faas_err_name(rc));
 			ck_assert_str_eq(d.message, "out of memory");
+			t_settle(rt);
 			ck_assert_msg(faas__alloc_live() == live, "%s n=%ld leaked %ld blocks", c->name, n,
 			              faas__alloc_live() - live);
 			after = state_text(rt);

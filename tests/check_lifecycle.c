@@ -203,6 +203,7 @@ START_TEST(instances_init_once_and_reuse)
 	atomic_store(&counts.fail_init, 1);
 	c.description = "v2"; /* a new $LATEST: new environments */
 	ck_assert_ok(faas_function_update(rt, "env", &c, &d), d);
+	t_settle(rt);
 	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 1); /* old $LATEST's */
 	ck_assert_int_eq(faas_invoke(rt, "env", NULL, NULL, &r), 0);
 	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
@@ -338,6 +339,69 @@ START_TEST(inline_matches_pool)
 }
 END_TEST
 
+/* ---- housekeeping ---------------------------------------------------------- */
+
+static char freed_on[16];
+static char spun_down_on[16];
+
+static void note_free(void *p)
+{
+	(void)p;
+	pthread_getname_np(pthread_self(), freed_on, sizeof(freed_on));
+}
+
+static void note_spindown(void *state, faas_shutdown_reason_t why, void *ud)
+{
+	(void)state;
+	(void)ud;
+	if (why == FAAS_SHUTDOWN_SPINDOWN)
+		pthread_getname_np(pthread_self(), spun_down_on, sizeof(spun_down_on));
+}
+
+static int set_state(faas_context_t *ctx, void **state, void *ud)
+{
+	(void)ctx;
+	*state = ud;
+	return 0;
+}
+
+/* Destruction callbacks run on the housekeeping thread, never inside the
+ * control-plane call that dropped the last reference. */
+START_TEST(housekeeping_runs_destruction)
+{
+	static int ud;
+	faas_function_config_t c = t_config(&ud);
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+
+	for (int inl = 0; inl < 2; inl++) {
+		faas_runtime_options_t o = t_options();
+		o.inline_mode = inl;
+		rt = t_runtime_with(&o);
+		memset(freed_on, 0, sizeof(freed_on));
+		memset(spun_down_on, 0, sizeof(spun_down_on));
+		c.user_data_free = note_free;
+		c.init = set_state;
+		c.shutdown = note_spindown;
+		ck_assert_ok(faas_function_create(rt, "f", &c, &d), d);
+		ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0); /* a warm environment */
+		faas_result_clear(&r);
+		t_settle(rt);
+		ck_assert_ok(faas_function_delete(rt, "f", NULL, &d), d);
+		t_settle(rt);
+		if (inl) { /* inline mode keeps everything on the caller's thread */
+			ck_assert_str_ne(freed_on, "faas-housekeepi");
+			ck_assert_str_ne(freed_on, "");
+		} else {
+			ck_assert_str_eq(freed_on, "faas-housekeepi"); /* names stop at 15 chars */
+			ck_assert_str_eq(spun_down_on, "faas-housekeepi");
+		}
+		faas_runtime_free(rt);
+	}
+}
+END_TEST
+
 /* ---- thread-start failure ------------------------------------------------ */
 
 START_TEST(thread_start_failure_is_an_error)
@@ -358,6 +422,12 @@ START_TEST(thread_start_failure_is_an_error)
 	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0);
 	faas_result_clear(&r);
 	faas_runtime_free(rt);
+	/* the housekeeping thread starts with the runtime */
+	faas__thread_fail_at(1, false);
+	rt = NULL;
+	ck_assert_fail(faas_runtime_new(&rt, NULL, &d), d, FAAS_ETHREAD,
+	               "could not start the housekeeping thread");
+	ck_assert_ptr_null(rt);
 	/* min_workers start with the runtime: a failure fails the runtime */
 	o.min_workers = 3;
 	faas__thread_fail_at(2, false);
@@ -545,6 +615,7 @@ Suite *lifecycle_suite(void)
 	tcase_add_loop_test(tc, inline_matches_pool, 0,
 	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
 	tcase_add_test(tc, thread_start_failure_is_an_error);
+	tcase_add_test(tc, housekeeping_runs_destruction);
 	tcase_add_test(tc, shutdown_from_a_handler_is_refused);
 	tcase_add_test(tc, shutdown_drains_then_leaves_zombies);
 	tcase_add_test(tc, shutdown_waits_for_in_flight);

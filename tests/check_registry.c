@@ -346,13 +346,16 @@ START_TEST(registry_user_data_freed_when_last_version_goes)
 	/* a failed create never takes ownership */
 	c.user_data = &ud_values[3];
 	ck_assert_int_eq(faas_function_create(rt, "f", &c, &d), FAAS_EEXIST);
+	t_settle(rt);
 	ck_assert_int_eq(freed[3], 0);
 	ck_assert_uint_eq(t_publish(rt, "f"), 1); /* v1 shares user_data 0 */
 	c.user_data = &ud_values[1];
 	ck_assert_ok(faas_function_update(rt, "f", &c, &d), d);
+	t_settle(rt);
 	ck_assert_int_eq(freed[0], 0); /* v1 still uses it */
 	/* the same pointer again is shared, not freed twice */
 	ck_assert_ok(faas_function_update(rt, "f", &c, &d), d);
+	t_settle(rt);
 	ck_assert_int_eq(freed[1], 0);
 	/* same pointer with another free function: refused */
 	c.user_data_free = NULL;
@@ -360,13 +363,16 @@ START_TEST(registry_user_data_freed_when_last_version_goes)
 	               "user_data is already owned by this function with a different user_data_free");
 	c.user_data_free = count_free;
 	ck_assert_ok(faas_function_delete(rt, "f", "1", &d), d);
+	t_settle(rt);
 	ck_assert_int_eq(freed[0], 1);
 	/* a rejected update does not take ownership either */
 	c.user_data = &ud_values[2];
 	c.expected_revision = 1;
 	ck_assert_int_eq(faas_function_update(rt, "f", &c, &d), FAAS_EPRECONDITION);
+	t_settle(rt);
 	ck_assert_int_eq(freed[2], 0);
 	ck_assert_ok(faas_function_delete(rt, "f", NULL, &d), d);
+	t_settle(rt);
 	ck_assert_int_eq(freed[1], 1);
 	ck_assert_int_eq(freed[0], 1);
 	faas_runtime_free(rt);
@@ -402,15 +408,18 @@ START_TEST(registry_resolved_version_outlives_delete)
 	memset(freed, 0, sizeof(freed));
 	c.user_data_free = count_free;
 	ck_assert_ok(faas_function_create(rt, "f", &c, &d), d);
+	t_settle(rt);
 	live = faas__alloc_live();
 	ck_assert_ok(faas__ident_parse(rt, "f", NULL, FAAS_IDENT_INVOKE, &id, &d), d);
 	ck_assert_ok(faas__registry_resolve(rt, &id, NULL, true, &r, &d), d);
 	ck_assert_ok(faas_function_delete(rt, "f", NULL, &d), d);
+	t_settle(rt);
 	ck_assert_int_eq(freed[1], 0); /* the resolution holds it */
 	ck_assert_ptr_eq(r.version->code->handler, t_handler);
 	ck_assert_ptr_eq(r.version->code->udata->ptr, &ud_values[1]);
 	ck_assert_str_eq(r.version->fn->name, "f");
 	faas__resolved_release(&r);
+	t_settle(rt);
 	ck_assert_int_eq(freed[1], 1);
 	ck_assert_int_lt(faas__alloc_live(), live); /* everything of f is gone */
 	faas_runtime_free(rt);

@@ -103,6 +103,9 @@ struct bg_invoke {
 void bg_start(struct bg_invoke *b, faas_runtime_t *rt, const char *ident);
 void bg_join(struct bg_invoke *b);
 
+/* Wait until nothing runs and housekeeping has destroyed what was dropped. */
+#define t_settle(rt) ck_assert_int_eq(faas_test_quiesce((rt), 10000), 0)
+
 /* JSON helpers: string member or "" */
 const char *t_jstr(const json_t *obj, const char *key);
 

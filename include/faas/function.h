@@ -15,8 +15,10 @@
  * Threading: every call is thread-safe and may run concurrently with any
  * other, including calls on the same function. Control-plane calls never
  * wait for in-flight invocations. No library lock is held while a callback
- * runs. `user_data_free` runs on the thread that dropped the last reference
- * (until the dispatch engine adds its housekeeping thread).
+ * runs. `user_data_free` (and the spindown of a version's idle execution
+ * environments) runs on the runtime's housekeeping thread once the last
+ * reference is gone; in inline mode, and after shutdown, on the thread that
+ * dropped it.
  *
  * Errors: see faas/error.h. Every call ends with a nullable detail.
  */

@@ -1,0 +1,121 @@
+/*
+ * libfaas — the housekeeping thread (DESIGN §9.6).
+ *
+ * Versions whose last reference drops are handed here and destroyed with no
+ * library lock held, so user callbacks of destruction (environment
+ * `shutdown` with reason spindown, `user_data_free`) never run inside the
+ * control-plane call or the invocation that happened to drop the reference.
+ * The hand-off is a lock-free stack (push = CAS, take all = exchange).
+ *
+ * Inline-mode runtimes have no housekeeping thread (everything stays on the
+ * caller's thread, deterministically); neither does a runtime after
+ * shutdown: then versions are destroyed by whoever drops them.
+ */
+#include "dispatch.h"
+
+struct faas_hk {
+	pthread_t tid;
+	_Atomic bool accepting;
+	_Atomic bool stop;
+	_Atomic bool sleeping;
+	_Atomic uint32_t wake;
+	_Atomic long pending; /* handed over, not yet destroyed */
+	_Atomic(struct faas_version *) graveyard;
+};
+
+static void destroy_list(struct faas_hk *hk, struct faas_version *v)
+{
+	struct faas_version *next;
+
+	for (; v; v = next) {
+		next = v->grave_next;
+		faas__version_destroy(v);
+		atomic_fetch_sub(&hk->pending, 1);
+	}
+}
+
+static void *hk_main(void *arg)
+{
+	faas_runtime_t *rt = arg;
+	struct faas_hk *hk = rt->hk;
+	struct faas_version *list;
+	uint32_t seen;
+
+	faas__current_rt = rt; /* callbacks here count as a runtime thread's */
+	for (;;) {
+		seen = atomic_load(&hk->wake);
+		list = atomic_exchange(&hk->graveyard, NULL);
+		if (list) {
+			destroy_list(hk, list);
+			continue;
+		}
+		if (atomic_load(&hk->stop))
+			break;
+		atomic_store(&hk->sleeping, true);
+		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop))
+			faas__futex_wait(&hk->wake, seen, 0);
+		atomic_store(&hk->sleeping, false);
+	}
+	return NULL;
+}
+
+int faas__hk_start(faas_runtime_t *rt)
+{
+	struct faas_hk *hk;
+	int rc;
+
+	if (rt->inline_mode)
+		return 0;
+	if (!(hk = faas__calloc(1, sizeof(*hk))))
+		return FAAS_ENOMEM;
+	rt->hk = hk;
+	rc = faas__thread_create(&hk->tid, "housekeeping", 0, hk_main, rt);
+	if (rc != 0) {
+		rt->hk = NULL;
+		faas__free(hk);
+		return rc;
+	}
+	atomic_store(&hk->accepting, true);
+	return 0;
+}
+
+void faas__hk_stop(faas_runtime_t *rt)
+{
+	struct faas_hk *hk = rt->hk;
+
+	if (!hk)
+		return;
+	atomic_store(&hk->accepting, false);
+	atomic_store(&hk->stop, true);
+	atomic_fetch_add(&hk->wake, 1);
+	faas__futex_wake(&hk->wake, 1);
+	pthread_join(hk->tid, NULL);
+	/* whatever was pushed while it stopped */
+	destroy_list(hk, atomic_exchange(&hk->graveyard, NULL));
+	rt->hk = NULL;
+	faas__free(hk);
+}
+
+bool faas__hk_defer(struct faas_version *v)
+{
+	faas_runtime_t *rt = v->fn ? v->fn->rt : NULL;
+	struct faas_hk *hk = rt ? rt->hk : NULL;
+	struct faas_version *head;
+
+	if (!hk || !atomic_load(&hk->accepting))
+		return false;
+	atomic_fetch_add(&hk->pending, 1);
+	head = atomic_load(&hk->graveyard);
+	do
+		v->grave_next = head;
+	while (!atomic_compare_exchange_weak(&hk->graveyard, &head, v));
+	atomic_fetch_add(&hk->wake, 1);
+	if (atomic_load(&hk->sleeping))
+		faas__futex_wake(&hk->wake, 1);
+	return true;
+}
+
+long faas__hk_pending(faas_runtime_t *rt)
+{
+	return rt->hk ? atomic_load(&rt->hk->pending) : 0;
+}
