@@ -63,6 +63,9 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 		faas__futex_wake(w->wake, 1);
 	}
 	pthread_mutex_unlock(&rt->vwait_lock);
+	/* no housekeeping thread in inline mode: expiries are due here and now */
+	if (rt->inline_mode && atomic_load(&rt->state) != FAAS_RT_SHUTDOWN)
+		faas__reap_due(rt);
 	return 0;
 }
 

@@ -54,7 +54,7 @@ int64_t faas_context_remaining_ms(const faas_context_t *ctx)
 	if (!ctx)
 		return 0;
 	now = faas__clock_mono_ns(&CTX_INV(ctx)->rt->clock);
-	deadline = CTX_INV(ctx)->deadline_ns;
+	deadline = atomic_load(&CTX_INV(ctx)->deadline_ns);
 	return now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000u);
 }
 

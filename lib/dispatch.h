@@ -60,6 +60,7 @@ FAAS_INTERNAL uint32_t faas__conc_in_use(faas_runtime_t *rt);
 
 struct faas_instance {
 	void *state; /* set by the function's init */
+	uint64_t idle_since_ns; /* runtime clock, while warm */
 	struct faas_instance *next;
 };
 
@@ -74,8 +75,20 @@ struct faas_inv;
 FAAS_INTERNAL struct faas_instances *faas__instances_new(void);
 /* Shut down every warm instance (reason spindown) and free the set. */
 FAAS_INTERNAL void faas__instances_free(struct faas_instances *set, const struct faas_code *code);
-/* A warm instance, or a new one after a successful init (*cold set). */
-FAAS_INTERNAL int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, bool *cold);
+/*
+ * A warm instance, or a new one after a successful init (*cold set;
+ * *init_ms its init time, 0 for a suppressed init that ran inside the
+ * invocation after a failed one). FAAS_EUSER: init failed or timed out.
+ */
+FAAS_INTERNAL int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out,
+                                         bool *cold, double *init_ms);
+/* Shut down warm instances of v idle since before now - keep; returns the
+ * earliest expiry among those left (UINT64_MAX: none). */
+FAAS_INTERNAL uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t keep);
+/* Lower the runtime's next reap time to t (and wake housekeeping). */
+FAAS_INTERNAL void faas__reap_hint(faas_runtime_t *rt, uint64_t t);
+/* Reap every version's expired environments if one is due; on the caller. */
+FAAS_INTERNAL void faas__reap_due(faas_runtime_t *rt);
 /* Return it warm, or shut it down with @p why when @p discard. */
 FAAS_INTERNAL void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, bool discard,
                                           faas_shutdown_reason_t why);
@@ -119,13 +132,16 @@ struct faas_inv {
 	struct faas_pool *pool;       /* the pool charged */
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
-	uint64_t start_ns, deadline_ns;
+	uint64_t start_ns;
+	_Atomic uint64_t deadline_ns; /* the caller's watchdog; moves once the handler starts */
 	uint32_t timeout_ms; /* copies: the caller reads them while the worker may drop `version` */
 	bool short_fn;       /* usually done within the spin budget */
 	int64_t deadline_wall_ms;
 	bool want_tail;
 	bool want_text; /* serialize the response (response_text) */
 	bool timed_out; /* worker: the deadline passed before the handler returned */
+	bool init_timed_out; /* the last init attempt ran past init_timeout_ms */
+	bool init_suppressed; /* init succeeded only on its retry inside the invocation */
 	bool oversize;  /* the response broke the size limit */
 	uint32_t lineage;
 	/* outcome, written by the worker before state DONE */
@@ -158,6 +174,8 @@ FAAS_INTERNAL int faas__submit(struct faas_inv *inv);
 FAAS_INTERNAL void faas__request_id(char out[FAAS_REQUEST_ID_SIZE]);
 FAAS_INTERNAL void faas__version_label(uint32_t number, char out[12]);
 FAAS_INTERNAL void faas__log_line(struct faas_inv *inv, const char *line, size_t len);
+/* Format and log one line, only when a sink or a tail wants it. */
+FAAS_INTERNAL void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...) FAAS_PRINTF(2, 3);
 
 /* The runtime a library thread (or an inline handler) is running for. */
 extern _Thread_local faas_runtime_t *faas__current_rt;
@@ -204,6 +222,9 @@ FAAS_INTERNAL void faas__hk_stop(faas_runtime_t *rt);
  * there is none (the caller destroys it). */
 FAAS_INTERNAL bool faas__hk_defer(struct faas_version *v);
 FAAS_INTERNAL long faas__hk_pending(faas_runtime_t *rt);
+/* Whether housekeeping has caught up with the runtime clock's `now`. */
+FAAS_INTERNAL bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now);
+FAAS_INTERNAL void faas__hk_kick(faas_runtime_t *rt);
 
 /* ---- virtual-clock waiters (clock.c) ----------------------------------- */
 

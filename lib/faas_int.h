@@ -155,6 +155,9 @@ struct faas_runtime {
 	bool enforce_json_limits;
 	uint32_t max_request_bytes;
 	uint32_t max_response_bytes;
+	uint64_t keep_alive_ns;
+	uint32_t init_timeout_ms;
+	_Atomic uint64_t next_reap_ns; /* earliest time an idle environment may expire */
 	faas_log_fn log_fn;
 	void *log_user_data;
 	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */

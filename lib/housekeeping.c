@@ -7,9 +7,15 @@
  * control-plane call or the invocation that happened to drop the reference.
  * The hand-off is a lock-free stack (push = CAS, take all = exchange).
  *
+ * It also shuts down execution environments idle for longer than the
+ * keep-alive (reason spindown): it sleeps until the earliest possible
+ * expiry (`next_reap_ns`, lowered by every environment that goes idle) or,
+ * on a virtual clock, until the clock moves.
+ *
  * Inline-mode runtimes have no housekeeping thread (everything stays on the
- * caller's thread, deterministically); neither does a runtime after
- * shutdown: then versions are destroyed by whoever drops them.
+ * caller's thread, deterministically: reaping runs in faas_clock_advance and
+ * before inline invocations); neither does a runtime after shutdown: then
+ * versions are destroyed by whoever drops them.
  */
 #include "dispatch.h"
 
@@ -21,6 +27,8 @@ struct faas_hk {
 	_Atomic uint32_t wake;
 	_Atomic long pending; /* handed over, not yet destroyed */
 	_Atomic(struct faas_version *) graveyard;
+	_Atomic uint64_t seen_ns; /* runtime-clock time of its last pass */
+	struct faas_vwaiter vw;
 };
 
 static void destroy_list(struct faas_hk *hk, struct faas_version *v)
@@ -41,9 +49,13 @@ static void *hk_main(void *arg)
 	struct faas_version *list;
 	uint32_t seen;
 
+	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL;
+	uint64_t now, next;
+
 	faas__current_rt = rt; /* callbacks here count as a runtime thread's */
 	for (;;) {
 		seen = atomic_load(&hk->wake);
+		now = faas__clock_mono_ns(&rt->clock);
 		list = atomic_exchange(&hk->graveyard, NULL);
 		if (list) {
 			destroy_list(hk, list);
@@ -51,9 +63,12 @@ static void *hk_main(void *arg)
 		}
 		if (atomic_load(&hk->stop))
 			break;
+		faas__reap_due(rt);
+		atomic_store(&hk->seen_ns, now);
+		next = atomic_load(&rt->next_reap_ns);
 		atomic_store(&hk->sleeping, true);
 		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop))
-			faas__futex_wait(&hk->wake, seen, 0);
+			faas__futex_wait(&hk->wake, seen, virt || next == UINT64_MAX ? 0 : next);
 		atomic_store(&hk->sleeping, false);
 	}
 	return NULL;
@@ -76,6 +91,10 @@ int faas__hk_start(faas_runtime_t *rt)
 		return rc;
 	}
 	atomic_store(&hk->accepting, true);
+	if (rt->clock.kind == FAAS_CLOCK_VIRTUAL) { /* the clock moving wakes it */
+		hk->vw.wake = &hk->wake;
+		faas__vwait_add(rt, &hk->vw);
+	}
 	return 0;
 }
 
@@ -85,6 +104,8 @@ void faas__hk_stop(faas_runtime_t *rt)
 
 	if (!hk)
 		return;
+	if (rt->clock.kind == FAAS_CLOCK_VIRTUAL)
+		faas__vwait_remove(rt, &hk->vw);
 	atomic_store(&hk->accepting, false);
 	atomic_store(&hk->stop, true);
 	atomic_fetch_add(&hk->wake, 1);
@@ -118,4 +139,31 @@ bool faas__hk_defer(struct faas_version *v)
 long faas__hk_pending(faas_runtime_t *rt)
 {
 	return rt->hk ? atomic_load(&rt->hk->pending) : 0;
+}
+
+bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now)
+{
+	return !rt->hk || atomic_load(&rt->hk->seen_ns) >= now;
+}
+
+void faas__hk_kick(faas_runtime_t *rt)
+{
+	struct faas_hk *hk = rt->hk;
+
+	if (!hk)
+		return;
+	atomic_fetch_add(&hk->wake, 1);
+	if (atomic_load(&hk->sleeping))
+		faas__futex_wake(&hk->wake, 1);
+}
+
+void faas__reap_due(faas_runtime_t *rt)
+{
+	uint64_t now = faas__clock_mono_ns(&rt->clock);
+	uint64_t due = atomic_load(&rt->next_reap_ns);
+
+	/* claim the pass; expiries noted meanwhile lower next_reap_ns again */
+	if (now < due || !atomic_compare_exchange_strong(&rt->next_reap_ns, &due, UINT64_MAX))
+		return;
+	faas__registry_reap(rt, now);
 }

@@ -56,12 +56,55 @@ void faas__instances_spindown(struct faas_version *v)
 	}
 }
 
-int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, bool *cold)
+/*
+ * One init attempt. Lambda's rule, as implemented here: an init that fails
+ * or runs past init_timeout_ms is reported with INIT_REPORT (phase `init`)
+ * and retried once inside the same invocation (a "suppressed init", phase
+ * `invoke`) while the invocation still has time; the retry reports no Init
+ * Duration. A second failure fails the invocation; the next one starts over.
+ * An init that returned state but ran too long has that state shut down
+ * (reason timeout); a failing init cleans up after itself.
+ */
+static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
+{
+	const struct faas_code *code = inv->version->code;
+	faas_runtime_t *rt = inv->rt;
+	struct faas_instance *in = faas__calloc(1, sizeof(*in));
+	uint64_t t0, t1;
+	double ms;
+	int rc = 0;
+
+	if (!in)
+		return NULL;
+	inv->ctx.failed = inv->ctx.fatal = false;
+	t0 = faas__clock_mono_ns(&rt->clock);
+	if (code->init)
+		rc = code->init(&inv->ctx, &in->state, code->udata->ptr);
+	t1 = faas__clock_mono_ns(&rt->clock);
+	ms = (double)(t1 - t0) / 1e6;
+	inv->init_timed_out = ms > rt->init_timeout_ms;
+	if (rc == 0 && !inv->ctx.failed && !inv->init_timed_out)
+		return in;
+	if (rc == 0 && code->shutdown) /* it built state, too late */
+		code->shutdown(in->state, FAAS_SHUTDOWN_TIMEOUT, code->udata->ptr);
+	faas__free(in);
+	if (inv->init_timed_out)
+		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: timeout", ms,
+		               phase);
+	else
+		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: error\tError "
+		                    "Type: %s",
+		               ms, phase, inv->ctx.failed ? inv->ctx.error_type : "Runtime.InitError");
+	return NULL;
+}
+
+int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, bool *cold,
+                           double *init_ms)
 {
 	struct faas_instances *set = inv->version->instances;
-	const struct faas_code *code = inv->version->code;
+	faas_runtime_t *rt = inv->rt;
 	struct faas_instance *in;
-	int rc;
+	uint64_t t0;
 
 	pthread_mutex_lock(&set->lock);
 	in = set->warm;
@@ -69,31 +112,82 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 		set->warm = in->next;
 	pthread_mutex_unlock(&set->lock);
 	*cold = in == NULL;
+	*init_ms = 0;
 	if (in) {
 		*out = in;
 		return 0;
 	}
-	if (!(in = faas__calloc(1, sizeof(*in))))
-		return FAAS_ENOMEM;
-	if (code->init && (rc = code->init(&inv->ctx, &in->state, code->udata->ptr)) != 0) {
-		faas__free(in); /* a failed init leaves no environment behind */
-		return FAAS_EUSER;
+	t0 = faas__clock_mono_ns(&rt->clock);
+	if ((in = try_init(inv, "init")) != NULL) {
+		*init_ms = (double)(faas__clock_mono_ns(&rt->clock) - t0) / 1e6;
+		*out = in;
+		return 0;
 	}
-	*out = in;
-	return 0;
+	/* the suppressed init, within the invocation's own time */
+	if (faas__clock_mono_ns(&rt->clock) >= t0 + (uint64_t)rt->init_timeout_ms * 1000000u +
+	                                               (uint64_t)inv->timeout_ms * 1000000u)
+		return FAAS_EUSER;
+	if ((in = try_init(inv, "invoke")) != NULL) {
+		inv->init_suppressed = true; /* its REPORT carries no Init Duration */
+		*out = in;
+		return 0;
+	}
+	return FAAS_EUSER;
+}
+
+uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t keep)
+{
+	struct faas_instances *set = v->instances;
+	struct faas_instance **pp, *in, *dead = NULL;
+	uint64_t next = UINT64_MAX;
+
+	pthread_mutex_lock(&set->lock);
+	for (pp = &set->warm; (in = *pp) != NULL;) {
+		if (in->idle_since_ns + keep <= now) {
+			*pp = in->next;
+			in->next = dead;
+			dead = in;
+			continue;
+		}
+		if (in->idle_since_ns + keep < next)
+			next = in->idle_since_ns + keep;
+		pp = &in->next;
+	}
+	pthread_mutex_unlock(&set->lock);
+	while (dead) {
+		in = dead;
+		dead = in->next;
+		shutdown_instance(v->code, in, FAAS_SHUTDOWN_SPINDOWN);
+	}
+	return next;
 }
 
 void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, bool discard,
                             faas_shutdown_reason_t why)
 {
 	struct faas_instances *set = inv->version->instances;
+	uint64_t now;
 
 	if (discard) {
 		shutdown_instance(inv->version->code, in, why);
 		return;
 	}
+	now = faas__clock_mono_ns(&inv->rt->clock);
+	in->idle_since_ns = now;
 	pthread_mutex_lock(&set->lock);
 	in->next = set->warm;
-	set->warm = in;
+	set->warm = in; /* from here on another worker may own it: no more reads */
 	pthread_mutex_unlock(&set->lock);
+	faas__reap_hint(inv->rt, now + inv->rt->keep_alive_ns);
+}
+
+void faas__reap_hint(faas_runtime_t *rt, uint64_t t)
+{
+	uint64_t cur = atomic_load_explicit(&rt->next_reap_ns, memory_order_relaxed);
+
+	while (t < cur)
+		if (atomic_compare_exchange_weak(&rt->next_reap_ns, &cur, t)) {
+			faas__hk_kick(rt);
+			return;
+		}
 }

@@ -111,8 +111,7 @@ static double ms_between(uint64_t a, uint64_t b)
 	return b > a ? (double)(b - a) / 1e6 : 0.0;
 }
 
-static void log_fmt(struct faas_inv *inv, const char *fmt, ...) FAAS_PRINTF(2, 3);
-static void log_fmt(struct faas_inv *inv, const char *fmt, ...)
+void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -132,14 +131,14 @@ static void log_report(struct faas_inv *inv, bool cold)
 	char init[48] = "";
 	const char *status = "";
 
-	if (cold)
+	if (cold && !inv->init_suppressed)
 		snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", inv->init_ms);
 	if (inv->outcome == FAAS_OUT_TIMEOUT)
 		status = "Status: timeout";
 	else if (inv->outcome != FAAS_OUT_SUCCESS)
 		status = "Status: error";
-	log_fmt(inv, "END RequestId: %s", inv->request_id);
-	log_fmt(inv,
+	faas__inv_logf(inv, "END RequestId: %s", inv->request_id);
+	faas__inv_logf(inv,
 	        "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %u "
 	        "MB\tMax Memory Used: %u MB\t%s%s",
 	        inv->request_id, inv->duration_ms, inv->duration_ms < 1 ? 1.0 : ceil(inv->duration_ms),
@@ -157,6 +156,10 @@ static void set_failure(struct faas_inv *inv, int handler_rc)
 		inv->response = timeout_payload(inv);
 	} else if (ctx->failed) {
 		inv->response = error_object(ctx->error_type, ctx->error_message);
+	} else if (inv->outcome == FAAS_OUT_INIT_ERROR && inv->init_timed_out) {
+		snprintf(msg, sizeof(msg), "RequestId: %s Error: init timed out after %.2f seconds",
+		         inv->request_id, inv->rt->init_timeout_ms / 1000.0);
+		inv->response = error_object("Runtime.Unknown", msg);
 	} else if (inv->outcome == FAAS_OUT_INIT_ERROR) {
 		snprintf(msg, sizeof(msg), "RequestId: %s Error: init failed", inv->request_id);
 		inv->response = error_object("Runtime.InitError", msg);
@@ -215,6 +218,17 @@ static void check_response_size(struct faas_inv *inv)
 	inv->oversize = true;
 }
 
+/* Publish the invoke phase's deadline; a caller asleep on the old one
+ * (which allowed for a cold start) looks again. */
+static void set_deadline(struct faas_inv *inv, uint64_t now)
+{
+	atomic_store(&inv->deadline_ns, now + (uint64_t)inv->timeout_ms * 1000000u);
+	inv->deadline_wall_ms = faas__clock_wall_ms(&inv->rt->clock) + inv->timeout_ms;
+	atomic_fetch_add(&inv->wake, 1);
+	if (atomic_load(&inv->sleeping))
+		faas__futex_wake(&inv->wake, 1);
+}
+
 void faas__inv_run(struct faas_inv *inv)
 {
 	faas_runtime_t *rt = inv->rt, *prev = faas__current_rt;
@@ -223,19 +237,19 @@ void faas__inv_run(struct faas_inv *inv)
 	struct faas_instance *in = NULL;
 	json_t *response = NULL;
 	bool cold = false;
-	uint64_t t0, t1, t2;
+	bool logging = inv->tail || rt->log_fn;
+	uint64_t t1, t2;
 	int rc;
 
-	bool logging = inv->tail || rt->log_fn;
 
 	faas__current_rt = rt;
 	current_inv = inv;
 	if (logging)
-		log_fmt(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
-	t0 = faas__clock_mono_ns(&rt->clock);
-	rc = faas__instance_acquire(inv, &in, &cold);
+		faas__inv_logf(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
+	rc = faas__instance_acquire(inv, &in, &cold, &inv->init_ms);
+	/* the invoke phase starts now: the function's timeout counts from here */
 	t1 = faas__clock_mono_ns(&rt->clock);
-	inv->init_ms = cold ? ms_between(t0, t1) : 0;
+	set_deadline(inv, t1);
 	if (rc != 0) {
 		inv->outcome = FAAS_OUT_INIT_ERROR;
 	} else {
@@ -245,7 +259,7 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->outcome = rc == 0 && !inv->ctx.failed ? FAAS_OUT_SUCCESS : FAAS_OUT_ERROR;
 	}
 	t2 = faas__clock_mono_ns(&rt->clock);
-	if (t2 >= inv->deadline_ns || atomic_load(&inv->state) == FAAS_INV_ABANDONED) {
+	if (t2 >= atomic_load(&inv->deadline_ns) || atomic_load(&inv->state) == FAAS_INV_ABANDONED) {
 		inv->timed_out = true;
 		inv->outcome = FAAS_OUT_TIMEOUT;
 	}
@@ -269,7 +283,7 @@ void faas__inv_run(struct faas_inv *inv)
 	if (inv->timed_out && logging) {
 		char msg[160];
 		timeout_message(inv, msg, sizeof(msg));
-		log_fmt(inv, "%s", msg);
+		faas__inv_logf(inv, "%s", msg);
 	}
 	if (in)
 		faas__instance_release(inv, in, inv->timed_out || inv->ctx.fatal,
@@ -312,6 +326,7 @@ void faas__inv_complete(struct faas_inv *inv)
 int faas__submit(struct faas_inv *inv)
 {
 	if (inv->rt->inline_mode) {
+		faas__reap_due(inv->rt); /* inline runtimes have no housekeeping thread */
 		faas__inv_run(inv);
 		complete(inv);
 		return 0;
@@ -375,7 +390,8 @@ static bool wait_for(struct faas_inv *inv)
 		uint32_t w = atomic_load_explicit(&inv->wake, memory_order_acquire);
 		if (atomic_load_explicit(&inv->state, memory_order_acquire) == FAAS_INV_DONE)
 			break;
-		if (faas__clock_mono_ns(&rt->clock) >= inv->deadline_ns) {
+		uint64_t deadline = atomic_load(&inv->deadline_ns);
+		if (faas__clock_mono_ns(&rt->clock) >= deadline) {
 			expected = FAAS_INV_RUNNING;
 			if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_ABANDONED)) {
 				atomic_store_explicit(&inv->ctx.cancelled, true, memory_order_release);
@@ -386,7 +402,7 @@ static bool wait_for(struct faas_inv *inv)
 		atomic_store(&inv->sleeping, true);
 		if (atomic_load(&inv->state) == FAAS_INV_DONE)
 			break;
-		faas__futex_wait(&inv->wake, w, virt ? 0 : inv->deadline_ns);
+		faas__futex_wait(&inv->wake, w, virt ? 0 : deadline);
 	}
 	if (virt)
 		faas__vwait_remove(rt, &inv->vw);
@@ -465,8 +481,9 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	inv->timeout_ms = inv->version->timeout_ms;
 	inv->short_fn = atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed) <
 	                rt->workers->spin_ns;
-	inv->deadline_ns = now + (uint64_t)inv->version->timeout_ms * 1000000u;
-	inv->deadline_wall_ms = faas__clock_wall_ms(&rt->clock) + inv->version->timeout_ms;
+	/* until the handler starts, a cold start's init may use its own limit too */
+	atomic_init(&inv->deadline_ns,
+	            now + ((uint64_t)rt->init_timeout_ms + inv->version->timeout_ms) * 1000000u);
 	faas__request_id(inv->request_id);
 	faas__version_label(inv->version->number, inv->version_label);
 	/* the invoked ARN is formatted on first use (faas_context_invoked_function_arn) */

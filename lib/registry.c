@@ -744,3 +744,25 @@ void faas__registry_spindown(faas_runtime_t *rt)
 	}
 	faas__free(arr);
 }
+
+/* Shut down environments idle past the keep-alive; note the next expiry. */
+void faas__registry_reap(faas_runtime_t *rt, uint64_t now)
+{
+	struct faas_version **arr;
+	uint64_t next = UINT64_MAX, t;
+	size_t n, i;
+
+	if (collect(rt, true, &arr, &n) != 0) {
+		faas__reap_hint(rt, now + 1000000u); /* no memory now: try again soon */
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		t = faas__instances_reap(arr[i], now, rt->keep_alive_ns);
+		if (t < next)
+			next = t;
+		faas__version_unref(arr[i]);
+	}
+	faas__free(arr);
+	if (next != UINT64_MAX)
+		faas__reap_hint(rt, next);
+}

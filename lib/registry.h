@@ -248,6 +248,7 @@ FAAS_INTERNAL size_t faas__registry_count(faas_runtime_t *rt);
 /* FAAS_EPRECONDITION with Lambda's RevisionId message. */
 FAAS_INTERNAL int faas__fail_revision(faas_error_detail_t *d);
 FAAS_INTERNAL void faas__registry_spindown(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__registry_reap(faas_runtime_t *rt, uint64_t now);
 
 /* ---- describe (describe.c) --------------------------------------------- */
 

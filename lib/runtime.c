@@ -165,6 +165,9 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	rt->enforce_json_limits = o->enforce_json_limits != 0;
 	rt->max_request_bytes = o->max_request_bytes ? o->max_request_bytes : FAAS_SYNC_REQUEST_MAX;
 	rt->max_response_bytes = o->max_response_bytes ? o->max_response_bytes : FAAS_SYNC_RESPONSE_MAX;
+	rt->keep_alive_ns = (uint64_t)(o->keep_alive_ms ? o->keep_alive_ms : 300000) * 1000000u;
+	rt->init_timeout_ms = o->init_timeout_ms ? o->init_timeout_ms : 10000;
+	atomic_init(&rt->next_reap_ns, UINT64_MAX);
 	rt->log_fn = o->log_fn;
 	rt->log_user_data = o->log_user_data;
 	atomic_init(&rt->state, FAAS_RT_RUNNING);
@@ -260,7 +263,9 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	if (!rt)
 		return FAAS_EINVAL;
 	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
-	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0) {
+	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 ||
+	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&
+	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock)))) {
 		if (faas__real_mono_ns() >= deadline)
 			return FAAS_ETIMEDOUT;
 		faas__sleep_ms(1);

@@ -241,6 +241,169 @@ START_TEST(instances_one_invocation_each)
 }
 END_TEST
 
+/* Idle environments are shut down after the keep-alive (runtime clock). */
+START_TEST(instances_reaped_after_keep_alive)
+{
+	faas_function_config_t c = t_config(NULL);
+	faas_result_t r = FAAS_RESULT_INIT;
+	struct env_counts counts;
+	faas_error_detail_t d;
+
+	for (int inl = 0; inl < 2; inl++) {
+		faas_runtime_options_t o = t_options();
+		faas_runtime_t *rt;
+
+		o.inline_mode = inl;
+		o.keep_alive_ms = 60000;
+		rt = t_runtime_with(&o);
+		memset(&counts, 0, sizeof(counts));
+		memset(shutdowns, 0, sizeof(shutdowns));
+		c.handler = env_handler;
+		c.init = env_init;
+		c.shutdown = env_shutdown;
+		c.user_data = &counts;
+		ck_assert_ok(faas_function_create(rt, "env", &c, &d), d);
+		ck_assert_int_eq(instance_of(rt, "{}", &r), 0);
+		faas_result_clear(&r);
+		faas_clock_advance(rt, 59999);
+		t_settle(rt);
+		ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 0);
+		/* used again just in time: its idle time starts over */
+		ck_assert_int_eq(instance_of(rt, "{}", &r), 0);
+		faas_result_clear(&r);
+		faas_clock_advance(rt, 59999);
+		t_settle(rt);
+		ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 0);
+		faas_clock_advance(rt, 1);
+		t_settle(rt);
+		ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 1);
+		ck_assert_int_eq(atomic_load(&counts.inits), 1);
+		ck_assert_int_eq(instance_of(rt, "{}", &r), 1); /* cold again */
+		faas_result_clear(&r);
+		ck_assert_int_eq(atomic_load(&counts.inits), 2);
+		faas_runtime_free(rt);
+	}
+}
+END_TEST
+
+/* ---- init failures ------------------------------------------------------- */
+
+struct flaky {
+	_Atomic int attempts;
+	int fail_first; /* attempts that fail */
+	uint32_t stall_ms; /* virtual time each attempt takes */
+	faas_runtime_t *rt;
+};
+
+static int flaky_init(faas_context_t *ctx, void **state, void *ud)
+{
+	struct flaky *f = ud;
+	int n = atomic_fetch_add(&f->attempts, 1);
+
+	*state = NULL;
+	if (f->stall_ms)
+		faas_clock_advance(f->rt, f->stall_ms);
+	if (n < f->fail_first)
+		return faas_context_fail(ctx, "InitBoom", "attempt %d failed", n + 1);
+	return 0;
+}
+
+static int ok_handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)ctx;
+	(void)event;
+	(void)ud;
+	*response = json_string("ran");
+	return 0;
+}
+
+static faas_runtime_t *flaky_runtime(struct flaky *f, int fail_first, uint32_t stall_ms)
+{
+	faas_runtime_options_t o = t_options();
+	faas_function_config_t c = t_config(f);
+	faas_error_detail_t d;
+
+	o.inline_mode = 1; /* init advances the virtual clock itself: keep it on one thread */
+	memset(f, 0, sizeof(*f));
+	f->fail_first = fail_first;
+	f->stall_ms = stall_ms;
+	f->rt = t_runtime_with(&o);
+	c.handler = ok_handler;
+	c.init = flaky_init;
+	ck_assert_ok(faas_function_create(f->rt, "f", &c, &d), d);
+	return f->rt;
+}
+
+START_TEST(init_failure_retried_inside_the_invocation)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	struct flaky f;
+	faas_runtime_t *rt = flaky_runtime(&f, 1, 0);
+
+	o.log_type = FAAS_LOG_TAIL;
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_NONE); /* the retry succeeded */
+	ck_assert_str_eq(json_string_value(r.payload), "ran");
+	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 0.00 ms\tPhase: init\tStatus: "
+	                                         "error\tError Type: InitBoom\n"));
+	ck_assert_ptr_null(strstr(r.log_tail, "Phase: invoke"));
+	ck_assert_ptr_null(strstr(r.log_tail, "Init Duration: 0.00 ms\t\n")); /* no Init Duration in REPORT */
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+
+	/* both attempts fail: the invocation fails; the next one starts over */
+	rt = flaky_runtime(&f, 3, 0);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "InitBoom");
+	ck_assert_str_eq(t_jstr(r.payload, "errorMessage"), "attempt 2 failed");
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "Phase: init\tStatus: error"));
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "Phase: invoke\tStatus: error"));
+	faas_result_clear(&r);
+	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
+	ck_assert_int_eq(atomic_load(&f.attempts), 4); /* 3rd fails, 4th succeeds */
+	ck_assert_str_eq(json_string_value(r.payload), "ran");
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(init_timeout_and_the_function_timeout)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	struct flaky f;
+	faas_runtime_t *rt;
+	char expect[160];
+
+	/* init within its own 10 s limit does not eat the function's 3 s */
+	rt = flaky_runtime(&f, 0, 9000);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_NONE);
+	ck_assert(r.init_duration_ms == 9000.0);
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+
+	/* past 10 s it has timed out: reported, retried once, then the error */
+	rt = flaky_runtime(&f, 0, 10001);
+	o.log_type = FAAS_LOG_TAIL;
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
+	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Runtime.Unknown");
+	snprintf(expect, sizeof(expect), "RequestId: %s Error: init timed out after 10.00 seconds",
+	         r.request_id);
+	ck_assert_str_eq(t_jstr(r.payload, "errorMessage"), expect);
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: init\tStatus: timeout\n"));
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: invoke\tStatus: timeout\n"));
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 /* ---- inline mode -------------------------------------------------------- */
 
 static int advancing(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
@@ -612,6 +775,9 @@ Suite *lifecycle_suite(void)
 	tcase_add_test(tc, timeout_late_handler_touches_nothing);
 	tcase_add_test(tc, instances_init_once_and_reuse);
 	tcase_add_test(tc, instances_one_invocation_each);
+	tcase_add_test(tc, instances_reaped_after_keep_alive);
+	tcase_add_test(tc, init_failure_retried_inside_the_invocation);
+	tcase_add_test(tc, init_timeout_and_the_function_timeout);
 	tcase_add_loop_test(tc, inline_matches_pool, 0,
 	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
 	tcase_add_test(tc, thread_start_failure_is_an_error);

@@ -53,10 +53,13 @@ typedef struct faas_runtime_options {
 	uint32_t max_response_bytes;/**< sync response limit on JSON text; 0 = 6291556 (Lambda's) */
 	int enforce_json_limits;    /**< non-zero: also measure json_t events and responses (costs
 	                                 a serialization pass) */
+	uint32_t keep_alive_ms;     /**< idle execution environments are shut down (spindown) after
+	                                 this long on the runtime's clock; 0 = 300000 (5 min) */
+	uint32_t init_timeout_ms;   /**< an init running longer has failed (timeout); 0 = 10000 */
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0 }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0 }
 
 /**
  * Create a runtime.
