@@ -5,6 +5,7 @@
 #include "dispatch.h"
 
 #include <stdio.h>
+#include <sys/uio.h>
 
 #define CTX_INV(ctx) ((ctx)->inv)
 
@@ -177,6 +178,11 @@ void faas__log_line(struct faas_inv *inv, const char *line, size_t len)
 	tail_append(inv, line, len);
 	if (rt->log_fn)
 		rt->log_fn(line, len, rt->log_user_data);
+	if (rt->log_fd >= 0) {
+		struct iovec iov[2] = { { (void *)line, len }, { (void *)"\n", 1 } };
+		ssize_t w = writev(rt->log_fd, iov, 2); /* one line, one write: lines never interleave */
+		(void)w; /* a log that cannot be written is not the invocation's failure */
+	}
 }
 
 void faas_context_log(faas_context_t *ctx, const char *fmt, ...)
@@ -187,6 +193,8 @@ void faas_context_log(faas_context_t *ctx, const char *fmt, ...)
 
 	if (!ctx || !fmt)
 		return;
+	if (!CTX_INV(ctx)->tail && !CTX_INV(ctx)->rt->log_fn && CTX_INV(ctx)->rt->log_fd < 0)
+		return; /* nobody reads it: do not even format it */
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);

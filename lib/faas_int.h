@@ -112,6 +112,8 @@ FAAS_INTERNAL void faas__format_last_modified(int64_t epoch_ms, char *buf, size_
 
 FAAS_INTERNAL uint64_t faas__hash64(const void *data, size_t len, uint64_t seed);
 FAAS_INTERNAL uint64_t faas__splitmix64(uint64_t *state);
+/* Standard base64 with padding, NUL-terminated, from faas__malloc; NULL on ENOMEM. */
+FAAS_INTERNAL char *faas__base64(const void *data, size_t len);
 /* Number of UTF-8 characters in s[0..len), or -1 if not valid UTF-8. */
 FAAS_INTERNAL long faas__utf8_chars(const char *s, size_t len);
 
@@ -160,6 +162,7 @@ struct faas_runtime {
 	_Atomic uint64_t next_reap_ns; /* earliest time an idle environment may expire */
 	faas_log_fn log_fn;
 	void *log_user_data;
+	int log_fd; /* -1: none */
 	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */
 	struct faas_vwaiter *vwaiters;
 };

@@ -117,7 +117,7 @@ void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (!inv->tail && !inv->rt->log_fn)
+	if (!inv->tail && !inv->rt->log_fn && inv->rt->log_fd < 0)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -237,7 +237,7 @@ void faas__inv_run(struct faas_inv *inv)
 	struct faas_instance *in = NULL;
 	json_t *response = NULL;
 	bool cold = false;
-	bool logging = inv->tail || rt->log_fn;
+	bool logging = inv->tail || rt->log_fn || rt->log_fd >= 0;
 	uint64_t t1, t2;
 	int rc;
 
@@ -442,6 +442,7 @@ static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
 	if (inv->tail) {
 		r->log_tail = inv->tail;
 		r->log_tail_len = inv->tail_len;
+		r->log_tail_base64 = faas__base64(inv->tail, inv->tail_len); /* NULL on ENOMEM */
 		inv->tail = NULL;
 	}
 }
@@ -531,6 +532,7 @@ static void result_reset(faas_result_t *r)
 	r->duration_ms = 0;
 	r->init_duration_ms = 0;
 	r->log_tail = NULL;
+	r->log_tail_base64 = NULL;
 	r->log_tail_len = 0;
 	r->payload_text = NULL;
 	r->payload_text_len = 0;
@@ -718,6 +720,7 @@ void faas_result_clear(faas_result_t *r)
 		return;
 	json_decref(r->payload);
 	faas__free(r->log_tail);
+	faas__free(r->log_tail_base64);
 	faas__json_text_free(r->payload_text);
 	result_reset(r);
 }

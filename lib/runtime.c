@@ -49,6 +49,8 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 	if (o->min_timeout_ms > FAAS_TIMEOUT_MAX_MS)
 		return faas__fail(d, FAAS_EINVAL, "min_timeout_ms must be at most %u",
 		                  FAAS_TIMEOUT_MAX_MS);
+	if (o->log_fd < -1)
+		return faas__fail(d, FAAS_EINVAL, "log_fd must be a file descriptor or -1");
 	if (o->max_concurrency > 1000000)
 		return faas__fail(d, FAAS_EINVAL, "max_concurrency must be at most 1000000");
 	return 0;
@@ -170,6 +172,7 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	atomic_init(&rt->next_reap_ns, UINT64_MAX);
 	rt->log_fn = o->log_fn;
 	rt->log_user_data = o->log_user_data;
+	rt->log_fd = o->log_fd;
 	atomic_init(&rt->state, FAAS_RT_RUNNING);
 	atomic_init(&rt->revision, 0);
 	snprintf(rt->region, sizeof(rt->region), "%s", o->region ? o->region : "us-east-1");

@@ -70,3 +70,30 @@ long faas__utf8_chars(const char *s, size_t len)
 	}
 	return chars;
 }
+
+char *faas__base64(const void *data, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = data;
+	size_t i, j = 0, n = 4 * ((len + 2) / 3);
+	char *out = faas__malloc(n + 1);
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[j++] = tab[v >> 18];
+		out[j++] = tab[(v >> 12) & 63];
+		out[j++] = tab[(v >> 6) & 63];
+		out[j++] = tab[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
+		out[j++] = tab[v >> 18];
+		out[j++] = tab[(v >> 12) & 63];
+		out[j++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		out[j++] = '=';
+	}
+	out[j] = '\0';
+	return out;
+}

@@ -5,6 +5,7 @@
 #include "tests.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static bool is_uuid4(const char *s)
 {
@@ -466,6 +467,51 @@ START_TEST(invoke_log_tail_keeps_last_4k)
 }
 END_TEST
 
+START_TEST(invoke_log_fd_and_base64_tail)
+{
+	faas_runtime_options_t ro = t_options();
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+	char buf[2048], *b;
+	int fds[2];
+	ssize_t n;
+
+	b = faas__base64("Man", 3);
+	ck_assert_str_eq(b, "TWFu");
+	faas__free(b);
+	b = faas__base64("Ma", 2);
+	ck_assert_str_eq(b, "TWE=");
+	faas__free(b);
+	b = faas__base64("M", 1);
+	ck_assert_str_eq(b, "TQ==");
+	faas__free(b);
+	b = faas__base64("", 0);
+	ck_assert_str_eq(b, "");
+	faas__free(b);
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ro.log_fd = fds[1];
+	rt = t_runtime_with(&ro);
+	t_create_fn(rt, "chatty", chatty, NULL);
+	o.log_type = FAAS_LOG_TAIL;
+	ck_assert_int_eq(faas_invoke(rt, "chatty", NULL, &o, &r), 0);
+	n = read(fds[0], buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, r.log_tail); /* the same lines, each ending in a newline */
+	ck_assert_uint_eq(strlen(r.log_tail_base64), 4 * ((r.log_tail_len + 2) / 3));
+	b = faas__base64(r.log_tail, r.log_tail_len);
+	ck_assert_str_eq(r.log_tail_base64, b);
+	faas__free(b);
+	faas_result_clear(&r);
+	ck_assert_ptr_null(r.log_tail_base64);
+	faas_runtime_free(rt);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(invoke_request_ids_unique)
 {
 	faas_runtime_t *rt = t_runtime();
@@ -500,6 +546,7 @@ Suite *invoke_suite(void)
 	tcase_add_test(tc, invoke_log_tail_and_sink);
 	tcase_add_test(tc, invoke_log_tail_keeps_last_4k);
 	tcase_add_test(tc, invoke_request_ids_unique);
+	tcase_add_test(tc, invoke_log_fd_and_base64_tail);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -52,6 +52,9 @@ START_TEST(runtime_rejects_bad_options)
 	o.virtual_epoch_ms = 0;
 	o.min_timeout_ms = 900001;
 	ck_assert_fail(faas_runtime_new(&rt, &o, &d), d, FAAS_EINVAL, "min_timeout_ms");
+	o.min_timeout_ms = 0;
+	o.log_fd = -7;
+	ck_assert_fail(faas_runtime_new(&rt, &o, &d), d, FAAS_EINVAL, "log_fd");
 	ck_assert_ptr_null(rt);
 }
 END_TEST

@@ -88,13 +88,14 @@ typedef struct faas_result {
 	double init_duration_ms;               /**< init run time on a cold start, else 0 */
 	char *log_tail;                        /**< FAAS_LOG_TAIL: last 4 KB of the log, NUL-terminated */
 	size_t log_tail_len;
+	char *log_tail_base64;                 /**< the same, base64 (X-Amz-Log-Result) */
 	char *payload_text;                    /**< response_text: the payload as JSON text */
 	size_t payload_text_len;
 	uint32_t lineage;                      /**< invocations in this request chain, this one included */
 } faas_result_t;
 
 #define FAAS_RESULT_INIT \
-	{ FAAS_RESULT_VERSION, 0, 0, FAAS_FUNCTION_ERROR_NONE, NULL, "", "", NULL, NULL, "", 0, 0, NULL, 0, NULL, 0, 0 }
+	{ FAAS_RESULT_VERSION, 0, 0, FAAS_FUNCTION_ERROR_NONE, NULL, "", "", NULL, NULL, "", 0, 0, NULL, 0, NULL, NULL, 0, 0 }
 
 /** Lambda's limits on a recursive request chain and on payloads. */
 #define FAAS_RECURSION_LIMIT 16

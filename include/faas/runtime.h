@@ -56,10 +56,12 @@ typedef struct faas_runtime_options {
 	uint32_t keep_alive_ms;     /**< idle execution environments are shut down (spindown) after
 	                                 this long on the runtime's clock; 0 = 300000 (5 min) */
 	uint32_t init_timeout_ms;   /**< an init running longer has failed (timeout); 0 = 10000 */
+	int log_fd;                 /**< also write log lines, newline-terminated, to this file
+	                                 descriptor; -1 (the default) = none */
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0 }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1 }
 
 /**
  * Create a runtime.
