@@ -17,5 +17,6 @@
 #include "faas/json.h"
 #include "faas/invoke.h"
 #include "faas/context.h"
+#include "faas/metrics.h"
 
 #endif /* FAAS_H */

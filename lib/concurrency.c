@@ -328,6 +328,23 @@ uint32_t faas__conc_in_use(faas_runtime_t *rt)
 	return free_tokens >= (int64_t)c->max ? 0 : (uint32_t)((int64_t)c->max - free_tokens);
 }
 
+uint32_t faas__conc_unreserved_in_use(faas_runtime_t *rt)
+{
+	struct faas_conc *c = rt->conc;
+	int64_t reserved_used = 0, all = faas__conc_in_use(rt);
+	size_t i;
+
+	/* exact while no reservation change is settling its debts */
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nreserved; i++) {
+		int64_t r = atomic_load(&c->reserved_fns[i]->reserved);
+		int64_t u = r - atomic_load(&c->reserved_fns[i]->pool.avail);
+		reserved_used += u > 0 ? u : 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return all > reserved_used ? (uint32_t)(all - reserved_used) : 0;
+}
+
 uint32_t faas_runtime_concurrent_executions(faas_runtime_t *rt)
 {
 	return rt ? faas__conc_in_use(rt) : 0;

@@ -213,6 +213,14 @@ FAAS_INTERNAL uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms);
 FAAS_INTERNAL uint32_t faas__workers_count(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__workers_destroy(struct faas_workers *wp);
 
+/* ---- metrics (metrics.c) ------------------------------------------------- */
+
+FAAS_INTERNAL void faas__metrics_invocation(struct faas_version *v, int outcome,
+                                            uint64_t duration_ns, bool cold, double init_ms);
+FAAS_INTERNAL void faas__metrics_throttle(struct faas_version *v);
+FAAS_INTERNAL void faas__metrics_free(struct faas_version *v);
+FAAS_INTERNAL uint32_t faas__conc_unreserved_in_use(faas_runtime_t *rt);
+
 /* ---- housekeeping (housekeeping.c) ------------------------------------- */
 
 FAAS_INTERNAL int faas__hk_start(faas_runtime_t *rt);

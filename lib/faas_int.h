@@ -120,6 +120,7 @@ FAAS_INTERNAL long faas__utf8_chars(const char *s, size_t len);
 /* ---- runtime (runtime.c) ----------------------------------------------- */
 
 struct faas_registry;
+struct faas_metrics;
 struct faas_conc;
 
 /* Someone sleeping on a futex word until a virtual-clock time: each

@@ -285,6 +285,9 @@ void faas__inv_run(struct faas_inv *inv)
 		timeout_message(inv, msg, sizeof(msg));
 		faas__inv_logf(inv, "%s", msg);
 	}
+	faas__metrics_invocation(inv->version, inv->outcome,
+	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
+	                         cold && !inv->init_suppressed, inv->init_ms);
 	if (in)
 		faas__instance_release(inv, in, inv->timed_out || inv->ctx.fatal,
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
@@ -626,6 +629,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	r->lineage = lineage;
 	/* Admission before any allocation: a throttle costs one CAS. */
 	if ((rc = admit(rt, &res, o, parent != NULL || faas__current_rt == rt, &pool, &reason)) != 0) {
+		faas__metrics_throttle(res.version);
 		faas__resolved_release(&res);
 		r->throttle_reason = reason;
 		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");

@@ -766,3 +766,8 @@ void faas__registry_reap(faas_runtime_t *rt, uint64_t now)
 	if (next != UINT64_MAX)
 		faas__reap_hint(rt, next);
 }
+
+int faas__registry_versions_all(faas_runtime_t *rt, struct faas_version ***out, size_t *n)
+{
+	return collect(rt, true, out, n);
+}

@@ -106,6 +106,7 @@ struct faas_version {
 	int64_t last_modified_ms;
 	_Atomic uint64_t typical_ns; /* moving average of handler time: a statistic, not config */
 	struct faas_version *grave_next; /* housekeeping's list, once unreferenced */
+	_Atomic(struct faas_metrics *) metrics; /* allocated on first use (metrics.c) */
 	struct faas_fn *fn;
 	struct faas_code *code;
 	struct faas_instances *instances; /* execution environments of this version */
@@ -249,6 +250,9 @@ FAAS_INTERNAL size_t faas__registry_count(faas_runtime_t *rt);
 FAAS_INTERNAL int faas__fail_revision(faas_error_detail_t *d);
 FAAS_INTERNAL void faas__registry_spindown(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__registry_reap(faas_runtime_t *rt, uint64_t now);
+/* References on every version ($LATEST included) of every function. */
+FAAS_INTERNAL int faas__registry_versions_all(faas_runtime_t *rt, struct faas_version ***out,
+                                             size_t *n);
 
 /* ---- describe (describe.c) --------------------------------------------- */
 

@@ -1,0 +1,379 @@
+/*
+ * libfaas — metrics (Lambda's CloudWatch metrics, per executed version).
+ *
+ * Each version gets, on its first invocation, a block of FAAS_MSTRIPES
+ * counter cells; a thread always adds to the same cell (picked round-robin
+ * when it first counts), with relaxed atomics, so invocations on different
+ * workers rarely share a cache line and never a lock. Readers sum the cells.
+ * Durations go to a log-linear histogram: 4 buckets per power of two of
+ * microseconds, so a percentile read back is within 19 % above the truth.
+ */
+#include "dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FAAS_MSTRIPES 4
+#define SUB 4
+#define OCTAVES 40
+#define NBUCKETS (OCTAVES * SUB)
+
+struct faas_mcell {
+	_Atomic uint64_t invocations, errors, throttles, timeouts, cold_starts;
+	_Atomic uint64_t init_count, init_us, dur_count, dur_us;
+	_Atomic uint64_t bucket[NBUCKETS];
+};
+
+struct faas_metrics {
+	struct faas_mcell cell[FAAS_MSTRIPES];
+};
+
+/* Totals of one version, summed over its cells. */
+struct msum {
+	uint64_t invocations, errors, throttles, timeouts, cold_starts;
+	uint64_t init_count, init_us, dur_count, dur_us;
+	uint64_t bucket[NBUCKETS];
+};
+
+static _Atomic unsigned next_stripe;
+
+static struct faas_mcell *cell_of(struct faas_version *v)
+{
+	static _Thread_local unsigned stripe = UINT32_MAX;
+	struct faas_metrics *m = atomic_load_explicit(&v->metrics, memory_order_acquire), *fresh;
+
+	if (FAAS_UNLIKELY(!m)) {
+		struct faas_metrics *none = NULL;
+		fresh = faas__calloc_aligned(sizeof(*fresh));
+		if (!fresh)
+			return NULL; /* metrics are best effort: no memory, no count */
+		if (atomic_compare_exchange_strong(&v->metrics, &none, fresh)) {
+			m = fresh;
+		} else {
+			faas__free(fresh);
+			m = none;
+		}
+	}
+	if (FAAS_UNLIKELY(stripe == UINT32_MAX))
+		stripe = atomic_fetch_add(&next_stripe, 1) % FAAS_MSTRIPES;
+	return &m->cell[stripe];
+}
+
+static void add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static unsigned bucket_of(uint64_t us)
+{
+	unsigned o, m;
+
+	if (us == 0)
+		return 0;
+	o = 63u - (unsigned)__builtin_clzll(us);
+	m = o >= 2 ? (unsigned)(us >> (o - 2)) & 3u : (unsigned)(us << (2 - o)) & 3u;
+	return o >= OCTAVES ? NBUCKETS - 1 : o * SUB + m;
+}
+
+/* Upper bound of a bucket, in microseconds. */
+static double bucket_top_us(unsigned b)
+{
+	unsigned o = b / SUB, m = b % SUB;
+
+	return (double)(5 + m) * (double)(1ull << o) / 4.0;
+}
+
+void faas__metrics_invocation(struct faas_version *v, int outcome, uint64_t duration_ns, bool cold,
+                              double init_ms)
+{
+	struct faas_mcell *c = cell_of(v);
+	uint64_t us = duration_ns / 1000u;
+
+	if (!c)
+		return;
+	add(&c->invocations, 1);
+	if (outcome != FAAS_OUT_SUCCESS)
+		add(&c->errors, 1);
+	if (outcome == FAAS_OUT_TIMEOUT)
+		add(&c->timeouts, 1);
+	if (cold) {
+		add(&c->cold_starts, 1);
+		add(&c->init_count, 1);
+		add(&c->init_us, (uint64_t)(init_ms * 1000.0));
+	}
+	add(&c->dur_count, 1);
+	add(&c->dur_us, us);
+	add(&c->bucket[bucket_of(us)], 1);
+}
+
+void faas__metrics_throttle(struct faas_version *v)
+{
+	struct faas_mcell *c = cell_of(v);
+
+	if (c)
+		add(&c->throttles, 1);
+}
+
+void faas__metrics_free(struct faas_version *v)
+{
+	faas__free(atomic_load(&v->metrics));
+}
+
+static void sum(const struct faas_version *v, struct msum *s)
+{
+	struct faas_metrics *m = atomic_load(&v->metrics);
+	unsigned i, b;
+
+	memset(s, 0, sizeof(*s));
+	if (!m)
+		return;
+	for (i = 0; i < FAAS_MSTRIPES; i++) {
+		const struct faas_mcell *c = &m->cell[i];
+		s->invocations += atomic_load(&c->invocations);
+		s->errors += atomic_load(&c->errors);
+		s->throttles += atomic_load(&c->throttles);
+		s->timeouts += atomic_load(&c->timeouts);
+		s->cold_starts += atomic_load(&c->cold_starts);
+		s->init_count += atomic_load(&c->init_count);
+		s->init_us += atomic_load(&c->init_us);
+		s->dur_count += atomic_load(&c->dur_count);
+		s->dur_us += atomic_load(&c->dur_us);
+		for (b = 0; b < NBUCKETS; b++)
+			s->bucket[b] += atomic_load(&c->bucket[b]);
+	}
+}
+
+/* The q-quantile's bucket upper bound, in ms; 0 with no data. */
+static double quantile_ms(const struct msum *s, double q)
+{
+	uint64_t need, seen = 0, total = 0;
+	unsigned b;
+
+	for (b = 0; b < NBUCKETS; b++)
+		total += s->bucket[b];
+	if (total == 0)
+		return 0;
+	need = (uint64_t)(q * (double)total + 0.999999);
+	if (need == 0)
+		need = 1;
+	for (b = 0; b < NBUCKETS; b++) {
+		seen += s->bucket[b];
+		if (seen >= need)
+			return bucket_top_us(b) / 1000.0;
+	}
+	return bucket_top_us(NBUCKETS - 1) / 1000.0;
+}
+
+static int by_name_version(const void *a, const void *b)
+{
+	const struct faas_version *x = *(const struct faas_version *const *)a;
+	const struct faas_version *y = *(const struct faas_version *const *)b;
+	int c = strcmp(x->fn->name, y->fn->name);
+
+	return c ? c : (x->number > y->number) - (x->number < y->number);
+}
+
+static int snapshot(faas_runtime_t *rt, struct faas_version ***arr, size_t *n, faas_error_detail_t *d)
+{
+	int rc;
+
+	faas__detail_reset(d);
+	if (!rt)
+		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
+	if ((rc = faas__rt_check_running(rt, d)) != 0)
+		return rc;
+	if (faas__registry_versions_all(rt, arr, n) != 0)
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	if (*n)
+		qsort(*arr, *n, sizeof(**arr), by_name_version);
+	return 0;
+}
+
+static void release(struct faas_version **arr, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		faas__version_unref(arr[i]);
+	faas__free(arr);
+}
+
+static json_t *version_json(const struct faas_version *v)
+{
+	char label[12];
+	struct msum s;
+
+	sum(v, &s);
+	faas__version_label(v->number, label);
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f,s:f},s:{s:I,s:f}}",
+	                 "ExecutedVersion", label, "Invocations", (json_int_t)s.invocations, "Errors",
+	                 (json_int_t)s.errors, "Throttles", (json_int_t)s.throttles, "Timeouts",
+	                 (json_int_t)s.timeouts, "ColdStarts", (json_int_t)s.cold_starts, "Duration",
+	                 "Count", (json_int_t)s.dur_count, "SumMs", s.dur_us / 1000.0, "P50",
+	                 quantile_ms(&s, 0.5), "P90", quantile_ms(&s, 0.9), "P99",
+	                 quantile_ms(&s, 0.99), "InitDuration", "Count", (json_int_t)s.init_count,
+	                 "SumMs", s.init_us / 1000.0);
+}
+
+int faas_metrics_json(faas_runtime_t *rt, json_t **out, faas_error_detail_t *d)
+{
+	struct faas_version **arr = NULL;
+	json_t *root, *fns, *fn = NULL, *versions = NULL;
+	const char *current = NULL;
+	size_t n = 0, i;
+	bool ok;
+	int rc;
+
+	if (!out)
+		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
+	*out = NULL;
+	if ((rc = snapshot(rt, &arr, &n, d)) != 0)
+		return rc;
+	root = json_pack("{s:I,s:I,s:[]}", "ConcurrentExecutions",
+	                 (json_int_t)faas__conc_in_use(rt), "UnreservedConcurrentExecutions",
+	                 (json_int_t)faas__conc_unreserved_in_use(rt), "Functions");
+	fns = json_object_get(root, "Functions");
+	ok = root != NULL;
+	for (i = 0; ok && i < n; i++) {
+		if (!current || strcmp(current, arr[i]->fn->name) != 0) {
+			current = arr[i]->fn->name;
+			fn = json_pack("{s:s,s:[]}", "FunctionName", current, "Versions");
+			versions = json_object_get(fn, "Versions");
+			ok = json_array_append_new(fns, fn) == 0;
+		}
+		ok = ok && json_array_append_new(versions, version_json(arr[i])) == 0;
+	}
+	release(arr, n);
+	if (!ok) {
+		json_decref(root);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	*out = root;
+	return 0;
+}
+
+/* A growing text buffer (malloc: the caller frees the result with free()). */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct text *t, const char *fmt, ...) FAAS_PRINTF(2, 3);
+static void put(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		if (t->failed)
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->failed = true;
+			return;
+		}
+		if (t->p && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t)n;
+		char *q = realloc(t->p, cap);
+		if (!q) {
+			t->failed = true;
+			return;
+		}
+		t->p = q;
+		t->cap = cap;
+	}
+}
+
+static const struct {
+	const char *name, *help;
+	size_t offset;
+} counters[] = {
+	{ "faas_invocations_total", "Invocations (Lambda's Invocations).", offsetof(struct msum, invocations) },
+	{ "faas_errors_total", "Invocations that ended in a function error or timeout.", offsetof(struct msum, errors) },
+	{ "faas_throttles_total", "Invocations refused for concurrency (Lambda's Throttles).", offsetof(struct msum, throttles) },
+	{ "faas_timeouts_total", "Invocations that ran past their timeout.", offsetof(struct msum, timeouts) },
+	{ "faas_cold_starts_total", "Invocations that started an execution environment.", offsetof(struct msum, cold_starts) },
+};
+
+static void put_histogram(struct text *t, const char *fn, const char *ver, const struct msum *s)
+{
+	uint64_t cum = 0;
+	unsigned b;
+
+	for (b = 0; b < NBUCKETS; b++) {
+		if (!s->bucket[b])
+			continue;
+		cum += s->bucket[b];
+		put(t, "faas_duration_milliseconds_bucket{function=\"%s\",version=\"%s\",le=\"%.15g\"} %llu\n",
+		    fn, ver, bucket_top_us(b) / 1000.0, (unsigned long long)cum);
+	}
+	put(t, "faas_duration_milliseconds_bucket{function=\"%s\",version=\"%s\",le=\"+Inf\"} %llu\n", fn,
+	    ver, (unsigned long long)s->dur_count);
+	put(t, "faas_duration_milliseconds_sum{function=\"%s\",version=\"%s\"} %.15g\n", fn, ver,
+	    s->dur_us / 1000.0);
+	put(t, "faas_duration_milliseconds_count{function=\"%s\",version=\"%s\"} %llu\n", fn, ver,
+	    (unsigned long long)s->dur_count);
+}
+
+int faas_metrics_prometheus(faas_runtime_t *rt, char **out, faas_error_detail_t *d)
+{
+	struct faas_version **arr = NULL;
+	struct text t = { NULL, 0, 0, false };
+	struct msum *sums;
+	char (*labels)[12];
+	size_t n = 0, i, k;
+	int rc;
+
+	if (!out)
+		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
+	*out = NULL;
+	if ((rc = snapshot(rt, &arr, &n, d)) != 0)
+		return rc;
+	sums = faas__calloc(n ? n : 1, sizeof(*sums));
+	labels = faas__calloc(n ? n : 1, sizeof(*labels));
+	if (!sums || !labels) {
+		faas__free(sums);
+		faas__free(labels);
+		release(arr, n);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	for (i = 0; i < n; i++) {
+		sum(arr[i], &sums[i]);
+		faas__version_label(arr[i]->number, labels[i]);
+	}
+	for (k = 0; k < FAAS_ARRAY_SIZE(counters); k++) {
+		put(&t, "# HELP %s %s\n# TYPE %s counter\n", counters[k].name, counters[k].help,
+		    counters[k].name);
+		for (i = 0; i < n; i++)
+			put(&t, "%s{function=\"%s\",version=\"%s\"} %llu\n", counters[k].name,
+			    arr[i]->fn->name, labels[i],
+			    (unsigned long long)*(const uint64_t *)((const char *)&sums[i] +
+			                                            counters[k].offset));
+	}
+	put(&t, "# HELP faas_duration_milliseconds Handler run time.\n"
+	        "# TYPE faas_duration_milliseconds histogram\n");
+	for (i = 0; i < n; i++)
+		put_histogram(&t, arr[i]->fn->name, labels[i], &sums[i]);
+	put(&t, "# HELP faas_concurrent_executions Tokens in use (Lambda's ConcurrentExecutions).\n"
+	        "# TYPE faas_concurrent_executions gauge\nfaas_concurrent_executions %u\n",
+	    faas__conc_in_use(rt));
+	put(&t, "# HELP faas_unreserved_concurrent_executions Tokens of the unreserved pool in use.\n"
+	        "# TYPE faas_unreserved_concurrent_executions gauge\n"
+	        "faas_unreserved_concurrent_executions %u\n",
+	    faas__conc_unreserved_in_use(rt));
+	faas__free(sums);
+	faas__free(labels);
+	release(arr, n);
+	if (t.failed) {
+		free(t.p);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	*out = t.p;
+	return 0;
+}
