@@ -64,8 +64,12 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 	}
 	pthread_mutex_unlock(&rt->vwait_lock);
 	/* no housekeeping thread in inline mode: expiries are due here and now */
-	if (rt->inline_mode && atomic_load(&rt->state) != FAAS_RT_SHUTDOWN)
+	if (rt->inline_mode && atomic_load(&rt->state) != FAAS_RT_SHUTDOWN) {
+		faas_runtime_t *prev = faas__current_rt;
+		faas__current_rt = rt; /* spindown callbacks run as on a runtime thread */
 		faas__reap_due(rt);
+		faas__current_rt = prev;
+	}
 	return 0;
 }
 

@@ -32,6 +32,7 @@
 struct faas_token_waiter {
 	_Atomic uint32_t wake;
 	_Atomic bool granted;
+	_Atomic bool cancelled; /* the runtime is shutting down */
 };
 
 struct faas_debt {
@@ -71,7 +72,12 @@ void faas__conc_destroy(struct faas_conc *c)
 
 /* ---- slow path (lock held) --------------------------------------------- */
 
-/* Hand one token of `from` to its oldest creditor. */
+static void settle(struct faas_conc *c, struct faas_pool *p);
+
+/* Hand one token of `from` to its oldest creditor. A pool that receives a
+ * token pays its own creditors (its waiters) at once: credits only flow
+ * between the unreserved pool and function pools, never both ways at once
+ * (cancel_reverse), so this recursion is at most two deep. */
 static void pay_one(struct faas_conc *c, struct faas_pool *from)
 {
 	struct faas_debt **pp, *d;
@@ -86,12 +92,20 @@ static void pay_one(struct faas_conc *c, struct faas_pool *from)
 		atomic_store_explicit(&d->waiter->granted, true, memory_order_release);
 		atomic_fetch_add(&d->waiter->wake, 1);
 		faas__futex_wake(&d->waiter->wake, 1);
-	} else {
-		atomic_fetch_add(&d->to->avail, 1);
+		if (--d->n == 0) {
+			*pp = d->next;
+			faas__free(d);
+		}
+		return;
 	}
-	if (--d->n == 0) {
-		*pp = d->next;
-		faas__free(d);
+	atomic_fetch_add(&d->to->avail, 1);
+	{
+		struct faas_pool *to = d->to;
+		if (--d->n == 0) {
+			*pp = d->next;
+			faas__free(d);
+		}
+		settle(c, to);
 	}
 }
 
@@ -151,6 +165,7 @@ static void move_tokens(struct faas_conc *c, struct faas_pool *from, struct faas
 			n--;
 		}
 	}
+	settle(c, to); /* waiters on `to` get what just arrived */
 	if (n == 0)
 		return;
 	d = *spare;
@@ -167,7 +182,8 @@ static void move_tokens(struct faas_conc *c, struct faas_pool *from, struct faas
 			pp = &(*pp)->next;
 		*pp = d;
 	}
-	atomic_fetch_add(&from->debt, n);
+	atomic_fetch_add(&from->debt, n); /* seq_cst: a release racing with us sees it ... */
+	settle(c, from);                   /* ... or we see its token here */
 }
 
 /* ---- admission and release --------------------------------------------- */
@@ -197,7 +213,8 @@ static void enqueue_waiter(struct faas_conc *c, struct faas_pool *p, struct faas
 	while (*pp)
 		pp = &(*pp)->next;
 	*pp = d;
-	atomic_fetch_add(&p->debt, 1);
+	atomic_fetch_add(&p->debt, 1); /* seq_cst, as in move_tokens */
+	settle(c, p);
 }
 
 /* Under the lock: take w out of the queue; false if it was granted meanwhile. */
@@ -218,9 +235,10 @@ static bool dequeue_waiter(struct faas_conc *c, struct faas_pool *p, struct faas
 
 /*
  * Wait up to wait_ms on the runtime clock for a token of p, in FIFO order.
- * Returns true with the token. Never called on a runtime thread.
+ * Returns 0 with the token, FAAS_ETHROTTLED at the deadline, FAAS_ESHUTDOWN
+ * when the runtime stops meanwhile. Never called on a runtime thread.
  */
-static bool wait_token(faas_runtime_t *rt, struct faas_pool *p, uint32_t wait_ms)
+static int wait_token(faas_runtime_t *rt, struct faas_pool *p, uint32_t wait_ms)
 {
 	struct faas_conc *c = rt->conc;
 	struct faas_token_waiter w;
@@ -230,15 +248,21 @@ static bool wait_token(faas_runtime_t *rt, struct faas_pool *p, uint32_t wait_ms
 	uint64_t deadline = faas__clock_mono_ns(&rt->clock) + (uint64_t)wait_ms * 1000000u;
 
 	if (!d)
-		return false;
+		return FAAS_ETHROTTLED;
 	atomic_init(&w.wake, 0);
 	atomic_init(&w.granted, false);
+	atomic_init(&w.cancelled, false);
 	pthread_mutex_lock(&c->lock);
 	settle(c, p);
 	if (take(p)) {
 		pthread_mutex_unlock(&c->lock);
 		faas__free(d);
-		return true;
+		return 0;
+	}
+	if (c->closed) { /* shutdown already cancelled the queue */
+		pthread_mutex_unlock(&c->lock);
+		faas__free(d);
+		return FAAS_ESHUTDOWN;
 	}
 	enqueue_waiter(c, p, d, &w);
 	pthread_mutex_unlock(&c->lock);
@@ -248,16 +272,40 @@ static bool wait_token(faas_runtime_t *rt, struct faas_pool *p, uint32_t wait_ms
 	for (;;) {
 		uint32_t seen = atomic_load_explicit(&w.wake, memory_order_acquire);
 		if (atomic_load_explicit(&w.granted, memory_order_acquire) ||
-		    faas__clock_mono_ns(&rt->clock) >= deadline)
+		    atomic_load(&w.cancelled) || faas__clock_mono_ns(&rt->clock) >= deadline)
 			break;
 		faas__futex_wait(&w.wake, seen, virt ? 0 : deadline);
 	}
 	if (virt)
 		faas__vwait_remove(rt, &vw);
 	pthread_mutex_lock(&c->lock);
-	got = atomic_load(&w.granted) || !dequeue_waiter(c, p, &w);
+	got = atomic_load(&w.granted) || (!atomic_load(&w.cancelled) && !dequeue_waiter(c, p, &w));
 	pthread_mutex_unlock(&c->lock);
-	return got;
+	if (got)
+		return 0;
+	return atomic_load(&w.cancelled) ? FAAS_ESHUTDOWN : FAAS_ETHROTTLED;
+}
+
+void faas__conc_close(faas_runtime_t *rt)
+{
+	struct faas_conc *c = rt->conc;
+	struct faas_debt **pp = &c->debts, *d;
+
+	pthread_mutex_lock(&c->lock);
+	c->closed = true;
+	while ((d = *pp) != NULL) {
+		if (!d->waiter) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		atomic_fetch_sub(&d->from->debt, 1);
+		atomic_store(&d->waiter->cancelled, true);
+		atomic_fetch_add(&d->waiter->wake, 1);
+		faas__futex_wake(&d->waiter->wake, 1);
+		faas__free(d);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 int faas__conc_admit_wait(faas_runtime_t *rt, struct faas_fn *fn, uint32_t wait_ms,
@@ -269,7 +317,7 @@ int faas__conc_admit_wait(faas_runtime_t *rt, struct faas_fn *fn, uint32_t wait_
 	if (rc == 0 || wait_ms == 0)
 		return rc;
 	p = atomic_load(&fn->reserved) >= 0 ? &fn->pool : &rt->conc->unreserved;
-	if (!wait_token(rt, p, wait_ms))
+	if ((rc = wait_token(rt, p, wait_ms)) != 0)
 		return rc;
 	*pool = p;
 	return 0;
@@ -283,7 +331,7 @@ int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **
 	                                                                        : &rt->conc->unreserved;
 	bool ok;
 
-	if (FAAS_UNLIKELY(atomic_load_explicit(&p->debt, memory_order_relaxed) != 0)) {
+	if (FAAS_UNLIKELY(atomic_load(&p->debt) != 0)) { /* creditors first: no barging */
 		pthread_mutex_lock(&rt->conc->lock);
 		settle(rt->conc, p);
 		ok = take(p);
@@ -302,8 +350,9 @@ int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **
 void faas__conc_release(faas_runtime_t *rt, struct faas_pool *p)
 {
 	if (FAAS_LIKELY(atomic_load_explicit(&p->debt, memory_order_relaxed) == 0)) {
-		atomic_fetch_add_explicit(&p->avail, 1, memory_order_release);
-		/* a reconfiguration may have added debt meanwhile: pay it */
+		/* seq_cst pair with the locked side's debt++ then settle(): either
+		 * it sees this token or we see its debt */
+		atomic_fetch_add(&p->avail, 1);
 		if (FAAS_LIKELY(atomic_load(&p->debt) == 0))
 			return;
 	} else {

@@ -176,6 +176,9 @@ void faas__log_line(struct faas_inv *inv, const char *line, size_t len)
 	faas_runtime_t *rt = inv->rt;
 
 	tail_append(inv, line, len);
+	/* a handler that outlived faas_runtime_free no longer reaches the host's sinks */
+	if (atomic_load_explicit(&rt->freed, memory_order_relaxed))
+		return;
 	if (rt->log_fn)
 		rt->log_fn(line, len, rt->log_user_data);
 	if (rt->log_fd >= 0) {

@@ -16,6 +16,13 @@ FAAS_INTERNAL void faas__futex_wake(_Atomic uint32_t *word, int n);
 /* Whether spinning can pay off here: more than one CPU usable, and not
  * under valgrind or ThreadSanitizer (where it only burns time). */
 FAAS_INTERNAL bool faas__spin_useful(void);
+/*
+ * Every few dozen spins: true once the budget ending at `end` is spent.
+ * Past its first tenth the spinner yields its CPU at each tick, so when the
+ * thread it waits for shares that CPU (the other one busy) it gets to run
+ * instead of waiting out the budget.
+ */
+FAAS_INTERNAL bool faas__spin_tick(uint64_t end, uint32_t budget_ns);
 
 static inline void faas__cpu_relax(void)
 {
@@ -41,6 +48,7 @@ struct faas_conc {
 	int64_t reserved_total;
 	uint32_t max;
 	uint32_t unreserved_min;
+	bool closed; /* shutdown: no more waiting for tokens */
 };
 
 FAAS_INTERNAL int faas__conc_init(struct faas_conc *c, uint32_t max, uint32_t unreserved_min);
@@ -52,6 +60,8 @@ FAAS_INTERNAL int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struc
 FAAS_INTERNAL int faas__conc_admit_wait(faas_runtime_t *rt, struct faas_fn *fn, uint32_t wait_ms,
                                         struct faas_pool **pool, const char **reason);
 FAAS_INTERNAL void faas__conc_release(faas_runtime_t *rt, struct faas_pool *pool);
+/* Shutdown: callers waiting for a token give up with FAAS_ESHUTDOWN. */
+FAAS_INTERNAL void faas__conc_close(faas_runtime_t *rt);
 /* A function leaves the registry: its reservation goes back to the account. */
 FAAS_INTERNAL void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn);
 FAAS_INTERNAL uint32_t faas__conc_in_use(faas_runtime_t *rt);
@@ -128,8 +138,9 @@ struct faas_inv {
 	_Atomic uint32_t wake; /* futex word: bumped at completion and on clock advance */
 	_Atomic bool sleeping; /* the caller may be in futex_wait: completion must wake it */
 	faas_runtime_t *rt;
-	struct faas_version *version; /* referenced */
-	struct faas_pool *pool;       /* the pool charged */
+	struct faas_version *version; /* referenced until the handler is done */
+	struct faas_fn *fn;           /* referenced until the token is back */
+	struct faas_pool *pool;       /* the pool charged (maybe fn->pool) */
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
 	uint64_t start_ns;
@@ -226,6 +237,7 @@ FAAS_INTERNAL uint32_t faas__conc_unreserved_in_use(faas_runtime_t *rt);
 FAAS_INTERNAL int faas__hk_start(faas_runtime_t *rt);
 /* Stop the thread and destroy whatever it still held. */
 FAAS_INTERNAL void faas__hk_stop(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__hk_free(faas_runtime_t *rt);
 /* Hand a version whose last reference dropped to housekeeping; false if
  * there is none (the caller destroys it). */
 FAAS_INTERNAL bool faas__hk_defer(struct faas_version *v);

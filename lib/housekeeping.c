@@ -84,7 +84,7 @@ int faas__hk_start(faas_runtime_t *rt)
 	if (!(hk = faas__calloc(1, sizeof(*hk))))
 		return FAAS_ENOMEM;
 	rt->hk = hk;
-	rc = faas__thread_create(&hk->tid, "housekeeping", 0, hk_main, rt);
+	rc = faas__thread_create(&hk->tid, "housekeep", 0, hk_main, rt);
 	if (rc != 0) {
 		rt->hk = NULL;
 		faas__free(hk);
@@ -98,11 +98,13 @@ int faas__hk_start(faas_runtime_t *rt)
 	return 0;
 }
 
+/* The struct stays until the runtime core is freed: late workers may still
+ * kick it or hand it a version (then they destroy it themselves). */
 void faas__hk_stop(faas_runtime_t *rt)
 {
 	struct faas_hk *hk = rt->hk;
 
-	if (!hk)
+	if (!hk || atomic_load(&hk->stop))
 		return;
 	if (rt->clock.kind == FAAS_CLOCK_VIRTUAL)
 		faas__vwait_remove(rt, &hk->vw);
@@ -113,8 +115,12 @@ void faas__hk_stop(faas_runtime_t *rt)
 	pthread_join(hk->tid, NULL);
 	/* whatever was pushed while it stopped */
 	destroy_list(hk, atomic_exchange(&hk->graveyard, NULL));
+}
+
+void faas__hk_free(faas_runtime_t *rt)
+{
+	faas__free(rt->hk);
 	rt->hk = NULL;
-	faas__free(hk);
 }
 
 bool faas__hk_defer(struct faas_version *v)
@@ -133,6 +139,10 @@ bool faas__hk_defer(struct faas_version *v)
 	atomic_fetch_add(&hk->wake, 1);
 	if (atomic_load(&hk->sleeping))
 		faas__futex_wake(&hk->wake, 1);
+	/* seq_cst with hk_stop's store of `stop` before its last drain: if it
+	 * may have drained already, take the list back and destroy it here */
+	if (atomic_load(&hk->stop))
+		destroy_list(hk, atomic_exchange(&hk->graveyard, NULL));
 	return true;
 }
 
@@ -143,7 +153,7 @@ long faas__hk_pending(faas_runtime_t *rt)
 
 bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now)
 {
-	return !rt->hk || atomic_load(&rt->hk->seen_ns) >= now;
+	return !rt->hk || atomic_load(&rt->hk->stop) || atomic_load(&rt->hk->seen_ns) >= now;
 }
 
 void faas__hk_kick(faas_runtime_t *rt)

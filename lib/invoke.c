@@ -99,6 +99,7 @@ void faas__inv_unref(struct faas_inv *inv)
 	json_decref(inv->client_context);
 	json_decref(inv->response);
 	faas__version_unref(inv->version);
+	faas__fn_unref(inv->fn);
 	faas__free(inv->tail);
 	faas__json_text_free(inv->text);
 	faas__free(inv);
@@ -293,12 +294,13 @@ void faas__inv_run(struct faas_inv *inv)
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
 	if (logging)
 		log_report(inv, cold);
-	faas__current_rt = prev;
 	/* Drop the version before the token is released: once nothing is in
 	 * flight, nothing still holds code that should have been destroyed.
-	 * The caller's side never needs it again. */
+	 * The caller's side never needs it again. Still a runtime thread here:
+	 * destruction callbacks (inline mode) cannot shut the runtime down. */
 	faas__version_unref(inv->version);
 	inv->version = NULL;
+	faas__current_rt = prev;
 }
 
 /* Release the token, then answer the caller (so its next call finds it free). */
@@ -307,6 +309,8 @@ static void complete(struct faas_inv *inv)
 	int expected = FAAS_INV_RUNNING;
 
 	faas__conc_release(inv->rt, inv->pool);
+	faas__fn_unref(inv->fn); /* the pool lived in it: nothing touches it after this */
+	inv->fn = NULL;
 	if (inv->done) {
 		inv->done(inv, inv->done_arg);
 		return;
@@ -329,7 +333,10 @@ void faas__inv_complete(struct faas_inv *inv)
 int faas__submit(struct faas_inv *inv)
 {
 	if (inv->rt->inline_mode) {
+		faas_runtime_t *prev = faas__current_rt;
+		faas__current_rt = inv->rt;
 		faas__reap_due(inv->rt); /* inline runtimes have no housekeeping thread */
+		faas__current_rt = prev;
 		faas__inv_run(inv);
 		complete(inv);
 		return 0;
@@ -371,7 +378,7 @@ static bool spin_for_result(struct faas_inv *inv)
 	for (i = 1;; i++) {
 		if (atomic_load_explicit(&inv->state, memory_order_acquire) == FAAS_INV_DONE)
 			return true;
-		if ((i & 63) == 0 && faas__real_mono_ns() >= end)
+		if ((i & 63) == 0 && faas__spin_tick(end, wp->spin_ns))
 			return false;
 		faas__cpu_relax();
 	}
@@ -477,6 +484,10 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	inv->rt = rt;
 	inv->version = res->version; /* the resolution's reference moves here */
 	res->version = NULL;
+	/* its own reference on the function: the token goes back to fn->pool
+	 * after the worker has dropped the version (which may be the last) */
+	inv->fn = inv->version->fn;
+	faas__fn_ref(inv->fn);
 	inv->event = event ? json_incref(event) : json_null();
 	inv->client_context = o && o->client_context ? json_incref(o->client_context) : NULL;
 	inv->ctx.inv = inv;
@@ -629,6 +640,11 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	r->lineage = lineage;
 	/* Admission before any allocation: a throttle costs one CAS. */
 	if ((rc = admit(rt, &res, o, parent != NULL || faas__current_rt == rt, &pool, &reason)) != 0) {
+		if (rc == FAAS_ESHUTDOWN) { /* it stopped while we waited for a slot */
+			faas__resolved_release(&res);
+			faas__fail(&d, rc, "the runtime is shut down");
+			return fail_result(r, &d, rc);
+		}
 		faas__metrics_throttle(res.version);
 		faas__resolved_release(&res);
 		r->throttle_reason = reason;

@@ -28,11 +28,56 @@ static bool unref(_Atomic long *refs)
 
 static void udata_unref(struct faas_udata *u)
 {
-	if (!u || !unref(&u->refs))
+	struct faas_udata **pp;
+	bool dead;
+
+	if (!u)
 		return;
-	if (u->free_fn && u->ptr)
+	if (!u->fn) {
+		dead = unref(&u->refs);
+	} else {
+		pthread_mutex_lock(&u->fn->udata_lock);
+		dead = unref(&u->refs);
+		if (dead) {
+			for (pp = &u->fn->udatas; *pp != u; pp = &(*pp)->next)
+				;
+			*pp = u->next;
+		}
+		pthread_mutex_unlock(&u->fn->udata_lock);
+	}
+	if (!dead)
+		return;
+	if (u->free_fn && u->ptr) /* no lock held */
 		u->free_fn(u->ptr);
 	faas__free(u);
+}
+
+int faas__udata_adopt(struct faas_fn *fn, struct faas_code *c, faas_error_detail_t *d)
+{
+	struct faas_udata *own = c->udata, *u = NULL;
+
+	pthread_mutex_lock(&fn->udata_lock);
+	if (own->ptr)
+		for (u = fn->udatas; u && u->ptr != own->ptr; u = u->next)
+			;
+	if (u && u->free_fn != own->free_fn) {
+		pthread_mutex_unlock(&fn->udata_lock);
+		return faas__fail(d, FAAS_EINVAL,
+		                  "user_data is already owned by this function with a different "
+		                  "user_data_free");
+	}
+	if (u) {
+		ref(&u->refs);
+		c->udata = u;
+	} else {
+		own->fn = fn;
+		own->next = fn->udatas;
+		fn->udatas = own;
+	}
+	pthread_mutex_unlock(&fn->udata_lock);
+	if (u)
+		faas__free(own); /* the fresh holder never owned the pointer */
+	return 0;
 }
 
 void faas__version_disown(struct faas_version *v)
@@ -50,15 +95,6 @@ void faas__code_unref(struct faas_code *c)
 	faas__free(c);
 }
 
-void faas__code_share_udata(struct faas_code *c, struct faas_udata *shared)
-{
-	struct faas_udata *own = c->udata;
-
-	ref(&shared->refs);
-	c->udata = shared;
-	own->free_fn = NULL; /* the fresh holder never owned the pointer */
-	udata_unref(own);
-}
 
 struct faas_fn *faas__fn_new(faas_runtime_t *rt, const char *name, size_t len)
 {
@@ -69,6 +105,7 @@ struct faas_fn *faas__fn_new(faas_runtime_t *rt, const char *name, size_t len)
 	memset(f, 0, sizeof(*f));
 	atomic_init(&f->refs, 1);
 	f->rt = rt;
+	pthread_mutex_init(&f->udata_lock, NULL);
 	atomic_init(&f->reserved, -1);
 	atomic_init(&f->pool.avail, 0);
 	atomic_init(&f->pool.debt, 0);
@@ -86,6 +123,7 @@ void faas__fn_ref(struct faas_fn *f)
 void faas__fn_unref(struct faas_fn *f)
 {
 	if (f && unref(&f->refs)) {
+		pthread_mutex_destroy(&f->udata_lock);
 		faas__free(f->conc_spare);
 		faas__free(f);
 	}
@@ -296,6 +334,8 @@ static struct faas_code *code_new(const faas_function_config_t *cfg)
 	atomic_init(&u->refs, 1);
 	u->ptr = cfg->user_data;
 	u->free_fn = cfg->user_data_free;
+	u->fn = NULL;
+	u->next = NULL;
 	atomic_init(&c->refs, 1);
 	c->handler = cfg->handler;
 	c->init = cfg->init;

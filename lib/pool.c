@@ -48,13 +48,15 @@ int faas__workers_init(faas_runtime_t *rt)
 	return 0;
 }
 
-static void worker_exit(struct faas_worker *w)
+/* counted: nthreads was already lowered (when it retired from the idle stack) */
+static void worker_exit(struct faas_worker *w, bool counted)
 {
 	faas_runtime_t *rt = w->rt;
 	struct faas_workers *wp = rt->workers;
 
 	pthread_mutex_lock(&wp->lock);
-	wp->nthreads--;
+	if (!counted)
+		wp->nthreads--;
 	pthread_cond_broadcast(&wp->exited);
 	pthread_mutex_unlock(&wp->lock);
 	faas__free(w);
@@ -90,7 +92,7 @@ static bool spin_for_mail(struct faas_worker *w)
 	for (i = 1;; i++) {
 		if (atomic_load_explicit(&w->mail, memory_order_acquire))
 			break;
-		if ((i & 63) == 0 && faas__real_mono_ns() >= end)
+		if ((i & 63) == 0 && faas__spin_tick(end, wp->spin_ns))
 			break;
 		faas__cpu_relax();
 	}
@@ -123,6 +125,9 @@ static bool wait_mail(struct faas_worker *w)
 			continue;
 		pthread_mutex_lock(&wp->lock);
 		if (!atomic_load(&w->mail) && unlink_idle(wp, w)) {
+			/* same critical section: a dispatcher that finds no idle worker
+			 * may start a thread in its place at once (DESIGN 9.1) */
+			wp->nthreads--;
 			pthread_mutex_unlock(&wp->lock);
 			return false;
 		}
@@ -136,7 +141,7 @@ static void *worker_main(void *arg)
 	struct faas_worker *w = arg;
 	struct faas_workers *wp = w->rt->workers;
 	struct faas_inv *inv;
-	bool idle;
+	bool idle, retired = false;
 
 	faas__current_rt = w->rt;
 	for (;;) {
@@ -144,8 +149,10 @@ static void *worker_main(void *arg)
 		if (inv == STOP)
 			break;
 		if (!inv) {
-			if (!wait_mail(w))
+			if (!wait_mail(w)) {
+				retired = true;
 				break;
+			}
 			continue;
 		}
 		faas__inv_run(inv);
@@ -158,7 +165,7 @@ static void *worker_main(void *arg)
 		if (!idle)
 			break;
 	}
-	worker_exit(w);
+	worker_exit(w, retired);
 	return NULL;
 }
 

@@ -253,6 +253,7 @@ int faas_function_create(faas_runtime_t *rt, const char *name, const faas_functi
 		rc = faas__fail(d, FAAS_EEXIST, "Function already exist: %.*s", (int)id.name_len, id.name);
 		goto fail;
 	}
+	faas__udata_adopt(e->fn, v->code, d); /* a new function owns nothing yet: cannot fail */
 	maybe_grow(s);
 	e->hash = hash;
 	e->next = s->buckets[bucket_of(s, hash)];
@@ -264,21 +265,6 @@ fail:
 	faas__version_disown(v);
 	entry_free(e);
 	return rc;
-}
-
-/* An existing holder of the same user_data in this function, or NULL. */
-static struct faas_udata *find_udata(const struct faas_entry *e, const void *ptr)
-{
-	size_t i;
-
-	if (!ptr)
-		return NULL;
-	if (e->latest->code->udata->ptr == ptr)
-		return e->latest->code->udata;
-	for (i = 0; i < e->nversions; i++)
-		if (e->versions[i]->code->udata->ptr == ptr)
-			return e->versions[i]->code->udata;
-	return NULL;
 }
 
 /* Look up a function and take a reference on its identity. */
@@ -304,17 +290,12 @@ static int fn_lookup(faas_runtime_t *rt, const struct faas_ident *id, struct faa
 static int swap_latest(struct faas_entry *e, struct faas_version *v, uint64_t expected,
                        struct faas_version **old, faas_error_detail_t *d)
 {
-	struct faas_udata *shared;
+	int rc;
 
 	if (expected && expected != e->latest->revision)
 		return faas__fail_revision(d);
-	shared = find_udata(e, v->code->udata->ptr);
-	if (shared && shared->free_fn != v->code->udata->free_fn)
-		return faas__fail(d, FAAS_EINVAL,
-		                  "user_data is already owned by this function with a different "
-		                  "user_data_free");
-	if (shared)
-		faas__code_share_udata(v->code, shared);
+	if ((rc = faas__udata_adopt(e->fn, v->code, d)) != 0)
+		return rc;
 	*old = e->latest;
 	e->latest = v;
 	return 0;

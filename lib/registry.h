@@ -59,11 +59,18 @@ FAAS_INTERNAL int faas__fail_fn_not_found(const faas_runtime_t *rt, faas_error_d
 
 /* ---- objects (objects.c) ----------------------------------------------- */
 
-/* user_data with its release function, shared by the codes of one function. */
+/*
+ * user_data with its release function, shared by the codes of one
+ * function. Once adopted by a function it is on that function's list and
+ * its count changes only under fn->udata_lock, so an update that passes the
+ * same pointer again always finds it while anything still uses it.
+ */
 struct faas_udata {
 	_Atomic long refs;
 	void *ptr;
 	faas_user_data_free_fn free_fn;
+	struct faas_fn *fn; /* set once adopted; outlives the holder */
+	struct faas_udata *next;
 };
 
 /* The callbacks of a version. */
@@ -91,6 +98,8 @@ struct faas_fn {
 	_Atomic int32_t reserved;  /* -1: none; else the reservation (pool in use) */
 	struct faas_pool pool;     /* tokens of the reservation */
 	void *conc_spare;          /* debt entry set aside for un-reserving */
+	pthread_mutex_t udata_lock; /* the list below and its holders' counts */
+	struct faas_udata *udatas;
 	char name[];               /* NUL-terminated */
 };
 
@@ -156,8 +165,12 @@ FAAS_INTERNAL struct faas_version *faas__version_clone(const struct faas_version
                                                        const char *description);
 FAAS_INTERNAL void faas__version_disown(struct faas_version *v);
 FAAS_INTERNAL int faas__check_description(const char *desc, faas_error_detail_t *d);
-/* Make @p v's code use @p shared instead of its own fresh udata. */
-FAAS_INTERNAL void faas__code_share_udata(struct faas_code *c, struct faas_udata *shared);
+/*
+ * On success of a create/update (stripe lock held): the function takes
+ * ownership of c's user_data, sharing the holder it already has for the
+ * same pointer. FAAS_EINVAL if that holder has another free function.
+ */
+FAAS_INTERNAL int faas__udata_adopt(struct faas_fn *fn, struct faas_code *c, faas_error_detail_t *d);
 
 /* ---- routing (routing.c) ----------------------------------------------- */
 

@@ -10,6 +10,7 @@
  */
 #include "dispatch.h"
 
+#include <limits.h>
 #include <sched.h>
 
 #include <stdio.h>
@@ -49,6 +50,9 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 	if (o->min_timeout_ms > FAAS_TIMEOUT_MAX_MS)
 		return faas__fail(d, FAAS_EINVAL, "min_timeout_ms must be at most %u",
 		                  FAAS_TIMEOUT_MAX_MS);
+	if (o->worker_stack_size && o->worker_stack_size < PTHREAD_STACK_MIN)
+		return faas__fail(d, FAAS_EINVAL, "worker_stack_size must be 0 or at least %zu",
+		                  (size_t)PTHREAD_STACK_MIN);
 	if (o->log_fd < -1)
 		return faas__fail(d, FAAS_EINVAL, "log_fd must be a file descriptor or -1");
 	if (o->max_concurrency > 1000000)
@@ -84,13 +88,15 @@ static int size_runtime(faas_runtime_t *rt, const faas_runtime_options_t *o, faa
 	wp->idle_ms = o->worker_idle_ms ? o->worker_idle_ms : 10000;
 	wp->stack_size = o->worker_stack_size;
 	wp->spin = !o->inline_mode && faas__spin_useful();
-	wp->spin_ns = 50000; /* about a sync round trip's cost on a sleeping handoff */
+	wp->spin_ns = 20000; /* a few sleeping hand-offs' worth: short work never sleeps */
 	return faas__conc_init(rt->conc, max, umin) == 0 ? 0 : faas__fail(d, FAAS_ENOMEM, NULL);
 }
 
 /* Memory of the runtime core: freed by the last core reference. */
 static void core_free(faas_runtime_t *rt)
 {
+	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
+	faas__hk_free(rt);
 	if (rt->conc) {
 		faas__conc_destroy(rt->conc);
 		faas__free(rt->conc);
@@ -213,6 +219,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 		return FAAS_EDEADLK;
 	if (!atomic_compare_exchange_strong(&rt->state, &expected, FAAS_RT_DRAINING))
 		return FAAS_ESHUTDOWN;
+	faas__conc_close(rt);
 	deadline = faas__real_mono_ns() + (uint64_t)drain_ms * 1000000u;
 	while (faas__conc_in_use(rt) > 0 && faas__real_mono_ns() < deadline)
 		faas__sleep_ms(1);
@@ -230,8 +237,12 @@ void faas_runtime_free(faas_runtime_t *rt)
 		return;
 	if (atomic_load(&rt->state) == FAAS_RT_RUNNING)
 		faas_runtime_shutdown(rt, 0);
-	atomic_store(&rt->freed, true);
-	faas__registry_free(rt);
+	atomic_store(&rt->freed, true); /* log sinks are off from now on */
+	/* With no worker left (each holds a core reference) no handler can be
+	 * inside a registry call: free it now, running user_data_free here.
+	 * Otherwise the last worker frees it with the core. */
+	if (atomic_load(&rt->core_refs) == 1)
+		faas__registry_free(rt);
 	faas__rt_core_unref(rt);
 }
 

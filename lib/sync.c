@@ -48,6 +48,17 @@ bool faas__spin_useful(void)
 	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
 }
 
+bool faas__spin_tick(uint64_t end, uint32_t budget_ns)
+{
+	uint64_t now = faas__real_mono_ns();
+
+	if (now >= end)
+		return true;
+	if (end - now < budget_ns - budget_ns / 10)
+		sched_yield();
+	return false;
+}
+
 void faas__sleep_ms(uint32_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };

@@ -554,14 +554,90 @@ START_TEST(housekeeping_runs_destruction)
 		ck_assert_ok(faas_function_delete(rt, "f", NULL, &d), d);
 		t_settle(rt);
 		if (inl) { /* inline mode keeps everything on the caller's thread */
-			ck_assert_str_ne(freed_on, "faas-housekeepi");
+			ck_assert_str_ne(freed_on, "faas-housekeep");
 			ck_assert_str_ne(freed_on, "");
 		} else {
-			ck_assert_str_eq(freed_on, "faas-housekeepi"); /* names stop at 15 chars */
-			ck_assert_str_eq(spun_down_on, "faas-housekeepi");
+			ck_assert_str_eq(freed_on, "faas-housekeep");
+			ck_assert_str_eq(spun_down_on, "faas-housekeep");
 		}
 		faas_runtime_free(rt);
 	}
+}
+END_TEST
+
+/* A reserved function that deletes itself from its own handler: its token
+ * goes back to a pool that must still exist (ASan checks). */
+static int self_delete(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)ud;
+	faas_function_delete(faas_context_runtime(ctx), faas_context_function_name(ctx), NULL, NULL);
+	*response = NULL;
+	return 0;
+}
+
+START_TEST(delete_self_with_reservation)
+{
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+
+	for (int inl = 0; inl < 2; inl++) {
+		faas_runtime_options_t o = t_options();
+		faas_runtime_t *rt;
+		o.inline_mode = inl;
+		rt = t_runtime_with(&o);
+		t_create_fn(rt, "gone", self_delete, NULL);
+		ck_assert_ok(faas_function_set_reserved_concurrency(rt, "gone", 1, &d), d);
+		ck_assert_int_eq(faas_invoke(rt, "gone", NULL, NULL, &r), 0);
+		faas_result_clear(&r);
+		t_settle(rt);
+		ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+		ck_assert_uint_eq(faas__registry_count(rt), 0);
+		t_create(rt, "again"); /* the whole account is back */
+		ck_assert_ok(faas_function_set_reserved_concurrency(rt, "again", 7, &d), d);
+		faas_runtime_free(rt);
+	}
+}
+END_TEST
+
+/* user_data given again while an old version still runs with it: shared,
+ * never freed twice nor while in use. */
+static _Atomic int udata_frees;
+
+static void count_udata_free(void *p)
+{
+	(void)p;
+	atomic_fetch_add(&udata_frees, 1);
+}
+
+START_TEST(user_data_shared_with_a_running_version)
+{
+	static struct latch l;
+	static int other;
+	faas_function_config_t c = t_config(&l);
+	faas_error_detail_t d;
+	struct bg_invoke bg;
+	faas_runtime_t *rt = t_runtime();
+
+	atomic_store(&udata_frees, 0);
+	latch_init(&l);
+	c.handler = t_latch_handler;
+	c.user_data_free = count_udata_free;
+	ck_assert_ok(faas_function_create(rt, "f", &c, &d), d);
+	bg_start(&bg, rt, "f");
+	latch_wait_entered(&l, 1); /* $LATEST (user_data &l) is running */
+	c.user_data = &other;
+	ck_assert_ok(faas_function_update(rt, "f", &c, &d), d);
+	c.user_data = &l; /* back to the pointer the running version still uses */
+	ck_assert_ok(faas_function_update(rt, "f", &c, &d), d);
+	latch_open(&l);
+	bg_join(&bg);
+	faas_result_clear(&bg.result);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&udata_frees), 1); /* &other only */
+	faas_runtime_free(rt);
+	ck_assert_int_eq(atomic_load(&udata_frees), 2); /* and &l, once */
+	latch_destroy(&l);
 }
 END_TEST
 
@@ -782,6 +858,8 @@ Suite *lifecycle_suite(void)
 	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
 	tcase_add_test(tc, thread_start_failure_is_an_error);
 	tcase_add_test(tc, housekeeping_runs_destruction);
+	tcase_add_test(tc, delete_self_with_reservation);
+	tcase_add_test(tc, user_data_shared_with_a_running_version);
 	tcase_add_test(tc, shutdown_from_a_handler_is_refused);
 	tcase_add_test(tc, shutdown_drains_then_leaves_zombies);
 	tcase_add_test(tc, shutdown_waits_for_in_flight);

@@ -271,6 +271,80 @@ START_TEST(wait_gives_up_at_its_deadline)
 }
 END_TEST
 
+/* Tokens that arrive by reconfiguration reach the waiters at once. */
+START_TEST(wait_served_when_tokens_move)
+{
+	faas_runtime_t *rt = sized(4);
+	faas_error_detail_t d;
+	struct bg_invoke holders[2];
+	struct waiter w;
+	struct order ord;
+	struct latch l;
+	int i;
+
+	memset(&ord, 0, sizeof(ord));
+	pthread_mutex_init(&ord.m, NULL);
+	latch_init(&l);
+	t_create_fn(rt, "held", t_latch_handler, &l);
+	t_create_fn(rt, "rec", record, &ord);
+	t_create(rt, "idle");
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "idle", 2, &d), d);
+	for (i = 0; i < 2; i++)
+		bg_start(&holders[i], rt, "held"); /* the unreserved pool's 2 tokens */
+	latch_wait_entered(&l, 2);
+	w = (struct waiter){ .rt = rt, .id = 7, .wait_ms = 60000 };
+	ck_assert_int_eq(pthread_create(&w.tid, NULL, waiter_main, &w), 0);
+	wait_queued(rt, 1);
+	/* the reservation's free tokens move to the unreserved pool: served now */
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "idle", -1, &d), d);
+	pthread_join(w.tid, NULL);
+	ck_assert_int_eq(w.rc, 0);
+	ck_assert_int_eq(ord.n, 1);
+	latch_open(&l);
+	for (i = 0; i < 2; i++) {
+		bg_join(&holders[i]);
+		faas_result_clear(&holders[i].result);
+	}
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+	pthread_mutex_destroy(&ord.m);
+}
+END_TEST
+
+/* Shutdown answers waiting callers at once. */
+START_TEST(wait_ends_at_shutdown)
+{
+	faas_runtime_t *rt = sized(1);
+	struct bg_invoke holder;
+	struct waiter w;
+	struct order ord;
+	struct latch l;
+
+	memset(&ord, 0, sizeof(ord));
+	pthread_mutex_init(&ord.m, NULL);
+	latch_init(&l);
+	t_create_fn(rt, "held", t_latch_handler, &l);
+	t_create_fn(rt, "rec", record, &ord);
+	bg_start(&holder, rt, "held");
+	latch_wait_entered(&l, 1);
+	w = (struct waiter){ .rt = rt, .id = 1, .wait_ms = 600000 };
+	ck_assert_int_eq(pthread_create(&w.tid, NULL, waiter_main, &w), 0);
+	wait_queued(rt, 1);
+	/* the holder is still running: shutdown cannot drain it, but the waiter
+	 * is answered at once */
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), FAAS_ETIMEDOUT);
+	pthread_join(w.tid, NULL);
+	ck_assert_int_eq(w.rc, FAAS_ESHUTDOWN);
+	ck_assert_int_eq(ord.n, 0);
+	latch_open(&l);
+	bg_join(&holder);
+	faas_result_clear(&holder.result);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+	pthread_mutex_destroy(&ord.m);
+}
+END_TEST
+
 /* ---- limits ----------------------------------------------------------------- */
 
 static int big_response(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
@@ -378,6 +452,8 @@ Suite *nested_suite(void)
 	tcase_add_test(tc, nested_deeper_than_tokens_is_throttled);
 	tcase_add_test(tc, wait_fifo_no_barging);
 	tcase_add_test(tc, wait_gives_up_at_its_deadline);
+	tcase_add_test(tc, wait_served_when_tokens_move);
+	tcase_add_test(tc, wait_ends_at_shutdown);
 	tcase_add_test(tc, limits_request_and_response);
 	tcase_add_test(tc, limits_client_context);
 	suite_add_tcase(s, tc);
