@@ -1,9 +1,14 @@
 /*
  * libfaas bench — declarations shared by the benchmark's files.
  *
- * bench_dispatch.c  the driver: CPU set, child processes, table, targets
+ * bench_dispatch.c  the driver: CPU set, child processes, callgrind runs
+ * report.c          the tables and the targets
  * latency.c         timed round trips (libfaas, GThreadPool, uv_queue_work)
+ * throughput.c      CPU time per task and invokes/s, 1 and 2 caller threads
  * count.c           callgrind instruction counts by the difference method
+ * payload.c         the loops counted for JSON text and large events
+ * resolve.c         name resolution among 1 000 and 100 000 functions
+ * gtp.h             the GThreadPool round trip shared by latency and throughput
  */
 #ifndef FAAS_BENCH_H
 #define FAAS_BENCH_H
@@ -12,6 +17,7 @@
 #include <jansson.h>
 
 #include <stdint.h>
+#include <time.h>
 
 #define BENCH_RUNS_MAX 15
 #define BENCH_RUNS_DEFAULT 7
@@ -50,19 +56,134 @@ struct bench_mode {
 	char err[256];
 };
 
+/* Throughput: what runs, in the order of the table. */
+enum bench_tp {
+	TP_FAAS1, /* libfaas sync invoke, 1 caller thread */
+	TP_GTP1,  /* GThreadPool, 1 caller thread */
+	TP_FAAS2, /* libfaas sync invoke, 2 caller threads */
+	TP_GTP2,  /* GThreadPool, 2 caller threads sharing the pool */
+	TP_N
+};
+
+#define BENCH_TASKS_DEFAULT 40000
+
+/* A throughput child's figures (sent through a pipe like bench_mode). */
+struct bench_tput {
+	int ok;
+	int pinned;
+	char cpus[128];
+	int runs;
+	long tasks;                          /* per run and configuration, all callers together */
+	double cpu[TP_N][BENCH_RUNS_MAX];    /* process CPU time per task (ns) */
+	double rate[TP_N][BENCH_RUNS_MAX];   /* tasks per second of wall time */
+	double csw[TP_N][BENCH_RUNS_MAX];    /* context switches per task (all threads) */
+	char err[256];
+};
+
+/* Resolve timing (reported): ns per faas_function_resolve, one entry per run. */
+#define BENCH_RESOLVE_SMALL 1000L
+#define BENCH_RESOLVE_LARGE 100000L
+#define BENCH_LOOKUPS_DEFAULT 200000L
+
+struct bench_resolve {
+	int ok;
+	int runs;
+	long lookups;
+	double cycled_small[BENCH_RUNS_MAX]; /* the 1 000 names, among 1 000 functions */
+	double cycled_large[BENCH_RUNS_MAX]; /* the same names, among 100 000 */
+	double uniform[BENCH_RUNS_MAX];      /* uniform random names, among 100 000 */
+	char err[256];
+};
+
+/* Callgrind counts, in the order they run. */
+enum bench_cnt {
+	CNT_DIRECT,       /* the handler called directly */
+	CNT_INLINE,       /* faas_invoke inline, no-op handler */
+	CNT_THROTTLE,     /* faas_invoke answered FAAS_ETHROTTLED */
+	CNT_JSON_FAAS,    /* faas_invoke_json inline on the SNS text, response_text */
+	CNT_JSON_JANSSON, /* jansson alone: parse, dump, free the same text */
+	CNT_EVENT_SMALL,  /* faas_invoke inline, small json_t event, handler returns NULL */
+	CNT_EVENT_LARGE,  /* the same with the 6 MB event */
+	CNT_RES_SMALL,    /* faas_function_resolve, 1 000 names among 1 000 functions */
+	CNT_RES_LARGE,    /* the same names among 100 000 */
+	CNT_N
+};
+
+struct bench_counts {
+	int have;           /* 1 all measured, 0 skipped (no valgrind), -1 some failed */
+	int ok[CNT_N];      /* this count was measured */
+	double ir[CNT_N];   /* instructions per call */
+	size_t sns_bytes;   /* the SNS event's text */
+	size_t small_bytes; /* the small event as compact text */
+	size_t big_bytes;   /* the 6 MB event as compact text */
+	char err[512];      /* the first failure, or why skipped */
+};
+
+static inline uint64_t bench_now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* The no-op handler every system runs, reached through a volatile pointer
  * so the direct call stays a real call the compiler cannot fold away. */
 int bench_noop(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
 extern faas_handler_fn volatile bench_handler;
 
+/* A handler that answers nothing (the response is `null`). */
+int bench_null(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
+
+/* The small event every dispatch measurement uses (new reference). */
+json_t *bench_small_event(void);
+
 /* Format a CPU set as "0-1" or "0,2"; returns the number of CPUs. */
 int bench_cpuset_text(char *buf, size_t size);
+
+/* Pin the whole process (every thread it starts later) to one CPU; 0 or -1. */
+int bench_pin_to(int cpu);
 
 /* latency.c: fill *out in this process (pin first when @p pin >= 0). */
 void bench_latency(struct bench_mode *out, int pin, int runs, long calls);
 
-/* count.c: the loop callgrind runs (mode "direct", "inline", "throttle"). */
+/* throughput.c: fill *out in this process (pin first when @p pin >= 0). */
+void bench_throughput(struct bench_tput *out, int pin, int runs, long tasks);
+
+/* resolve.c: fill *out in this process (unpinned). */
+void bench_resolve_time(struct bench_resolve *out, int runs, long lookups);
+
+/* count.c: the loop callgrind runs for a count mode (the table in count.c). */
 int bench_count_loop(const char *mode, long n);
+
+/*
+ * count.c: the measured part of a loop counted with --toggle-collect:
+ * callgrind collects only while this function runs, so set-up too large
+ * or too variable for the difference method alone (100 000 registrations,
+ * a 6 MB event) is left out. Calls step(arg, i) for i in [0, n); 0 or -1.
+ */
+int bench_measured(int (*step)(void *arg, long i), void *arg, long n);
+
+/* payload.c: count loops "json-faas", "json-jansson", "event-small", "event-large". */
+int bench_payload_loop(const char *mode, long n);
+
+/* payload.c: the ~1 KB SNS notification event (JSON text) and its length. */
+extern const char bench_sns_event[];
+size_t bench_sns_event_len(void);
+
+/* payload.c: build the ~6 MB event (new reference); build it outside what is measured. */
+json_t *bench_big_event(void);
+
+/* resolve.c: count loops "resolve-small", "resolve-large". */
+int bench_resolve_loop(const char *mode, long n);
+
+/* report.c: the tables, then the targets and the final line. */
+void bench_print_mode(const char *title, const struct bench_mode *m);
+void bench_print_tput(const char *title, const struct bench_tput *t);
+void bench_print_resolve(const struct bench_resolve *r);
+void bench_print_counts(const struct bench_counts *c);
+void bench_print_targets(const struct bench_mode *pinned, const struct bench_tput *tput,
+                         const struct bench_counts *c);
 
 /* count.c: is valgrind on the PATH? */
 int bench_have_valgrind(void);

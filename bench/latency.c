@@ -12,30 +12,17 @@
  * (threads inherit the mask they are born with), and the libuv and GLib
  * pools keep their threads until the process ends.
  */
-#include "bench.h"
+#include "gtp.h"
 
-#include <glib.h>
 #include <uv.h>
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DIRECT_CALLS 10000000L
 #define CHUNKS 20                 /* turns per run (see one_run) */
 #define TIMED (SYS_N - SYS_INLINE) /* systems timed call by call */
-
-/* A GThreadPool task that lives as long as the pool: the caller waits on
- * `done` under `lock`; the worker sets it after running the handler. */
-struct gtp_call {
-	GMutex lock;
-	GCond cond;
-	int done;
-	json_t *event;
-	json_t *response;
-};
 
 struct lat {
 	json_t *event;
@@ -51,14 +38,6 @@ struct lat {
 	char *err;
 	size_t errsize;
 };
-
-static uint64_t now_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- libfaas ----------------------------------------------------------- */
 
@@ -106,33 +85,10 @@ static int call_pool(struct lat *l)
 
 /* ---- GLib GThreadPool --------------------------------------------------- */
 
-static void gtp_worker(gpointer data, gpointer user_data)
-{
-	struct gtp_call *c = data;
-	json_t *response = NULL;
-
-	(void)user_data;
-	bench_handler(NULL, c->event, &response, NULL);
-	g_mutex_lock(&c->lock);
-	c->response = response;
-	c->done = 1;
-	g_mutex_unlock(&c->lock);
-	/* after unlocking: the woken caller does not block on the mutex */
-	g_cond_signal(&c->cond);
-}
-
 static int call_gtp(struct lat *l)
 {
-	struct gtp_call *c = &l->gc;
-	json_t *response;
+	json_t *response = gtp_round_trip(l->gtp, &l->gc);
 
-	c->done = 0; /* published to the worker by the pool's queue lock */
-	g_thread_pool_push(l->gtp, c, NULL);
-	g_mutex_lock(&c->lock);
-	while (!c->done)
-		g_cond_wait(&c->cond, &c->lock);
-	response = c->response;
-	g_mutex_unlock(&c->lock);
 	json_decref(response);
 	if (response != l->event) {
 		snprintf(l->err, l->errsize, "GThreadPool: wrong response");
@@ -185,12 +141,10 @@ static int lat_setup(struct lat *l)
 	int rc;
 
 	l->result = init;
-	l->event = json_pack("{s:s,s:i,s:[i,i,i]}", "source", "bench", "id", 42, "items", 1, 2, 3);
+	l->event = bench_small_event();
 	if (!l->event || faas_setup(l, &l->rt_inline, 1) != 0 || faas_setup(l, &l->rt_pool, 0) != 0)
 		return -1;
-	g_mutex_init(&l->gc.lock);
-	g_cond_init(&l->gc.cond);
-	l->gc.event = l->event;
+	gtp_call_init(&l->gc, l->event);
 	/* One exclusive thread: a single caller never has two tasks in flight,
 	 * and a dedicated thread is the closest match to a warm worker. */
 	l->gtp = g_thread_pool_new(gtp_worker, NULL, 1, TRUE, &gerr);
@@ -260,17 +214,17 @@ static int timed_chunk(struct lat *l, enum bench_sys s, struct samples *sm, long
 {
 	call_fn call = call_of(s);
 	uint64_t *ns = sm->ns[s] + sm->n[s];
-	uint64_t t0, t1, cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	uint64_t t0, t1, cpu0 = bench_now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	long i;
 
 	for (i = 0; i < n; i++) {
-		t0 = now_ns(CLOCK_MONOTONIC);
+		t0 = bench_now_ns(CLOCK_MONOTONIC);
 		if (call(l) != 0)
 			return -1;
-		t1 = now_ns(CLOCK_MONOTONIC);
+		t1 = bench_now_ns(CLOCK_MONOTONIC);
 		ns[i] = t1 - t0;
 	}
-	sm->cpu[s] += now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	sm->cpu[s] += bench_now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	sm->n[s] += n;
 	return 0;
 }
@@ -312,17 +266,17 @@ static void direct_run(struct lat *l, struct bench_series *out, int r)
 	faas_handler_fn h;
 	long i;
 
-	cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
-	t0 = now_ns(CLOCK_MONOTONIC);
+	cpu0 = bench_now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	t0 = bench_now_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < DIRECT_CALLS; i++) {
 		h = bench_handler;
 		response = NULL;
 		h(NULL, l->event, &response, NULL);
 		json_decref(response);
 	}
-	out->p50[r] = (double)(now_ns(CLOCK_MONOTONIC) - t0) / DIRECT_CALLS;
+	out->p50[r] = (double)(bench_now_ns(CLOCK_MONOTONIC) - t0) / DIRECT_CALLS;
 	out->p99[r] = 0; /* not timed per call */
-	out->cpu[r] = (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / DIRECT_CALLS;
+	out->cpu[r] = (double)(bench_now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / DIRECT_CALLS;
 }
 
 /* What an empty timed interval reads: included in every timed figure. */
@@ -331,20 +285,11 @@ static double timer_overhead(uint64_t *ns, long n)
 	long i;
 
 	for (i = 0; i < n; i++) {
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-		ns[i] = now_ns(CLOCK_MONOTONIC) - t0;
+		uint64_t t0 = bench_now_ns(CLOCK_MONOTONIC);
+		ns[i] = bench_now_ns(CLOCK_MONOTONIC) - t0;
 	}
 	qsort(ns, (size_t)n, sizeof(*ns), cmp_u64);
 	return pct(ns, n, 50);
-}
-
-static int pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
 }
 
 static int measure(struct lat *l, struct bench_mode *out, struct samples *sm)
@@ -376,7 +321,7 @@ void bench_latency(struct bench_mode *out, int pin, int runs, long calls)
 	out->runs = runs;
 	out->calls = calls;
 	if (pin >= 0) {
-		if (pin_to(pin) == 0)
+		if (bench_pin_to(pin) == 0)
 			out->pinned = 1;
 		else
 			snprintf(out->err, sizeof(out->err), "sched_setaffinity(CPU %d) failed", pin);
