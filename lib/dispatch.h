@@ -153,6 +153,7 @@ struct faas_inv {
 	bool timed_out; /* worker: the deadline passed before the handler returned */
 	bool init_timed_out; /* the last init attempt ran past init_timeout_ms */
 	bool init_suppressed; /* init succeeded only on its retry inside the invocation */
+	bool init_oom;        /* no memory for the environment itself */
 	bool oversize;  /* the response broke the size limit */
 	uint32_t lineage;
 	/* outcome, written by the worker before state DONE */

@@ -74,8 +74,11 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	double ms;
 	int rc = 0;
 
-	if (!in)
+	if (!in) {
+		inv->init_oom = true; /* reported as Runtime.OutOfMemory */
 		return NULL;
+	}
+	inv->init_oom = false;
 	inv->ctx.failed = inv->ctx.fatal = false;
 	t0 = faas__clock_mono_ns(&rt->clock);
 	if (code->init)

@@ -157,6 +157,9 @@ static void set_failure(struct faas_inv *inv, int handler_rc)
 		inv->response = timeout_payload(inv);
 	} else if (ctx->failed) {
 		inv->response = error_object(ctx->error_type, ctx->error_message);
+	} else if (inv->outcome == FAAS_OUT_INIT_ERROR && inv->init_oom) {
+		snprintf(msg, sizeof(msg), "RequestId: %s Error: out of memory", inv->request_id);
+		inv->response = error_object("Runtime.OutOfMemory", msg);
 	} else if (inv->outcome == FAAS_OUT_INIT_ERROR && inv->init_timed_out) {
 		snprintf(msg, sizeof(msg), "RequestId: %s Error: init timed out after %.2f seconds",
 		         inv->request_id, inv->rt->init_timeout_ms / 1000.0);

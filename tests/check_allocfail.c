@@ -138,12 +138,56 @@ static int op_resolve(faas_runtime_t *rt, faas_error_detail_t *d)
 	return faas_function_resolve(rt, "f:live", NULL, "k", NULL, d);
 }
 
+/* Invocations: an allocation that fails inside the worker is the
+ * invocation's failure (Runtime.OutOfMemory), not the API call's. */
+static int check_invoke_rc(int rc, const faas_result_t *r)
+{
+	if (rc == 0 && r->function_error &&
+	    strcmp(json_string_value(json_object_get(r->payload, "errorType")), "Runtime.OutOfMemory") != 0)
+		return FAAS_EINTERNAL; /* any other function error is wrong here */
+	return rc;
+}
+
+static int op_invoke(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_result_t r = FAAS_RESULT_INIT;
+	json_t *ev = json_pack("{s:i}", "n", 1);
+	int rc = check_invoke_rc(faas_invoke(rt, "f:live", ev, NULL, &r), &r);
+
+	snprintf(d->message, sizeof(d->message), "%s", r.message);
+	d->code = r.code;
+	faas_result_clear(&r);
+	json_decref(ev);
+	return rc;
+}
+
+static int op_invoke_json_tail(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	int rc;
+
+	o.log_type = FAAS_LOG_TAIL;
+	o.response_text = 1;
+	rc = check_invoke_rc(faas_invoke_json(rt, "f", "{\"a\":[1,2]}", 11, &o, &r), &r);
+	snprintf(d->message, sizeof(d->message), "%s", r.message);
+	d->code = r.code;
+	faas_result_clear(&r);
+	return rc;
+}
+
+static int op_reserve(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	return faas_function_set_reserved_concurrency(rt, "f", 2, d);
+}
+
 struct sweep_case {
 	const char *name;
 	void (*setup)(faas_runtime_t *rt);
 	op_fn op;
 	bool touches_first; /* op_publish: its update runs unarmed */
 	bool allocates;     /* the sweep must see at least one FAAS_ENOMEM */
+	bool inline_mode;
 };
 
 static const struct sweep_case cases[] = {
@@ -160,6 +204,11 @@ static const struct sweep_case cases[] = {
 	{ "alias-describe", setup_full, op_alias_describe, false, false },
 	{ "list", setup_full, op_list, false, true },
 	{ "resolve", setup_full, op_resolve, false, false },
+	{ "reserve", setup_full, op_reserve, false, true },
+	{ "invoke", setup_full, op_invoke, false, true },
+	{ "invoke-inline", setup_full, op_invoke, false, true, true },
+	{ "invoke-json-tail", setup_full, op_invoke_json_tail, false, true },
+	{ "invoke-json-tail-inline", setup_full, op_invoke_json_tail, false, true, true },
 };
 
 /* Everything observable about the registry, as text. */
@@ -202,7 +251,11 @@ START_TEST(allocfail_sweep)
 	int failures_seen = 0;
 
 	for (n = 1; n < 200; n++) {
-		faas_runtime_t *rt = t_runtime();
+		faas_runtime_options_t ro = t_options();
+		faas_runtime_t *rt;
+
+		ro.inline_mode = c->inline_mode;
+		rt = t_runtime_with(&ro);
 		faas_error_detail_t d;
 		long live, fails;
 		char *before, *after;
