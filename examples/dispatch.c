@@ -159,6 +159,21 @@ int main(void)
 	if (per_version[2] < 150 || per_version[2] > 250 || atomic_load(&cold_starts) != 2)
 		die("routing", FAAS_EINTERNAL, "unexpected split or cold starts");
 
+	printf("\n== Lambda's log lines: a cold start, then a warm one (FAAS_LOG_TAIL)\n");
+	{
+		faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+		create(rt, "hello", orders, blue, 3000);
+		o.log_type = FAAS_LOG_TAIL;
+		for (i = 0; i < 2; i++) {
+			if (faas_invoke_json(rt, "hello", "{\"qty\":1}", 9, &o, &r) != 0)
+				die("hello", r.code, r.message);
+			fputs(r.log_tail, stdout);
+			if ((strstr(r.log_tail, "Init Duration") != NULL) != (i == 0))
+				die("hello", FAAS_EINTERNAL, "Init Duration belongs to the cold start only");
+			faas_result_clear(&r);
+		}
+	}
+
 	printf("\n== a function error is an invocation, not an API error\n");
 	if (faas_invoke_json(rt, "orders:live", "{\"qty\":0}", 9, NULL, &r) != 0)
 		die("invoke", r.code, r.message);
@@ -195,6 +210,28 @@ int main(void)
 	gate_open = 1;
 	pthread_cond_broadcast(&gate_cond);
 	pthread_mutex_unlock(&gate_lock);
+
+	printf("\n== metrics (faas_metrics_json), per executed version\n");
+	{
+		json_t *m = NULL, *fns;
+		size_t f, v;
+		must("metrics", faas_metrics_json(rt, &m, &d), &d);
+		fns = json_object_get(m, "Functions");
+		for (f = 0; f < json_array_size(fns); f++) {
+			json_t *fn = json_array_get(fns, f), *vs = json_object_get(fn, "Versions");
+			for (v = 0; v < json_array_size(vs); v++) {
+				json_t *x = json_array_get(vs, v);
+				printf("%-7s %-8s invocations %4lld errors %lld throttles %lld cold starts %lld\n",
+				       json_string_value(json_object_get(fn, "FunctionName")),
+				       json_string_value(json_object_get(x, "ExecutedVersion")),
+				       (long long)json_integer_value(json_object_get(x, "Invocations")),
+				       (long long)json_integer_value(json_object_get(x, "Errors")),
+				       (long long)json_integer_value(json_object_get(x, "Throttles")),
+				       (long long)json_integer_value(json_object_get(x, "ColdStarts")));
+			}
+		}
+		json_decref(m);
+	}
 
 	printf("\n== shutdown\n");
 	printf("faas_runtime_shutdown: %s\n", faas_err_name(faas_runtime_shutdown(rt, 2000)));

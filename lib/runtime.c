@@ -50,7 +50,7 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 	if (o->min_timeout_ms > FAAS_TIMEOUT_MAX_MS)
 		return faas__fail(d, FAAS_EINVAL, "min_timeout_ms must be at most %u",
 		                  FAAS_TIMEOUT_MAX_MS);
-	if (o->worker_stack_size && o->worker_stack_size < PTHREAD_STACK_MIN)
+	if (o->worker_stack_size && o->worker_stack_size < (size_t)PTHREAD_STACK_MIN)
 		return faas__fail(d, FAAS_EINVAL, "worker_stack_size must be 0 or at least %zu",
 		                  (size_t)PTHREAD_STACK_MIN);
 	if (o->log_fd < -1)

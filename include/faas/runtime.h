@@ -75,23 +75,28 @@ FAAS_EXTERN int faas_runtime_new(faas_runtime_t **out, const faas_runtime_option
 
 /**
  * Stop the runtime. From then on calls from outside the runtime answer
- * FAAS_ESHUTDOWN (handlers still running may still call in); in-flight
+ * FAAS_ESHUTDOWN (handlers still running may still call in), and callers
+ * waiting for a slot are answered FAAS_ESHUTDOWN at once; in-flight
  * invocations are waited for up to @p drain_ms of real time; idle execution
- * environments are shut down (reason spindown) and worker threads joined.
- * Handlers that never return are not joined: their threads keep the runtime's
- * core alive until they finish.
+ * environments are shut down (reason spindown); idle workers exit (they are
+ * detached threads: busy ones exit after their invocation) and the
+ * housekeeping thread is joined. Handlers that never return keep their
+ * worker thread, which keeps the runtime's core alive until they finish.
  * @return 0; FAAS_ETIMEDOUT if invocations were still running at the
- *         deadline; FAAS_EDEADLK when called from a runtime thread (a
- *         handler); FAAS_ESHUTDOWN if already shut down; FAAS_EINVAL for NULL.
+ *         deadline (faas_runtime_concurrent_executions() says how many);
+ *         FAAS_EDEADLK when called from a runtime thread (a handler or a
+ *         housekeeping callback); FAAS_ESHUTDOWN if already shut down;
+ *         FAAS_EINVAL for NULL.
  */
 FAAS_EXTERN int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms);
 
 /**
  * Shut down (if not yet, with a drain of 0 ms) and release the runtime with
- * every function, version and alias; each `user_data_free` runs once (for
- * code still running in a handler that never returned, when it returns).
- * Accepts NULL. Must not be called from a handler (it returns at once,
- * doing nothing, if it is).
+ * every function, version and alias; each `user_data_free` runs once. If a
+ * handler is still running (it never returned), the registry and the rest
+ * are released when it returns, on its thread; the log sinks (log_fn,
+ * log_fd) are not used after this call returns. Accepts NULL. Must not be
+ * called from a handler (it returns at once, doing nothing, if it is).
  */
 FAAS_EXTERN void faas_runtime_free(faas_runtime_t *rt);
 
