@@ -502,6 +502,8 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	/* until the handler starts, a cold start's init may use its own limit too */
 	atomic_init(&inv->deadline_ns,
 	            now + ((uint64_t)rt->init_timeout_ms + inv->version->timeout_ms) * 1000000u);
+	inv->deadline_wall_ms = faas__clock_wall_ms(&rt->clock) + rt->init_timeout_ms +
+	                        inv->version->timeout_ms;
 	faas__request_id(inv->request_id);
 	faas__version_label(inv->version->number, inv->version_label);
 	/* the invoked ARN is formatted on first use (faas_context_invoked_function_arn) */
