@@ -3,6 +3,7 @@
 #   make check        the test suite (installs jansson/Check first if missing)
 #   make asan | tsan  the Check suite under sanitizers
 #   make demo         build and run the example host program
+#   make fuzz         libFuzzer targets, FUZZ_SECONDS each (clang; tests/fuzz/README.md)
 #   make install      PREFIX=/usr/local DESTDIR=
 # WERROR=1 turns warnings into errors.
 
@@ -116,7 +117,7 @@ $(BUILD)/tests/%.o: tests/%.c | deps-check
 $(TEST_BIN): $(TEST_OBJS) $(STATIC)
 	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 
-check: check-scripts check-suite
+check: check-scripts check-fuzz check-suite
 
 check-scripts: all | deps-check
 	@sh tests/abi.sh $(BUILD)
@@ -133,6 +134,32 @@ asan:
 tsan:
 	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.02} TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" check-suite
+
+# ---- reliability gates --------------------------------------------------------
+# make stress     the soak program (STRESS_SECONDS, default 10; 4 callers)
+# make stress-tsan  a short soak under ThreadSanitizer
+# make valgrind   the Check suite under memcheck: no error, no definite leak
+
+STRESS_SECONDS ?= 10
+
+$(BUILD)/stress/stress: tests/stress/stress.c $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+stress: $(BUILD)/stress/stress
+	$(BUILD)/stress/stress $(STRESS_SECONDS) 4
+
+stress-tsan:
+	$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" build-tsan/stress/stress
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
+		build-tsan/stress/stress $(STRESS_SECONDS) 3
+
+valgrind: $(TEST_BIN)
+	@command -v valgrind >/dev/null || { echo "make valgrind: install valgrind (apt-get install valgrind)"; exit 1; }
+	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.01} CK_DEFAULT_TIMEOUT=300 valgrind -q --error-exitcode=99 \
+		--leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite $(TEST_BIN)
+
+.PHONY: stress stress-tsan valgrind
 
 # ---- examples ---------------------------------------------------------------
 
@@ -151,6 +178,7 @@ demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch
 
 clean:
 	rm -rf build build-asan build-tsan
+clean: clean-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
@@ -186,3 +214,57 @@ bench:
 	@sh tools/deps.sh jansson glib-2.0 libuv
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	$(BENCH_BIN)
+
+# ---- fuzzing ------------------------------------------------------------------
+# Targets are tests/fuzz/fuzz_<name>.c (see tests/fuzz/README.md).
+# make check-fuzz (part of make check): each target linked with the replay
+#   driver by the normal compiler, run over its saved corpus.
+# make fuzz: libFuzzer binaries (clang, ASan + UBSan, library rebuilt into
+#   build-fuzz/), each run FUZZ_SECONDS (30) on a copy of its corpus;
+#   FUZZ_TARGETS="ident ..." runs only those.
+# make fuzz-merge: after make fuzz, add the new inputs that reach new
+#   edges to tests/fuzz/corpus/.
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SANITIZE := fuzzer-no-link,address,undefined
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_DEPS := tests/fuzz/fuzz.h $(HEADERS) $(wildcard lib/*.h)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude -Ilib -Itests/fuzz $(JANSSON_CFLAGS) \
+	$(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
+
+.PHONY: check-fuzz fuzz fuzz-build fuzz-merge clean-fuzz
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_DEPS) $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FUZZ_CFLAGS) -DFUZZ_TARGET='"$*"' $(LDFLAGS) -o $@ tests/fuzz/replay.c $< \
+		$(STATIC) $(LIB_LIBS)
+
+# Built by the recursive make of `fuzz` (CC=clang, SANITIZE=fuzzer-no-link,...).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $< \
+		$(STATIC) $(LIB_LIBS)
+
+check-fuzz: $(FUZZ_REPLAYS)
+	@for t in $(FUZZ_NAMES); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: $(FUZZ_CC) not found;" \
+		"install clang and libFuzzer (apt-get install clang libclang-rt-14-dev) or set FUZZ_CC" >&2; \
+		exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SANITIZE=$(FUZZ_SANITIZE) \
+		CFLAGS="-O1 -g" fuzz-build
+	@sh tests/fuzz/run.sh run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-merge:
+	@sh tests/fuzz/run.sh merge $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+clean-fuzz:
+	rm -rf $(FUZZ_BUILD)

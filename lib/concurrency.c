@@ -473,9 +473,12 @@ int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	    (rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
 		return rc;
 	c = rt->conc;
-	if (n < -1)
-		return faas__fail_validation(d, "", 0, "reservedConcurrentExecutions",
+	if (n < -1) {
+		char val[16];
+		snprintf(val, sizeof(val), "%d", (int)n);
+		return faas__fail_validation(d, val, strlen(val), "reservedConcurrentExecutions",
 		                             "Member must have value greater than or equal to 0");
+	}
 	spare = faas__malloc(sizeof(*spare));
 	keep = faas__malloc(sizeof(*keep));
 	if (!spare || !keep) {

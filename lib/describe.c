@@ -4,17 +4,48 @@
  */
 #include "registry.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define REAL_DIGITS 15 /* DBL_DIG: decimal -> double -> decimal is exact */
+
+/*
+ * Whether some real is so close to DBL_MAX that 15 digits round it past the
+ * largest double (1.79769313486232e+308 would read back as infinity).
+ */
+static bool has_extreme_real(const json_t *j, int depth)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	if (depth > 2048) /* jansson's own parse depth is smaller: be safe, not stuck */
+		return true;
+	switch (json_typeof(j)) {
+	case JSON_REAL:
+		return fabs(json_real_value(j)) >= 1.797693134862315e308;
+	case JSON_ARRAY:
+		for (i = 0; i < json_array_size(j); i++)
+			if (has_extreme_real(json_array_get(j, i), depth + 1))
+				return true;
+		return false;
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)j, key, v)
+			if (has_extreme_real(v, depth + 1))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
 
 char *faas_json_dumps(const json_t *json, size_t flags)
 {
 	if (!json)
 		return NULL;
 	if (!(flags & JSON_REAL_PRECISION(31)))
-		flags |= JSON_REAL_PRECISION(REAL_DIGITS);
+		flags |= JSON_REAL_PRECISION(has_extreme_real(json, 0) ? 17 : REAL_DIGITS);
 	return json_dumps(json, flags);
 }
 

@@ -105,11 +105,16 @@ int faas__fail(faas_error_detail_t *d, int code, const char *fmt, ...)
 int faas__fail_validation(faas_error_detail_t *d, const char *value, size_t value_len,
                           const char *field, const char *constraint)
 {
-	/* Long values are cut so the constraint still fits in the message. */
-	int shown = value_len > 64 ? 64 : (int)value_len;
+	/* Long values are cut so the constraint still fits in the message, and
+	 * control characters shown as '?' so the message stays one line. */
+	char shown[65];
+	size_t i, n = value_len > 64 ? 64 : value_len;
 
+	for (i = 0; i < n; i++)
+		shown[i] = (unsigned char)value[i] < 0x20 || value[i] == 0x7f ? '?' : value[i];
+	shown[n] = '\0';
 	return faas__fail(d, FAAS_EINVAL,
-	                  "1 validation error detected: Value '%.*s%s' at '%s' failed to satisfy "
+	                  "1 validation error detected: Value '%s%s' at '%s' failed to satisfy "
 	                  "constraint: %s",
-	                  shown, value ? value : "", value_len > 64 ? "..." : "", field, constraint);
+	                  shown, value_len > 64 ? "..." : "", field, constraint);
 }

@@ -135,6 +135,16 @@ START_TEST(describe_real_policy_round_trips)
 	                               "1e-7" };
 	size_t i;
 
+	{ /* DBL_MAX at 15 digits would read back as infinity: 17 for that document */
+		json_t *big = json_pack("[f,f]", 1.7976931348623157e308, 0.1), *back;
+		char *t = faas_json_dumps(big, JSON_COMPACT);
+		back = json_loads(t, 0, NULL);
+		ck_assert_ptr_nonnull(back);
+		ck_assert(json_real_value(json_array_get(back, 0)) == 1.7976931348623157e308);
+		json_decref(back);
+		json_decref(big);
+		free(t);
+	}
 	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		json_t *r = json_real(values[i]);
 		char *t = faas_json_dumps(r, JSON_ENCODE_ANY);

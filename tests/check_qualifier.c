@@ -152,6 +152,9 @@ START_TEST(qualifier_lengths)
 	ck_assert_fail(parse(rt, ident, NULL, INV, &id, &d), d, FAAS_EINVAL,
 	               "less than or equal to 170");
 	ck_assert_fail(parse(rt, NULL, NULL, INV, &id, &d), d, FAAS_EINVAL, "NULL");
+	/* a message is one line, whatever the input */
+	ck_assert_fail(parse(rt, "fn", "li\nve", INV, &id, &d), d, FAAS_EINVAL, "Value 'li?ve'");
+	ck_assert_ptr_null(strchr(d.message, '\n'));
 	/* Lambda's long pattern message arrives whole */
 	ck_assert_fail(parse(rt, "bad name", NULL, INV, &id, &d), d, FAAS_EINVAL,
 	               "1 validation error detected: Value 'bad name' at 'functionName' failed to "

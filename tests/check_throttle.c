@@ -138,7 +138,7 @@ START_TEST(throttle_reservation_rules)
 	ck_assert_fail(faas_function_set_reserved_concurrency(rt, "nobody", 1, &d), d, FAAS_ENOTFOUND,
 	               "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nobody");
 	ck_assert_fail(faas_function_set_reserved_concurrency(rt, "a", -2, &d), d, FAAS_EINVAL,
-	               "reservedConcurrentExecutions");
+	               "Value '-2' at 'reservedConcurrentExecutions'");
 	ck_assert_fail(faas_function_set_reserved_concurrency(rt, "a:1", 1, &d), d, FAAS_EINVAL,
 	               "Member must not include a qualifier");
 	ck_assert_fail(faas_function_set_reserved_concurrency(NULL, "a", 1, &d), d, FAAS_EINVAL,

@@ -3,7 +3,9 @@
  *
  * Policy for reals in JSON text the library writes: 15 significant digits
  * (DBL_DIG), the most that survive decimal -> double -> decimal, so a weight
- * given as 0.03 prints as `0.03`, never `0.029999999999999999`.
+ * given as 0.03 prints as `0.03`, never `0.029999999999999999`. Exception:
+ * a document holding a real within 15 digits of DBL_MAX is written with 17,
+ * since 15 would round it past the largest double (and read back as inf).
  */
 #ifndef FAAS_JSON_H
 #define FAAS_JSON_H

@@ -1,0 +1,343 @@
+/*
+ * libfaas stress — a bounded soak of the dispatch core (make stress).
+ *
+ * Caller threads invoke (json_t, JSON text, DryRun, nested chains) while a
+ * control thread publishes versions, moves a weighted alias, changes a
+ * reservation and deletes and re-creates a function. At the end every call
+ * must be accounted for exactly, no cap may ever have been exceeded, nothing
+ * may be left in flight, and each handler must have run the code of the
+ * version it was reported to run (canaries). A watchdog aborts the run when
+ * progress stops.
+ *
+ * Usage: stress [seconds [callers]]  (defaults 10 and 4). Bounded in time
+ * and in count (at most 5,000,000 calls per caller).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <faas.h>
+#include <faas/testing.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONC 12
+#define MAX_CALLERS 16
+#define MAX_CALLS 5000000L
+#define CANARY 0x5eed5eedu
+
+struct canary {
+	unsigned magic;
+	uint32_t version; /* the version this code was published as; 0 = $LATEST */
+};
+
+static faas_runtime_t *rt;
+static _Atomic bool stop;
+static _Atomic long progress;
+static _Atomic long violations;
+static _Atomic long handler_runs;    /* outermost handler runs, counted by callers' successes */
+static _Atomic long nested_runs;     /* handler runs made by nested calls */
+static _Atomic int in_flight, max_in_flight;
+static char first_violation[256];
+static pthread_mutex_t violation_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void violation(const char *what, long a, long b)
+{
+	if (atomic_fetch_add(&violations, 1) == 0) {
+		pthread_mutex_lock(&violation_lock);
+		snprintf(first_violation, sizeof(first_violation), "%s (%ld, %ld)", what, a, b);
+		pthread_mutex_unlock(&violation_lock);
+	}
+}
+
+static void enter(void)
+{
+	int n = atomic_fetch_add(&in_flight, 1) + 1, m = atomic_load(&max_in_flight);
+
+	while (n > m && !atomic_compare_exchange_weak(&max_in_flight, &m, n))
+		;
+	if (n > MAX_CONC)
+		violation("more handlers at once than max_concurrency", n, MAX_CONC);
+}
+
+/* "hot": checks that it runs the code of the version it was told it runs. */
+static int hot(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	const struct canary *c = ud;
+	const char *v = faas_context_function_version(ctx);
+
+	enter();
+	if (c->magic != CANARY)
+		violation("user_data freed while in use", (long)c->magic, 0);
+	else if (strcmp(v, "$LATEST") != 0 && (uint32_t)atol(v) != c->version)
+		violation("ran the code of another version", atol(v), (long)c->version);
+	*response = json_incref(event);
+	atomic_fetch_sub(&in_flight, 1);
+	return 0;
+}
+
+static void canary_free(void *p)
+{
+	((struct canary *)p)->magic = 0xdead;
+	free(p);
+}
+
+/* "chain": invokes "hot" from inside, as part of its request chain. */
+static int chain(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	faas_result_t r = FAAS_RESULT_INIT;
+	int rc;
+
+	(void)ud;
+	enter();
+	rc = faas_context_invoke(ctx, "hot", event, NULL, &r);
+	if (rc == 0) {
+		atomic_fetch_add(&nested_runs, 1);
+		if (r.lineage != 2)
+			violation("nested lineage", (long)r.lineage, 2);
+	} else if (rc != FAAS_ETHROTTLED) {
+		violation("nested invoke failed", rc, 0);
+	}
+	faas_result_clear(&r);
+	*response = json_integer(rc);
+	atomic_fetch_sub(&in_flight, 1);
+	return 0;
+}
+
+static int quick(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)ud;
+	enter();
+	if (json_is_true(json_object_get(event, "fail")))
+		faas_context_fail(ctx, "Planned", "planned failure");
+	*response = NULL;
+	atomic_fetch_sub(&in_flight, 1);
+	return json_is_true(json_object_get(event, "fail")) ? -1 : 0;
+}
+
+struct caller {
+	pthread_t tid;
+	unsigned seed;
+	long calls, ok, function_errors, throttled, not_found, other;
+};
+
+static const char *targets[] = { "hot:live", "hot", "chain", "quick", "churn" };
+
+static void *caller_main(void *arg)
+{
+	struct caller *c = arg;
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	json_t *ev = json_pack("{s:i}", "n", 1), *fail = json_pack("{s:b}", "fail", 1);
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed) && c->calls < MAX_CALLS) {
+		faas_result_t r = FAAS_RESULT_INIT;
+		unsigned pick = (unsigned)rand_r(&c->seed) % 10;
+		const char *t = targets[pick % 5];
+		bool dry = pick == 9, text = pick == 8, failing = pick == 3;
+		int rc;
+
+		o.type = dry ? FAAS_INVOKE_DRY_RUN : FAAS_INVOKE_REQUEST_RESPONSE;
+		if (text)
+			rc = faas_invoke_json(rt, t, "{\"n\":2}", 7, &o, &r);
+		else
+			rc = faas_invoke(rt, t, failing ? fail : ev, &o, &r);
+		c->calls++;
+		if (rc == 0 && dry)
+			c->ok++;
+		else if (rc == 0 && r.function_error)
+			c->function_errors++;
+		else if (rc == 0)
+			c->ok++;
+		else if (rc == FAAS_ETHROTTLED)
+			c->throttled++;
+		else if (rc == FAAS_ENOTFOUND)
+			c->not_found++;
+		else
+			c->other++;
+		if (rc == 0 && !dry)
+			atomic_fetch_add(&handler_runs, 1);
+		if (rc != 0 && rc != FAAS_ETHROTTLED && rc != FAAS_ENOTFOUND)
+			violation("unexpected invoke result", rc, (long)pick);
+		if (rc == 0 && failing && strcmp(t, "quick") == 0 && !r.function_error)
+			violation("a planned failure succeeded", 0, 0);
+		faas_result_clear(&r);
+		atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+	}
+	json_decref(ev);
+	json_decref(fail);
+	return NULL;
+}
+
+static void must(const char *what, int rc, const faas_error_detail_t *d)
+{
+	if (rc != 0) {
+		fprintf(stderr, "stress: %s: %s %s\n", what, faas_err_name(rc), d->message);
+		exit(2);
+	}
+}
+
+static void create(const char *name, faas_handler_fn h, void *ud, faas_user_data_free_fn f)
+{
+	faas_function_config_t c = FAAS_FUNCTION_CONFIG_INIT;
+	faas_error_detail_t d;
+
+	c.handler = h;
+	c.user_data = ud;
+	c.user_data_free = f;
+	must(name, faas_function_create(rt, name, &c, &d), &d);
+}
+
+static struct canary *canary(uint32_t version)
+{
+	struct canary *c = malloc(sizeof(*c));
+
+	c->magic = CANARY;
+	c->version = version;
+	return c;
+}
+
+/* Publishes "hot" versions with canaries and moves its alias. */
+static long control_rounds;
+
+static void *control_main(void *arg)
+{
+	faas_function_config_t c = FAAS_FUNCTION_CONFIG_INIT;
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	faas_error_detail_t d;
+	uint32_t next = 2, v;
+	int32_t reservations[] = { -1, 0, 2, 4, -1 };
+	char q[12];
+
+	(void)arg;
+	c.handler = hot;
+	c.user_data_free = canary_free;
+	while (!atomic_load(&stop)) {
+		c.user_data = canary(next);
+		if (faas_function_update(rt, "hot", &c, &d) != 0)
+			violation("update", 0, 0);
+		if (faas_function_publish(rt, "hot", NULL, &v, &d) != 0 || v != next)
+			violation("publish number", (long)v, (long)next);
+		ac.function_version = v - 1;
+		ac.additional_version = v;
+		ac.additional_weight = (double)(v % 10) / 10.0;
+		if (faas_alias_update(rt, "hot", "live", &ac, &d) != 0)
+			violation("alias move", 0, 0);
+		if (v >= 4) {
+			snprintf(q, sizeof(q), "%u", v - 3);
+			if (faas_function_delete(rt, "hot", q, &d) != 0)
+				violation("prune", (long)v - 3, 0);
+		}
+		if (faas_function_set_reserved_concurrency(rt, "quick",
+		                                           reservations[control_rounds % 5], &d) != 0)
+			violation("reserve", control_rounds, 0);
+		if (control_rounds % 3 == 0) {
+			faas_function_delete(rt, "churn", NULL, NULL);
+		} else if (control_rounds % 3 == 1) {
+			faas_function_config_t q2 = FAAS_FUNCTION_CONFIG_INIT;
+			q2.handler = quick;
+			faas_function_create(rt, "churn", &q2, NULL);
+		}
+		next++;
+		control_rounds++;
+		atomic_fetch_add(&progress, 1);
+		usleep(200);
+	}
+	return NULL;
+}
+
+static void *watchdog_main(void *arg)
+{
+	long last = -1, now;
+	int stalls = 0;
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		sleep(1);
+		now = atomic_load(&progress);
+		stalls = now == last ? stalls + 1 : 0;
+		last = now;
+		if (stalls >= 10) {
+			fprintf(stderr, "stress: no progress for 10 s: deadlock? in flight %u\n",
+			        faas_runtime_concurrent_executions(rt));
+			abort();
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	struct caller callers[MAX_CALLERS];
+	pthread_t control, watchdog;
+	faas_error_detail_t d;
+	int seconds = argc > 1 ? atoi(argv[1]) : 10, n = argc > 2 ? atoi(argv[2]) : 4, i;
+	long calls = 0, ok = 0, ferr = 0, thr = 0, nf = 0, other = 0;
+
+	if (seconds < 1 || n < 1 || n > MAX_CALLERS) {
+		fprintf(stderr, "usage: stress [seconds [callers (1-%d)]]\n", MAX_CALLERS);
+		return 2;
+	}
+	o.max_concurrency = MAX_CONC;
+	o.unreserved_min = 2;
+	o.seed = 7;
+	must("runtime", faas_runtime_new(&rt, &o, &d), &d);
+	create("hot", hot, canary(1), canary_free);
+	must("publish", faas_function_publish(rt, "hot", NULL, NULL, &d), &d);
+	ac.function_version = 1;
+	must("alias", faas_alias_create(rt, "hot", "live", &ac, &d), &d);
+	create("chain", chain, NULL, NULL);
+	create("quick", quick, NULL, NULL);
+	create("churn", quick, NULL, NULL);
+
+	pthread_create(&watchdog, NULL, watchdog_main, NULL);
+	pthread_create(&control, NULL, control_main, NULL);
+	for (i = 0; i < n; i++) {
+		memset(&callers[i], 0, sizeof(callers[i]));
+		callers[i].seed = (unsigned)i * 7919u + 1;
+		pthread_create(&callers[i].tid, NULL, caller_main, &callers[i]);
+	}
+	sleep((unsigned)seconds);
+	atomic_store(&stop, true);
+	for (i = 0; i < n; i++) {
+		pthread_join(callers[i].tid, NULL);
+		calls += callers[i].calls;
+		ok += callers[i].ok;
+		ferr += callers[i].function_errors;
+		thr += callers[i].throttled;
+		nf += callers[i].not_found;
+		other += callers[i].other;
+	}
+	pthread_join(control, NULL);
+	pthread_join(watchdog, NULL);
+
+	if (faas_test_quiesce(rt, 10000) != 0)
+		violation("still in flight after the callers stopped", (long)faas_runtime_concurrent_executions(rt), 0);
+	if (ok + ferr + thr + nf + other != calls)
+		violation("calls not accounted for", calls, ok + ferr + thr + nf + other);
+	if (other)
+		violation("unexpected results", other, 0);
+	if (atomic_load(&max_in_flight) > MAX_CONC)
+		violation("max in flight", atomic_load(&max_in_flight), MAX_CONC);
+	if (faas_runtime_shutdown(rt, 5000) != 0)
+		violation("shutdown", 0, 0);
+	faas_runtime_free(rt);
+
+	printf("stress: %d s, %d callers: %ld calls (%ld ok, %ld function errors, %ld throttled, "
+	       "%ld not found), %ld nested, %ld control rounds, max %d in flight of %d\n",
+	       seconds, n, calls, ok, ferr, thr, nf, atomic_load(&nested_runs), control_rounds,
+	       atomic_load(&max_in_flight), MAX_CONC);
+	if (atomic_load(&violations)) {
+		printf("stress: %ld violations, first: %s\n", atomic_load(&violations), first_violation);
+		return 1;
+	}
+	printf("stress: 0 violations\n");
+	return 0;
+}
