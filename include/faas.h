@@ -18,5 +18,6 @@
 #include "faas/invoke.h"
 #include "faas/context.h"
 #include "faas/metrics.h"
+#include "faas/extension.h"
 
 #endif /* FAAS_H */

@@ -70,6 +70,7 @@ FAAS_INTERNAL uint32_t faas__conc_in_use(faas_runtime_t *rt);
 
 struct faas_instance {
 	void *state; /* set by the function's init */
+	struct faas_ext_set *exts; /* the extensions bound at creation, or NULL */
 	uint64_t idle_since_ns; /* runtime clock, while warm */
 	struct faas_instance *next;
 };
@@ -84,7 +85,7 @@ struct faas_inv;
 
 FAAS_INTERNAL struct faas_instances *faas__instances_new(void);
 /* Shut down every warm instance (reason spindown) and free the set. */
-FAAS_INTERNAL void faas__instances_free(struct faas_instances *set, const struct faas_code *code);
+FAAS_INTERNAL void faas__instances_free(const struct faas_version *v);
 /*
  * A warm instance, or a new one after a successful init (*cold set;
  * *init_ms its init time, 0 for a suppressed init that ran inside the
@@ -224,6 +225,19 @@ FAAS_INTERNAL int faas__workers_start_min(faas_runtime_t *rt);
 FAAS_INTERNAL uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms);
 FAAS_INTERNAL uint32_t faas__workers_count(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__workers_destroy(struct faas_workers *wp);
+
+/* ---- extensions (extension.c) -------------------------------------------- */
+
+/* The current set with a reference (NULL when none is registered). */
+FAAS_INTERNAL struct faas_ext_set *faas__ext_set_current(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__ext_set_unref(struct faas_ext_set *s);
+FAAS_INTERNAL void faas__ext_init(const struct faas_ext_set *s, bool done, const faas_ext_event_t *ev);
+/* -1 and error_type/message filled when an extension vetoes. */
+FAAS_INTERNAL int faas__ext_invoke_start(const struct faas_ext_set *s, const faas_ext_event_t *ev,
+                                         char *error_type, size_t type_size, char *message,
+                                         size_t msg_size);
+FAAS_INTERNAL void faas__ext_invoke_end(const struct faas_ext_set *s, const faas_ext_event_t *ev);
+FAAS_INTERNAL void faas__ext_shutdown(const struct faas_ext_set *s, const faas_ext_event_t *ev);
 
 /* ---- metrics (metrics.c) ------------------------------------------------- */
 

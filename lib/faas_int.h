@@ -132,6 +132,7 @@ struct faas_vwaiter {
 struct faas_workers;
 struct faas_inv;
 struct faas_hk;
+struct faas_ext_set;
 
 /* RUNNING -> DRAINING (only runtime threads may call in) -> SHUTDOWN */
 enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN = 2 };
@@ -164,6 +165,10 @@ struct faas_runtime {
 	faas_log_fn log_fn;
 	void *log_user_data;
 	int log_fd; /* -1: none */
+	pthread_mutex_t ext_lock;   /* swaps of `exts` */
+	struct faas_ext_set *exts;  /* registered extensions, NULL when none */
+	uint32_t next_ext_id;
+	uint32_t max_extensions;
 	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */
 	struct faas_vwaiter *vwaiters;
 };

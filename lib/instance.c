@@ -20,23 +20,40 @@ struct faas_instances *faas__instances_new(void)
 	return set;
 }
 
-static void shutdown_instance(const struct faas_code *code, struct faas_instance *in,
+/* SHUTDOWN to the environment's extensions, then to the function. */
+static void shutdown_instance(const struct faas_version *v, struct faas_instance *in,
                               faas_shutdown_reason_t why)
 {
+	const struct faas_code *code = v->code;
+
+	if (in->exts) {
+		faas_ext_event_t ev;
+		char label[12];
+		memset(&ev, 0, sizeof(ev));
+		faas__version_label(v->number, label);
+		ev.function_name = v->fn->name;
+		ev.function_version = label;
+		ev.shutdown_reason = why;
+		/* Lambda gives internal extensions 500 ms at shutdown */
+		ev.deadline_ms = faas__clock_wall_ms(&v->fn->rt->clock) + 500;
+		faas__ext_shutdown(in->exts, &ev);
+		faas__ext_set_unref(in->exts);
+	}
 	if (code->shutdown)
 		code->shutdown(in->state, why, code->udata->ptr);
 	faas__free(in);
 }
 
-void faas__instances_free(struct faas_instances *set, const struct faas_code *code)
+void faas__instances_free(const struct faas_version *v)
 {
+	struct faas_instances *set = v->instances;
 	struct faas_instance *in, *next;
 
 	if (!set)
 		return;
 	for (in = set->warm; in; in = next) {
 		next = in->next;
-		shutdown_instance(code, in, FAAS_SHUTDOWN_SPINDOWN);
+		shutdown_instance(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
 	pthread_mutex_destroy(&set->lock);
 	faas__free(set);
@@ -52,7 +69,7 @@ void faas__instances_spindown(struct faas_version *v)
 	pthread_mutex_unlock(&v->instances->lock);
 	for (; in; in = next) {
 		next = in->next;
-		shutdown_instance(v->code, in, FAAS_SHUTDOWN_SPINDOWN);
+		shutdown_instance(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
 }
 
@@ -70,8 +87,10 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	const struct faas_code *code = inv->version->code;
 	faas_runtime_t *rt = inv->rt;
 	struct faas_instance *in = faas__calloc(1, sizeof(*in));
+	faas_ext_event_t ev;
 	uint64_t t0, t1;
 	double ms;
+	bool ok;
 	int rc = 0;
 
 	if (!in) {
@@ -80,16 +99,33 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	}
 	inv->init_oom = false;
 	inv->ctx.failed = inv->ctx.fatal = false;
+	in->exts = faas__ext_set_current(rt); /* bound for the environment's life */
+	memset(&ev, 0, sizeof(ev));
+	ev.function_name = inv->version->fn->name;
+	ev.function_version = inv->version_label;
+	ev.initialization_type = "on-demand";
+	ev.phase = phase;
+	if (in->exts)
+		faas__ext_init(in->exts, false, &ev);
 	t0 = faas__clock_mono_ns(&rt->clock);
 	if (code->init)
 		rc = code->init(&inv->ctx, &in->state, code->udata->ptr);
 	t1 = faas__clock_mono_ns(&rt->clock);
 	ms = (double)(t1 - t0) / 1e6;
 	inv->init_timed_out = ms > rt->init_timeout_ms;
-	if (rc == 0 && !inv->ctx.failed && !inv->init_timed_out)
+	ok = rc == 0 && !inv->ctx.failed && !inv->init_timed_out;
+	if (in->exts) {
+		ev.status = ok ? FAAS_EXT_SUCCESS : inv->init_timed_out ? FAAS_EXT_TIMEOUT : FAAS_EXT_ERROR;
+		ev.error_type = ok ? NULL : inv->init_timed_out ? "Runtime.Unknown"
+		                        : inv->ctx.failed ? inv->ctx.error_type : "Runtime.InitError";
+		ev.duration_ms = ms;
+		faas__ext_init(in->exts, true, &ev);
+	}
+	if (ok)
 		return in;
 	if (rc == 0 && code->shutdown) /* it built state, too late */
 		code->shutdown(in->state, FAAS_SHUTDOWN_TIMEOUT, code->udata->ptr);
+	faas__ext_set_unref(in->exts);
 	faas__free(in);
 	if (inv->init_timed_out)
 		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: timeout", ms,
@@ -160,7 +196,7 @@ uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t kee
 	while (dead) {
 		in = dead;
 		dead = in->next;
-		shutdown_instance(v->code, in, FAAS_SHUTDOWN_SPINDOWN);
+		shutdown_instance(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
 	return next;
 }
@@ -172,7 +208,7 @@ void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, bool
 	uint64_t now;
 
 	if (discard) {
-		shutdown_instance(inv->version->code, in, why);
+		shutdown_instance(inv->version, in, why);
 		return;
 	}
 	now = faas__clock_mono_ns(&inv->rt->clock);

@@ -233,6 +233,24 @@ static void set_deadline(struct faas_inv *inv, uint64_t now)
 		faas__futex_wake(&inv->wake, 1);
 }
 
+/* INVOKE to the environment's extensions; -1 when one vetoes (the
+ * context then carries the Extension.<Reason> error). */
+static int ext_invoke_start(struct faas_inv *inv, const struct faas_instance *in,
+                            faas_ext_event_t *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->function_name = inv->version->fn->name;
+	ev->function_version = inv->version_label;
+	ev->request_id = inv->request_id;
+	ev->invoked_function_arn = faas_context_invoked_function_arn(&inv->ctx);
+	ev->deadline_ms = inv->deadline_wall_ms;
+	if (faas__ext_invoke_start(in->exts, ev, inv->ctx.error_type, sizeof(inv->ctx.error_type),
+	                           inv->ctx.error_message, sizeof(inv->ctx.error_message)) == 0)
+		return 0;
+	inv->ctx.failed = true;
+	return -1;
+}
+
 void faas__inv_run(struct faas_inv *inv)
 {
 	faas_runtime_t *rt = inv->rt, *prev = faas__current_rt;
@@ -242,9 +260,9 @@ void faas__inv_run(struct faas_inv *inv)
 	json_t *response = NULL;
 	bool cold = false;
 	bool logging = inv->tail || rt->log_fn || rt->log_fd >= 0;
+	faas_ext_event_t ev;
 	uint64_t t1, t2;
 	int rc;
-
 
 	faas__current_rt = rt;
 	current_inv = inv;
@@ -259,7 +277,10 @@ void faas__inv_run(struct faas_inv *inv)
 	} else {
 		inv->ctx.instance_state = in->state;
 		inv->ctx.failed = inv->ctx.fatal = false; /* what init said is not the handler's */
-		rc = code->handler(&inv->ctx, inv->event, &response, code->udata->ptr);
+		if (in->exts && ext_invoke_start(inv, in, &ev) != 0) /* vetoed: nothing runs */
+			rc = -1;
+		else
+			rc = code->handler(&inv->ctx, inv->event, &response, code->udata->ptr);
 		inv->outcome = rc == 0 && !inv->ctx.failed ? FAAS_OUT_SUCCESS : FAAS_OUT_ERROR;
 	}
 	t2 = faas__clock_mono_ns(&rt->clock);
@@ -292,6 +313,17 @@ void faas__inv_run(struct faas_inv *inv)
 	faas__metrics_invocation(inv->version, inv->outcome,
 	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
 	                         cold && !inv->init_suppressed, inv->init_ms);
+	if (in && in->exts) {
+		ev.status = inv->outcome == FAAS_OUT_SUCCESS   ? FAAS_EXT_SUCCESS
+		            : inv->outcome == FAAS_OUT_TIMEOUT ? FAAS_EXT_TIMEOUT
+		                                               : FAAS_EXT_ERROR;
+		ev.error_type = json_string_value(json_object_get(inv->response, "errorType"));
+		if (ev.status == FAAS_EXT_SUCCESS)
+			ev.error_type = NULL;
+		ev.duration_ms = inv->duration_ms;
+		ev.response_bytes = inv->text ? strlen(inv->text) : 0;
+		faas__ext_invoke_end(in->exts, &ev);
+	}
 	if (in)
 		faas__instance_release(inv, in, inv->timed_out || inv->ctx.fatal,
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);

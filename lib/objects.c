@@ -145,7 +145,7 @@ void faas__version_unref(struct faas_version *v)
 void faas__version_destroy(struct faas_version *v)
 {
 	faas__metrics_free(v);
-	faas__instances_free(v->instances, v->code); /* empty when code is NULL */
+	faas__instances_free(v); /* empty when code is NULL */
 	faas__code_unref(v->code);
 	faas__fn_unref(v->fn);
 	faas__free(v->description);

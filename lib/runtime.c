@@ -97,6 +97,8 @@ static void core_free(faas_runtime_t *rt)
 {
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
 	faas__hk_free(rt);
+	faas__ext_set_unref(rt->exts);
+	pthread_mutex_destroy(&rt->ext_lock);
 	if (rt->conc) {
 		faas__conc_destroy(rt->conc);
 		faas__free(rt->conc);
@@ -143,6 +145,8 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	if (!rt)
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	pthread_mutex_init(&rt->vwait_lock, NULL);
+	pthread_mutex_init(&rt->ext_lock, NULL);
+	rt->max_extensions = o->max_extensions ? o->max_extensions : 10;
 	atomic_init(&rt->core_refs, 1);
 	rt->conc = faas__calloc_aligned(sizeof(*rt->conc));
 	rt->workers = faas__calloc(1, sizeof(*rt->workers));

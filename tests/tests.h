@@ -29,6 +29,7 @@ Suite *throttle_suite(void);
 Suite *lifecycle_suite(void);
 Suite *nested_suite(void);
 Suite *metrics_suite(void);
+Suite *extension_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);

@@ -58,10 +58,11 @@ typedef struct faas_runtime_options {
 	uint32_t init_timeout_ms;   /**< an init running longer has failed (timeout); 0 = 10000 */
 	int log_fd;                 /**< also write log lines, newline-terminated, to this file
 	                                 descriptor; -1 (the default) = none */
+	uint32_t max_extensions;    /**< 0 = 10 (Lambda's limit) */
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1 }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0 }
 
 /**
  * Create a runtime.
