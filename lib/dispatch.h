@@ -100,9 +100,10 @@ FAAS_INTERNAL uint64_t faas__instances_reap(struct faas_version *v, uint64_t now
 FAAS_INTERNAL void faas__reap_hint(faas_runtime_t *rt, uint64_t t);
 /* Reap every version's expired environments if one is due; on the caller. */
 FAAS_INTERNAL void faas__reap_due(faas_runtime_t *rt);
-/* Return it warm, or shut it down with @p why when @p discard. */
-FAAS_INTERNAL void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, bool discard,
-                                          faas_shutdown_reason_t why);
+/* Return it warm (idle since `now`, runtime clock), or shut it down with
+ * @p why when @p discard. */
+FAAS_INTERNAL void faas__instance_release(struct faas_inv *inv, struct faas_instance *in,
+                                          uint64_t now, bool discard, faas_shutdown_reason_t why);
 FAAS_INTERNAL void faas__instances_spindown(struct faas_version *v);
 
 /* ---- invocations (invoke.c) -------------------------------------------- */
@@ -145,6 +146,7 @@ struct faas_inv {
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
 	uint64_t start_ns;
+	int64_t start_wall_ms;
 	_Atomic uint64_t deadline_ns; /* the caller's watchdog; moves once the handler starts */
 	uint32_t timeout_ms; /* copies: the caller reads them while the worker may drop `version` */
 	bool short_fn;       /* usually done within the spin budget */

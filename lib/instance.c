@@ -201,17 +201,15 @@ uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t kee
 	return next;
 }
 
-void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, bool discard,
-                            faas_shutdown_reason_t why)
+void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, uint64_t now,
+                            bool discard, faas_shutdown_reason_t why)
 {
 	struct faas_instances *set = inv->version->instances;
-	uint64_t now;
 
 	if (discard) {
 		shutdown_instance(inv->version, in, why);
 		return;
 	}
-	now = faas__clock_mono_ns(&inv->rt->clock);
 	in->idle_since_ns = now;
 	pthread_mutex_lock(&set->lock);
 	in->next = set->warm;

@@ -17,9 +17,19 @@ static _Thread_local struct faas_inv *current_inv;
 
 /* ---- request ids ------------------------------------------------------- */
 
+/* "00".."ff": two hex digits per byte in one lookup */
+static const char hex2[513] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 {
-	static const char hex[] = "0123456789abcdef";
 	static _Thread_local uint64_t state;
 	/* where each of the 16 bytes' two digits go in "8-4-4-4-12" */
 	static const unsigned char pos[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
@@ -37,11 +47,8 @@ void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 	a = (a & ~0xf000ull) | 0x4000ull;                         /* version 4 */
 	b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant 10 */
 	for (i = 0; i < 8; i++) {
-		unsigned x = (unsigned)(a >> (56 - 8 * i)) & 0xff, y = (unsigned)(b >> (56 - 8 * i)) & 0xff;
-		out[pos[i]] = hex[x >> 4];
-		out[pos[i] + 1] = hex[x & 15];
-		out[pos[i + 8]] = hex[y >> 4];
-		out[pos[i + 8] + 1] = hex[y & 15];
+		memcpy(out + pos[i], hex2 + 2 * ((a >> (56 - 8 * i)) & 0xff), 2);
+		memcpy(out + pos[i + 8], hex2 + 2 * ((b >> (56 - 8 * i)) & 0xff), 2);
 	}
 	out[8] = out[13] = out[18] = out[23] = '-';
 	out[36] = '\0';
@@ -227,7 +234,9 @@ static void check_response_size(struct faas_inv *inv)
 static void set_deadline(struct faas_inv *inv, uint64_t now)
 {
 	atomic_store(&inv->deadline_ns, now + (uint64_t)inv->timeout_ms * 1000000u);
-	inv->deadline_wall_ms = faas__clock_wall_ms(&inv->rt->clock) + inv->timeout_ms;
+	/* wall time from the monotonic one: one clock read less per invocation */
+	inv->deadline_wall_ms = inv->start_wall_ms + (int64_t)((now - inv->start_ns) / 1000000u) +
+	                        inv->timeout_ms;
 	atomic_fetch_add(&inv->wake, 1);
 	if (atomic_load(&inv->sleeping))
 		faas__futex_wake(&inv->wake, 1);
@@ -325,7 +334,7 @@ void faas__inv_run(struct faas_inv *inv)
 		faas__ext_invoke_end(in->exts, &ev);
 	}
 	if (in)
-		faas__instance_release(inv, in, inv->timed_out || inv->ctx.fatal,
+		faas__instance_release(inv, in, t2, inv->timed_out || inv->ctx.fatal,
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
 	if (logging)
 		log_report(inv, cold);
@@ -370,7 +379,9 @@ int faas__submit(struct faas_inv *inv)
 	if (inv->rt->inline_mode) {
 		faas_runtime_t *prev = faas__current_rt;
 		faas__current_rt = inv->rt;
-		faas__reap_due(inv->rt); /* inline runtimes have no housekeeping thread */
+		/* inline runtimes have no housekeeping thread */
+		if (inv->start_ns >= atomic_load_explicit(&inv->rt->next_reap_ns, memory_order_relaxed))
+			faas__reap_due(inv->rt);
 		faas__current_rt = prev;
 		faas__inv_run(inv);
 		complete(inv);
@@ -534,8 +545,8 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	/* until the handler starts, a cold start's init may use its own limit too */
 	atomic_init(&inv->deadline_ns,
 	            now + ((uint64_t)rt->init_timeout_ms + inv->version->timeout_ms) * 1000000u);
-	inv->deadline_wall_ms = faas__clock_wall_ms(&rt->clock) + rt->init_timeout_ms +
-	                        inv->version->timeout_ms;
+	inv->start_wall_ms = faas__clock_wall_ms(&rt->clock);
+	inv->deadline_wall_ms = inv->start_wall_ms + rt->init_timeout_ms + inv->version->timeout_ms;
 	faas__request_id(inv->request_id);
 	faas__version_label(inv->version->number, inv->version_label);
 	/* the invoked ARN is formatted on first use (faas_context_invoked_function_arn) */
