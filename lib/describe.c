@@ -83,8 +83,12 @@ static json_t *environment(const struct faas_version *v)
 	json_t *vars = json_object(), *env = json_object();
 	size_t i;
 
-	if (!vars || !env || json_object_set_new(env, "Variables", vars) != 0) {
+	if (!vars || !env) {
 		json_decref(vars);
+		json_decref(env);
+		return NULL;
+	}
+	if (json_object_set_new(env, "Variables", vars) != 0) { /* it took vars, even failing */
 		json_decref(env);
 		return NULL;
 	}
@@ -137,10 +141,13 @@ static json_t *routing_config(const struct faas_alias *a)
 	char num[12];
 
 	snprintf(num, sizeof(num), "%u", a->secondary->number);
-	if (!rc || !weights || json_object_set_new(weights, num, json_real(a->weight)) != 0 ||
-	    json_object_set_new(rc, "AdditionalVersionWeights", weights) != 0) {
+	if (!rc || !weights || json_object_set_new(weights, num, json_real(a->weight)) != 0) {
 		json_decref(rc);
 		json_decref(weights);
+		return NULL;
+	}
+	if (json_object_set_new(rc, "AdditionalVersionWeights", weights) != 0) { /* took weights */
+		json_decref(rc);
 		return NULL;
 	}
 	return rc;

@@ -300,6 +300,78 @@ START_TEST(allocfail_sweep)
 }
 END_TEST
 
+/*
+ * The same calls with jansson's allocations failing (the test binary routes
+ * them through a failpoint; the library never touches jansson's allocator).
+ * Each call succeeds or answers FAAS_ENOMEM, and the runtime stays usable;
+ * leaks are LeakSanitizer's to find (make asan).
+ */
+static struct faas_failpoint json_fail;
+static _Atomic long json_failures;
+
+static void *failing_json_malloc(size_t n)
+{
+	if (faas__failpoint_hit(&json_fail)) {
+		atomic_fetch_add(&json_failures, 1);
+		return NULL;
+	}
+	return malloc(n);
+}
+
+START_TEST(allocfail_jansson_sweep)
+{
+	const struct sweep_case *c = &cases[_i];
+	json_malloc_t old_m;
+	json_free_t old_f;
+	int failures_seen = 0;
+	long n;
+
+	json_get_alloc_funcs(&old_m, &old_f);
+	json_set_alloc_funcs(failing_json_malloc, free); /* test binaries only */
+	for (n = 1; n < 400; n++) {
+		faas_runtime_options_t ro = t_options();
+		faas_runtime_t *rt;
+		faas_error_detail_t d;
+		long fails;
+		int rc;
+
+		ro.inline_mode = c->inline_mode;
+		rt = t_runtime_with(&ro);
+		c->setup(rt);
+		if (c->touches_first)
+			t_touch(rt, "f", "three");
+		fails = atomic_load(&json_failures);
+		faas__failpoint_arm(&json_fail, n, false);
+		if (c->touches_first) {
+			faas_publish_options_t o = FAAS_PUBLISH_OPTIONS_INIT;
+			o.description = "published";
+			rc = faas_function_publish(rt, "f", &o, NULL, &d);
+		} else {
+			rc = c->op(rt, &d);
+		}
+		faas__failpoint_arm(&json_fail, 0, false);
+		t_settle(rt);
+		if (atomic_load(&json_failures) == fails) {
+			ck_assert_msg(rc == 0, "%s: %s", c->name, d.message);
+			faas_runtime_free(rt);
+			break;
+		}
+		/* jansson reports some failed allocations while parsing as syntax
+		 * errors: for JSON text, FAAS_EBADJSON is what the caller sees then */
+		ck_assert_msg(rc == 0 || rc == FAAS_ENOMEM ||
+		                      (rc == FAAS_EBADJSON && c->op == op_invoke_json_tail),
+		              "%s n=%ld: %s (%s)", c->name, n, faas_err_name(rc), d.message);
+		failures_seen += rc == FAAS_ENOMEM;
+		/* still usable: the same call now succeeds */
+		ck_assert_msg(c->op(rt, &d) == 0, "%s n=%ld then: %s", c->name, n, d.message);
+		faas_runtime_free(rt);
+	}
+	json_set_alloc_funcs(old_m, old_f);
+	ck_assert_msg(n < 400, "%s never completed", c->name);
+	(void)failures_seen;
+}
+END_TEST
+
 START_TEST(allocfail_runtime_new)
 {
 	long n, base = faas__alloc_live();
@@ -333,6 +405,7 @@ Suite *allocfail_suite(void)
 	TCase *tc = tcase_create("sweep");
 
 	tcase_add_loop_test(tc, allocfail_sweep, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_loop_test(tc, allocfail_jansson_sweep, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, allocfail_runtime_new);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
