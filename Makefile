@@ -1,5 +1,5 @@
 # libfaas — plain Makefile. Respects CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, DESTDIR.
-#   make              build/libfaas.a and build/libfaas.so.*
+#   make              build/libfaas.a and build/libfaas.so.* (V=1: every command)
 #   make check        the test suite (installs jansson/Check first if missing)
 #   make asan | tsan  the Check suite under sanitizers
 #   make demo         build and run the example host program
@@ -24,6 +24,15 @@ CXX ?= c++
 CFLAGS ?= -O2 -g
 BUILD ?= build
 SANITIZE ?=
+
+# Short build lines; V=1 shows every command.
+ifeq ($(V),1)
+Q :=
+SAY := @true
+else
+Q := @
+SAY := @printf '  %-5s %s\n'
+endif
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wwrite-strings
 ifeq ($(WERROR),1)
@@ -69,24 +78,28 @@ deps-check:
 
 $(BUILD)/lib/%.o: lib/%.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -c $< -o $@
+	$(SAY) CC $<
+	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(SAY) AR $@
+	$(Q)$(AR) rcs $@ $^
 
 $(SHARED): $(LIB_OBJS) lib/libfaas.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libfaas.map \
+	$(SAY) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libfaas.map \
 		$(SAN_FLAGS) $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIB_LIBS)
-	ln -sf libfaas.so.$(VERSION) $(BUILD)/$(SONAME)
-	ln -sf $(SONAME) $(BUILD)/libfaas.so
+	$(Q)ln -sf libfaas.so.$(VERSION) $(BUILD)/$(SONAME)
+	$(Q)ln -sf $(SONAME) $(BUILD)/libfaas.so
 
 PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/libfaas.pc.in
 
 $(PCFILE): pkgconfig/libfaas.pc.in $(VERSION_H)
 	@mkdir -p $(@D)
-	$(PC_SUBST) > $@
+	$(SAY) GEN $@
+	$(Q)$(PC_SUBST) > $@
 
 install: all
 	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
@@ -112,10 +125,12 @@ TEST_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude -Ilib -Itests $(JANSSON_
 
 $(BUILD)/tests/%.o: tests/%.c | deps-check
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -c $< -o $@
+	$(SAY) CC $<
+	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(STATIC)
-	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 
 check: check-scripts check-fuzz check-suite
 
@@ -144,7 +159,8 @@ STRESS_SECONDS ?= 10
 
 $(BUILD)/stress/stress: tests/stress/stress.c $(STATIC) | deps
 	@mkdir -p $(@D)
-	$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
 stress: $(BUILD)/stress/stress
 	$(BUILD)/stress/stress $(STRESS_SECONDS) 4
@@ -168,7 +184,8 @@ EXAMPLE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(JANSSON_CFLAGS) $(W
 
 $(BUILD)/examples/%: examples/%.c $(STATIC) | deps
 	@mkdir -p $(@D)
-	$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
 
 examples: $(EXAMPLE_BINS)
 
