@@ -4,6 +4,8 @@
 #   make asan | tsan  the Check suite under sanitizers
 #   make demo         build and run the example host program
 #   make fuzz         libFuzzer targets, FUZZ_SECONDS each (clang; tests/fuzz/README.md)
+#   make valgrind | stress | stress-tsan   the other reliability gates
+#   make bench        benchmarks against GThreadPool and libuv (bench/README.md)
 #   make install      PREFIX=/usr/local DESTDIR=
 # WERROR=1 turns warnings into errors.
 
