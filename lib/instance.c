@@ -100,6 +100,10 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	inv->init_oom = false;
 	inv->ctx.failed = inv->ctx.fatal = false;
 	in->exts = faas__ext_set_current(rt); /* bound for the environment's life */
+	if (strcmp(phase, "init") == 0)
+		faas__inv_logf(inv, "INIT_START Runtime Version: libfaas:%s\tRuntime Version ARN: "
+		                    "arn:aws:lambda:%s::runtime:libfaas-%s",
+		               FAAS_VERSION_STRING, rt->region, FAAS_VERSION_STRING);
 	memset(&ev, 0, sizeof(ev));
 	ev.function_name = inv->version->fn->name;
 	ev.function_version = inv->version_label;

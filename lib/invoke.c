@@ -275,9 +275,10 @@ void faas__inv_run(struct faas_inv *inv)
 
 	faas__current_rt = rt;
 	current_inv = inv;
+	rc = faas__instance_acquire(inv, &in, &cold, &inv->init_ms);
+	/* Lambda's order: INIT_START and init's own lines, then START */
 	if (logging)
 		faas__inv_logf(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
-	rc = faas__instance_acquire(inv, &in, &cold, &inv->init_ms);
 	/* the invoke phase starts now: the function's timeout counts from here */
 	t1 = faas__clock_mono_ns(&rt->clock);
 	set_deadline(inv, t1);

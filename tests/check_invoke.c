@@ -404,7 +404,7 @@ START_TEST(invoke_log_tail_and_sink)
 	faas_result_t r = FAAS_RESULT_INIT;
 	struct sink s;
 	faas_runtime_t *rt;
-	char expect[256];
+	char expect[512];
 
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_init(&s.m, NULL);
@@ -416,18 +416,21 @@ START_TEST(invoke_log_tail_and_sink)
 	ck_assert_int_eq(faas_invoke(rt, "chatty", NULL, &o, &r), 0);
 	ck_assert_ptr_nonnull(r.log_tail);
 	ck_assert_uint_eq(strlen(r.log_tail), r.log_tail_len);
-	snprintf(expect, sizeof(expect), "START RequestId: %s Version: $LATEST\nprocessing order-1\ndone\nEND RequestId: %s\nREPORT RequestId: %s\tDuration: ",
+	snprintf(expect, sizeof(expect), "INIT_START Runtime Version: libfaas:" FAAS_VERSION_STRING
+	         "\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:libfaas-" FAAS_VERSION_STRING
+	         "\nSTART RequestId: %s Version: $LATEST\nprocessing order-1\ndone\nEND RequestId: "
+	         "%s\nREPORT RequestId: %s\tDuration: ",
 	         r.request_id, r.request_id, r.request_id);
 	ck_assert_msg(strncmp(r.log_tail, expect, strlen(expect)) == 0, "%s", r.log_tail);
 	ck_assert_ptr_nonnull(strstr(r.log_tail, "\tMemory Size: 128 MB\tMax Memory Used: 128 MB\tInit Duration: "));
-	ck_assert_int_eq(s.lines, 5);
+	ck_assert_int_eq(s.lines, 6);
 	ck_assert_ptr_nonnull(strstr(s.last, "REPORT RequestId: "));
 	faas_result_clear(&r);
 	/* warm: no Init Duration; without Tail, no tail */
 	ck_assert_int_eq(faas_invoke(rt, "chatty", NULL, NULL, &r), 0);
 	ck_assert_ptr_null(r.log_tail);
 	ck_assert_ptr_null(strstr(s.last, "Init Duration"));
-	ck_assert_int_eq(s.lines, 10);
+	ck_assert_int_eq(s.lines, 11); /* warm: no INIT_START */
 	faas_result_clear(&r);
 	faas_runtime_free(rt);
 	pthread_mutex_destroy(&s.m);
