@@ -94,7 +94,7 @@ faas_runtime_t *faas_context_runtime(const faas_context_t *ctx)
 }
 
 /* Replace bytes that are not valid UTF-8 so jansson accepts the text. */
-static void make_utf8(char *s)
+void faas__make_utf8(char *s)
 {
 	size_t len = strlen(s), i = 0, n;
 
@@ -117,8 +117,8 @@ static int vfail(faas_context_t *ctx, bool fatal, const char *type, const char *
 	if (!ctx->failed) { /* the first failure wins */
 		snprintf(ctx->error_type, sizeof(ctx->error_type), "%s", type && *type ? type : "Error");
 		vsnprintf(ctx->error_message, sizeof(ctx->error_message), fmt ? fmt : "", ap);
-		make_utf8(ctx->error_type);
-		make_utf8(ctx->error_message);
+		faas__make_utf8(ctx->error_type);
+		faas__make_utf8(ctx->error_message);
 		ctx->failed = true;
 	}
 	ctx->fatal |= fatal;
@@ -176,16 +176,20 @@ void faas__log_line(struct faas_inv *inv, const char *line, size_t len)
 	faas_runtime_t *rt = inv->rt;
 
 	tail_append(inv, line, len);
-	/* a handler that outlived faas_runtime_free no longer reaches the host's sinks */
-	if (atomic_load_explicit(&rt->freed, memory_order_relaxed))
-		return;
-	if (rt->log_fn)
-		rt->log_fn(line, len, rt->log_user_data);
-	if (rt->log_fd >= 0) {
-		struct iovec iov[2] = { { (void *)line, len }, { (void *)"\n", 1 } };
-		ssize_t w = writev(rt->log_fd, iov, 2); /* one line, one write: lines never interleave */
-		(void)w; /* a log that cannot be written is not the invocation's failure */
+	/* A handler that outlived faas_runtime_free no longer reaches the host's
+	 * sinks: free sets `freed` then waits for sink_users to drain (seq_cst
+	 * pair), so no call starts after free has returned. */
+	atomic_fetch_add(&rt->sink_users, 1);
+	if (!atomic_load(&rt->freed)) {
+		if (rt->log_fn)
+			rt->log_fn(line, len, rt->log_user_data);
+		if (rt->log_fd >= 0) {
+			struct iovec iov[2] = { { (void *)line, len }, { (void *)"\n", 1 } };
+			ssize_t w = writev(rt->log_fd, iov, 2); /* one line, one write */
+			(void)w; /* a log that cannot be written is not the invocation's failure */
+		}
 	}
+	atomic_fetch_sub(&rt->sink_users, 1);
 }
 
 void faas_context_log(faas_context_t *ctx, const char *fmt, ...)

@@ -157,6 +157,7 @@ struct faas_inv {
 	bool init_timed_out; /* the last init attempt ran past init_timeout_ms */
 	bool init_suppressed; /* init succeeded only on its retry inside the invocation */
 	bool init_oom;        /* no memory for the environment itself */
+	bool handler_skipped; /* no time left after a retried init */
 	bool oversize;  /* the response broke the size limit */
 	uint32_t lineage;
 	/* outcome, written by the worker before state DONE */
@@ -191,6 +192,8 @@ FAAS_INTERNAL void faas__version_label(uint32_t number, char out[12]);
 FAAS_INTERNAL void faas__log_line(struct faas_inv *inv, const char *line, size_t len);
 /* Format and log one line, only when a sink or a tail wants it. */
 FAAS_INTERNAL void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...) FAAS_PRINTF(2, 3);
+/* Deadline = now + the function's timeout, published to the waiting caller. */
+FAAS_INTERNAL void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now);
 
 /* The runtime a library thread (or an inline handler) is running for. */
 extern _Thread_local faas_runtime_t *faas__current_rt;
@@ -243,10 +246,15 @@ FAAS_INTERNAL void faas__ext_shutdown(const struct faas_ext_set *s, const faas_e
 
 /* ---- metrics (metrics.c) ------------------------------------------------- */
 
+/* created: this invocation made its environment; init_measured: by a
+ * first-attempt init that took init_ms (a retried one has no duration). */
 FAAS_INTERNAL void faas__metrics_invocation(struct faas_version *v, int outcome,
-                                            uint64_t duration_ns, bool cold, double init_ms);
+                                            uint64_t duration_ns, bool created,
+                                            bool init_measured, double init_ms);
 FAAS_INTERNAL void faas__metrics_throttle(struct faas_version *v);
 FAAS_INTERNAL void faas__metrics_free(struct faas_version *v);
+/* A new $LATEST keeps counting where the one it replaces counted. */
+FAAS_INTERNAL void faas__metrics_inherit(struct faas_version *to, struct faas_version *from);
 FAAS_INTERNAL uint32_t faas__conc_unreserved_in_use(faas_runtime_t *rt);
 
 /* ---- housekeeping (housekeeping.c) ------------------------------------- */

@@ -204,6 +204,8 @@ int faas__ext_invoke_start(const struct faas_ext_set *s, const faas_ext_event_t 
 			reason[sizeof(reason) - 1] = msg[sizeof(msg) - 1] = '\0';
 			snprintf(error_type, type_size, "Extension.%s", reason[0] ? reason : "Veto");
 			snprintf(message, msg_size, "%s", msg[0] ? msg : "the extension stopped the invocation");
+			faas__make_utf8(error_type); /* cut texts may end inside a character */
+			faas__make_utf8(message);
 			return -1;
 		}
 	}

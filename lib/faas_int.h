@@ -114,6 +114,8 @@ FAAS_INTERNAL uint64_t faas__hash64(const void *data, size_t len, uint64_t seed)
 FAAS_INTERNAL uint64_t faas__splitmix64(uint64_t *state);
 /* Standard base64 with padding, NUL-terminated, from faas__malloc; NULL on ENOMEM. */
 FAAS_INTERNAL char *faas__base64(const void *data, size_t len);
+/* Replace, in place, bytes that are not valid UTF-8 with '?'. */
+FAAS_INTERNAL void faas__make_utf8(char *s);
 /* Number of UTF-8 characters in s[0..len), or -1 if not valid UTF-8. */
 FAAS_INTERNAL long faas__utf8_chars(const char *s, size_t len);
 
@@ -154,6 +156,7 @@ struct faas_runtime {
 	struct faas_hk *hk; /* NULL in inline mode and after shutdown */
 	_Atomic long core_refs; /* the owner + each worker thread; the last frees */
 	_Atomic bool freed;     /* faas_runtime_free has run */
+	_Atomic long sink_users; /* threads inside a log sink call */
 	bool inline_mode;
 	bool legacy_handled;
 	bool enforce_json_limits;
@@ -178,6 +181,8 @@ struct faas_runtime {
 FAAS_INTERNAL int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d);
 /* Drop a core reference; the last one releases the runtime's memory. */
 FAAS_INTERNAL void faas__rt_core_unref(faas_runtime_t *rt);
+/* Release the runtime's memory (for a caller that dropped the last reference). */
+FAAS_INTERNAL void faas__rt_core_free(faas_runtime_t *rt);
 FAAS_INTERNAL uint64_t faas__rt_next_revision(faas_runtime_t *rt);
 
 #endif /* FAAS_INT_H */

@@ -127,8 +127,8 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	}
 	if (ok)
 		return in;
-	if (rc == 0 && code->shutdown) /* it built state, too late */
-		code->shutdown(in->state, FAAS_SHUTDOWN_TIMEOUT, code->udata->ptr);
+	if (rc == 0 && !inv->ctx.failed && inv->init_timed_out && code->shutdown)
+		code->shutdown(in->state, FAAS_SHUTDOWN_TIMEOUT, code->udata->ptr); /* built, too late */
 	faas__ext_set_unref(in->exts);
 	faas__free(in);
 	if (inv->init_timed_out)
@@ -166,10 +166,9 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 		*out = in;
 		return 0;
 	}
-	/* the suppressed init, within the invocation's own time */
-	if (faas__clock_mono_ns(&rt->clock) >= t0 + (uint64_t)rt->init_timeout_ms * 1000000u +
-	                                               (uint64_t)inv->timeout_ms * 1000000u)
-		return FAAS_EUSER;
+	/* The suppressed init runs inside the invocation: from here on the
+	 * function's timeout counts, retry included. */
+	faas__inv_set_deadline(inv, faas__clock_mono_ns(&rt->clock));
 	if ((in = try_init(inv, "invoke")) != NULL) {
 		inv->init_suppressed = true; /* its REPORT carries no Init Duration */
 		*out = in;

@@ -134,12 +134,12 @@ void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...)
 		faas__log_line(inv, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static void log_report(struct faas_inv *inv, bool cold)
+static void log_report(struct faas_inv *inv, bool created)
 {
 	char init[48] = "";
 	const char *status = "";
 
-	if (cold && !inv->init_suppressed)
+	if (created && !inv->init_suppressed) /* an environment made by a first-attempt init */
 		snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", inv->init_ms);
 	if (inv->outcome == FAAS_OUT_TIMEOUT)
 		status = "Status: timeout";
@@ -231,7 +231,7 @@ static void check_response_size(struct faas_inv *inv)
 
 /* Publish the invoke phase's deadline; a caller asleep on the old one
  * (which allowed for a cold start) looks again. */
-static void set_deadline(struct faas_inv *inv, uint64_t now)
+void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now)
 {
 	atomic_store(&inv->deadline_ns, now + (uint64_t)inv->timeout_ms * 1000000u);
 	/* wall time from the monotonic one: one clock read less per invocation */
@@ -279,11 +279,20 @@ void faas__inv_run(struct faas_inv *inv)
 	/* Lambda's order: INIT_START and init's own lines, then START */
 	if (logging)
 		faas__inv_logf(inv, "START RequestId: %s Version: %s", inv->request_id, inv->version_label);
-	/* the invoke phase starts now: the function's timeout counts from here */
+	/* the invoke phase starts now: the function's timeout counts from here
+	 * (after a retried init it already counts from the first init's end) */
 	t1 = faas__clock_mono_ns(&rt->clock);
-	set_deadline(inv, t1);
+	if (!inv->init_suppressed)
+		faas__inv_set_deadline(inv, t1);
 	if (rc != 0) {
 		inv->outcome = FAAS_OUT_INIT_ERROR;
+	} else if (t1 >= atomic_load(&inv->deadline_ns) ||
+	           atomic_load(&inv->state) == FAAS_INV_ABANDONED) {
+		/* its time went on a retried init: the handler does not run, and the
+		 * environment, never used, stays warm */
+		inv->handler_skipped = true;
+		inv->outcome = FAAS_OUT_TIMEOUT;
+		rc = -1;
 	} else {
 		inv->ctx.instance_state = in->state;
 		inv->ctx.failed = inv->ctx.fatal = false; /* what init said is not the handler's */
@@ -322,7 +331,7 @@ void faas__inv_run(struct faas_inv *inv)
 	}
 	faas__metrics_invocation(inv->version, inv->outcome,
 	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
-	                         cold && !inv->init_suppressed, inv->init_ms);
+	                         cold && in, cold && in && !inv->init_suppressed, inv->init_ms);
 	if (in && in->exts) {
 		ev.status = inv->outcome == FAAS_OUT_SUCCESS   ? FAAS_EXT_SUCCESS
 		            : inv->outcome == FAAS_OUT_TIMEOUT ? FAAS_EXT_TIMEOUT
@@ -335,10 +344,11 @@ void faas__inv_run(struct faas_inv *inv)
 		faas__ext_invoke_end(in->exts, &ev);
 	}
 	if (in)
-		faas__instance_release(inv, in, t2, inv->timed_out || inv->ctx.fatal,
+		faas__instance_release(inv, in, t2,
+		                       (inv->timed_out && !inv->handler_skipped) || inv->ctx.fatal,
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
 	if (logging)
-		log_report(inv, cold);
+		log_report(inv, cold && in);
 	/* Drop the version before the token is released: once nothing is in
 	 * flight, nothing still holds code that should have been destroyed.
 	 * The caller's side never needs it again. Still a runtime thread here:

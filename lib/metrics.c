@@ -6,10 +6,12 @@
  * when it first counts), with relaxed atomics, so invocations on different
  * workers rarely share a cache line and never a lock. Readers sum the cells.
  * Durations go to a log-linear histogram: 4 buckets per power of two of
- * microseconds, so a percentile read back is within 19 % above the truth.
+ * microseconds; a percentile is read back as the largest value its bucket
+ * holds, at most 25 % above the truth.
  */
 #include "dispatch.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,8 +26,11 @@ struct faas_mcell {
 	_Atomic uint64_t bucket[NBUCKETS];
 };
 
+/* Shared by successive $LATEST objects of a function (an update does not
+ * reset them), hence refcounted. */
 struct faas_metrics {
 	struct faas_mcell cell[FAAS_MSTRIPES];
+	_Atomic long refs;
 };
 
 /* Totals of one version, summed over its cells. */
@@ -47,6 +52,7 @@ static struct faas_mcell *cell_of(struct faas_version *v)
 		fresh = faas__calloc_aligned(sizeof(*fresh));
 		if (!fresh)
 			return NULL; /* metrics are best effort: no memory, no count */
+		atomic_init(&fresh->refs, 1);
 		if (atomic_compare_exchange_strong(&v->metrics, &none, fresh)) {
 			m = fresh;
 		} else {
@@ -75,16 +81,16 @@ static unsigned bucket_of(uint64_t us)
 	return o >= OCTAVES ? NBUCKETS - 1 : o * SUB + m;
 }
 
-/* Upper bound of a bucket, in microseconds. */
+/* The largest whole number of microseconds a bucket holds. */
 static double bucket_top_us(unsigned b)
 {
 	unsigned o = b / SUB, m = b % SUB;
 
-	return (double)(5 + m) * (double)(1ull << o) / 4.0;
+	return ceil((double)(5 + m) * (double)(1ull << o) / 4.0) - 1.0;
 }
 
-void faas__metrics_invocation(struct faas_version *v, int outcome, uint64_t duration_ns, bool cold,
-                              double init_ms)
+void faas__metrics_invocation(struct faas_version *v, int outcome, uint64_t duration_ns,
+                              bool created, bool init_measured, double init_ms)
 {
 	struct faas_mcell *c = cell_of(v);
 	uint64_t us = duration_ns / 1000u;
@@ -96,8 +102,9 @@ void faas__metrics_invocation(struct faas_version *v, int outcome, uint64_t dura
 		add(&c->errors, 1);
 	if (outcome == FAAS_OUT_TIMEOUT)
 		add(&c->timeouts, 1);
-	if (cold) {
+	if (created)
 		add(&c->cold_starts, 1);
+	if (init_measured) {
 		add(&c->init_count, 1);
 		add(&c->init_us, (uint64_t)(init_ms * 1000.0));
 	}
@@ -116,7 +123,21 @@ void faas__metrics_throttle(struct faas_version *v)
 
 void faas__metrics_free(struct faas_version *v)
 {
-	faas__free(atomic_load(&v->metrics));
+	struct faas_metrics *m = atomic_load(&v->metrics);
+
+	if (m && atomic_fetch_sub(&m->refs, 1) == 1)
+		faas__free(m);
+}
+
+void faas__metrics_inherit(struct faas_version *to, struct faas_version *from)
+{
+	struct faas_metrics *m = atomic_load(&from->metrics), *none = NULL;
+
+	if (!m)
+		return;
+	atomic_fetch_add(&m->refs, 1);
+	if (!atomic_compare_exchange_strong(&to->metrics, &none, m)) /* it counted already */
+		atomic_fetch_sub(&m->refs, 1);
 }
 
 static void sum(const struct faas_version *v, struct msum *s)
@@ -313,12 +334,14 @@ static void put_histogram(struct text *t, const char *fn, const char *ver, const
 		put(t, "faas_duration_milliseconds_bucket{function=\"%s\",version=\"%s\",le=\"%.15g\"} %llu\n",
 		    fn, ver, bucket_top_us(b) / 1000.0, (unsigned long long)cum);
 	}
+	/* +Inf and _count from the same sum as the buckets: monotonic even when
+	 * read while invocations count */
 	put(t, "faas_duration_milliseconds_bucket{function=\"%s\",version=\"%s\",le=\"+Inf\"} %llu\n", fn,
-	    ver, (unsigned long long)s->dur_count);
+	    ver, (unsigned long long)cum);
 	put(t, "faas_duration_milliseconds_sum{function=\"%s\",version=\"%s\"} %.15g\n", fn, ver,
 	    s->dur_us / 1000.0);
 	put(t, "faas_duration_milliseconds_count{function=\"%s\",version=\"%s\"} %llu\n", fn, ver,
-	    (unsigned long long)s->dur_count);
+	    (unsigned long long)cum);
 }
 
 int faas_metrics_prometheus(faas_runtime_t *rt, char **out, faas_error_detail_t *d)

@@ -54,6 +54,8 @@ static void worker_exit(struct faas_worker *w, bool counted)
 	faas_runtime_t *rt = w->rt;
 	struct faas_workers *wp = rt->workers;
 
+	/* Nothing of the runtime is touched after the core reference goes:
+	 * faas_runtime_free waits for exited threads to drop theirs. */
 	pthread_mutex_lock(&wp->lock);
 	if (!counted)
 		wp->nthreads--;

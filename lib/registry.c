@@ -296,6 +296,7 @@ static int swap_latest(struct faas_entry *e, struct faas_version *v, uint64_t ex
 		return faas__fail_revision(d);
 	if ((rc = faas__udata_adopt(e->fn, v->code, d)) != 0)
 		return rc;
+	faas__metrics_inherit(v, e->latest);
 	*old = e->latest;
 	e->latest = v;
 	return 0;

@@ -93,7 +93,7 @@ static int size_runtime(faas_runtime_t *rt, const faas_runtime_options_t *o, faa
 }
 
 /* Memory of the runtime core: freed by the last core reference. */
-static void core_free(faas_runtime_t *rt)
+void faas__rt_core_free(faas_runtime_t *rt)
 {
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
 	faas__hk_free(rt);
@@ -114,7 +114,7 @@ static void core_free(faas_runtime_t *rt)
 void faas__rt_core_unref(faas_runtime_t *rt)
 {
 	if (atomic_fetch_sub_explicit(&rt->core_refs, 1, memory_order_acq_rel) == 1)
-		core_free(rt);
+		faas__rt_core_free(rt);
 }
 
 static uint64_t random_seed(void)
@@ -155,7 +155,7 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		faas__free(rt->workers);
 		rt->conc = NULL;
 		rt->workers = NULL;
-		core_free(rt);
+		faas__rt_core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
 	if ((rc = size_runtime(rt, o, d)) != 0) {
@@ -163,13 +163,13 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		rt->conc = NULL;
 		faas__free(rt->workers);
 		rt->workers = NULL;
-		core_free(rt);
+		faas__rt_core_free(rt);
 		return rc;
 	}
 	if (faas__workers_init(rt) != 0) {
 		faas__free(rt->workers);
 		rt->workers = NULL;
-		core_free(rt);
+		faas__rt_core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
 	rt->inline_mode = o->inline_mode != 0;
@@ -191,7 +191,7 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	rt->min_timeout_ms = o->min_timeout_ms ? o->min_timeout_ms : 1000;
 	faas__clock_init(&rt->clock, o->clock, o->virtual_epoch_ms);
 	if (faas__registry_new(rt) != 0) {
-		core_free(rt);
+		faas__rt_core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
 	if ((rc = faas__hk_start(rt)) != 0) {
@@ -237,14 +237,24 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 
 void faas_runtime_free(faas_runtime_t *rt)
 {
+	uint64_t deadline;
+
 	if (!rt || faas__current_rt == rt)
 		return;
 	if (atomic_load(&rt->state) == FAAS_RT_RUNNING)
 		faas_runtime_shutdown(rt, 0);
-	atomic_store(&rt->freed, true); /* log sinks are off from now on */
-	/* With no worker left (each holds a core reference) no handler can be
-	 * inside a registry call: free it now, running user_data_free here.
-	 * Otherwise the last worker frees it with the core. */
+	atomic_store(&rt->freed, true); /* log sinks are off from now on: */
+	while (atomic_load(&rt->sink_users) > 0) /* sinks must not block: this is short */
+		sched_yield();
+	/* Workers that have exited may still be dropping their core reference:
+	 * wait for them (briefly) so that only running handlers hold one. */
+	deadline = faas__real_mono_ns() + 1000000000u;
+	while (atomic_load(&rt->core_refs) > 1 + (long)faas__workers_count(rt) &&
+	       faas__real_mono_ns() < deadline)
+		sched_yield();
+	/* With no worker left no handler can be inside a registry call: free it
+	 * now, running user_data_free here. Otherwise the last worker frees it
+	 * with the core. */
 	if (atomic_load(&rt->core_refs) == 1)
 		faas__registry_free(rt);
 	faas__rt_core_unref(rt);

@@ -292,6 +292,7 @@ struct flaky {
 	_Atomic int attempts;
 	int fail_first; /* attempts that fail */
 	uint32_t stall_ms; /* virtual time each attempt takes */
+	uint32_t retry_stall_ms; /* if set, what the later attempts take instead */
 	faas_runtime_t *rt;
 };
 
@@ -301,7 +302,9 @@ static int flaky_init(faas_context_t *ctx, void **state, void *ud)
 	int n = atomic_fetch_add(&f->attempts, 1);
 
 	*state = NULL;
-	if (f->stall_ms)
+	if (n > 0 && f->retry_stall_ms)
+		faas_clock_advance(f->rt, f->retry_stall_ms);
+	else if (f->stall_ms)
 		faas_clock_advance(f->rt, f->stall_ms);
 	if (n < f->fail_first)
 		return faas_context_fail(ctx, "InitBoom", "attempt %d failed", n + 1);
@@ -400,6 +403,48 @@ START_TEST(init_timeout_and_the_function_timeout)
 	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: init\tStatus: timeout\n"));
 	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: invoke\tStatus: timeout\n"));
 	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* A retried init runs on the invocation's own time: when it leaves none,
+ * the handler does not run and the environment it made stays warm. */
+START_TEST(init_retry_uses_the_invocation_time)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	struct flaky f;
+	faas_runtime_t *rt = flaky_runtime(&f, 1, 9000); /* fails after 9 s */
+	json_t *m = NULL, *v;
+
+	f.retry_stall_ms = 4000; /* then succeeds after 4 s: past the 3-s timeout */
+	o.log_type = FAAS_LOG_TAIL;
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
+	ck_assert_ptr_null(strstr(r.log_tail, "Init Duration: 4000")); /* no Init Duration in REPORT */
+	faas_result_clear(&r);
+	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0); /* warm: the retry's environment */
+	ck_assert_str_eq(json_string_value(r.payload), "ran");
+	faas_result_clear(&r);
+	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+	ck_assert_int_eq(faas_metrics_json(rt, &m, NULL), 0);
+	v = json_array_get(json_object_get(json_array_get(json_object_get(m, "Functions"), 0), "Versions"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "ColdStarts")), 1); /* one environment */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "InitDuration"), "Count")), 0);
+	json_decref(m);
+	faas_runtime_free(rt);
+
+	/* both attempts fail: no environment, no cold start, no Init Duration */
+	rt = flaky_runtime(&f, 2, 0);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
+	ck_assert_ptr_null(strstr(r.log_tail, "\tInit Duration"));
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_metrics_json(rt, &m, NULL), 0);
+	v = json_array_get(json_object_get(json_array_get(json_object_get(m, "Functions"), 0), "Versions"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "ColdStarts")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "Errors")), 1);
+	json_decref(m);
 	faas_runtime_free(rt);
 }
 END_TEST
@@ -854,6 +899,7 @@ Suite *lifecycle_suite(void)
 	tcase_add_test(tc, instances_reaped_after_keep_alive);
 	tcase_add_test(tc, init_failure_retried_inside_the_invocation);
 	tcase_add_test(tc, init_timeout_and_the_function_timeout);
+	tcase_add_test(tc, init_retry_uses_the_invocation_time);
 	tcase_add_loop_test(tc, inline_matches_pool, 0,
 	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
 	tcase_add_test(tc, thread_start_failure_is_an_error);

@@ -71,8 +71,8 @@ START_TEST(metrics_json_exact)
 	dur = json_object_get(v, "Duration");
 	text = faas_json_dumps(dur, JSON_COMPACT | JSON_SORT_KEYS);
 	/* 0, 5, 5, 100 and 3000 ms (the timeout counts its full 3 s):
-	 * p50 in the 5-ms bucket (top 5.12), p90 and p99 in the 3-s one */
-	ck_assert_str_eq(text, "{\"Count\":5,\"P50\":5.12,\"P90\":3145.728,\"P99\":3145.728,"
+	 * p50 in the 5-ms bucket (its largest value 5.119), p90 and p99 in the 3-s one */
+	ck_assert_str_eq(text, "{\"Count\":5,\"P50\":5.119,\"P90\":3145.727,\"P99\":3145.727,"
 	                       "\"SumMs\":3110.0}");
 	free(text);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "InitDuration"), "Count")), 1);
@@ -98,10 +98,10 @@ START_TEST(metrics_prometheus_exact)
 	HAS("faas_timeouts_total{function=\"timed\",version=\"$LATEST\"} 1");
 	HAS("faas_cold_starts_total{function=\"timed\",version=\"$LATEST\"} 1");
 	HAS("# TYPE faas_duration_milliseconds histogram");
-	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"0.00125\"} 1");
-	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"5.12\"} 3");
-	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"114.688\"} 4");
-	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"3145.728\"} 5");
+	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"0.001\"} 1");
+	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"5.119\"} 3");
+	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"114.687\"} 4");
+	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"3145.727\"} 5");
 	HAS("faas_duration_milliseconds_bucket{function=\"timed\",version=\"$LATEST\",le=\"+Inf\"} 5");
 	HAS("faas_duration_milliseconds_sum{function=\"timed\",version=\"$LATEST\"} 3110");
 	HAS("faas_duration_milliseconds_count{function=\"timed\",version=\"$LATEST\"} 5");
@@ -156,6 +156,28 @@ START_TEST(metrics_per_version_and_concurrent)
 }
 END_TEST
 
+/* $LATEST keeps its counts across updates. */
+START_TEST(metrics_latest_survives_updates)
+{
+	faas_runtime_t *rt = t_runtime();
+	json_t *m = NULL, *v;
+	int i;
+
+	t_create(rt, "f");
+	for (i = 0; i < 3; i++)
+		run(rt, "f", "{}", 0);
+	t_touch(rt, "f", "new code");
+	run(rt, "f", "{}", 0);
+	ck_assert_int_eq(faas_metrics_json(rt, &m, NULL), 0);
+	v = json_array_get(json_object_get(json_array_get(json_object_get(m, "Functions"), 0), "Versions"), 0);
+	ck_assert_str_eq(t_jstr(v, "ExecutedVersion"), "$LATEST");
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "Invocations")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "ColdStarts")), 2);
+	json_decref(m);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -164,6 +186,7 @@ Suite *metrics_suite(void)
 	tcase_add_test(tc, metrics_json_exact);
 	tcase_add_test(tc, metrics_prometheus_exact);
 	tcase_add_test(tc, metrics_per_version_and_concurrent);
+	tcase_add_test(tc, metrics_latest_survives_updates);
 	suite_add_tcase(s, tc);
 	return s;
 }

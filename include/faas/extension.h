@@ -61,7 +61,9 @@ typedef struct faas_ext_event {
 /**
  * An extension. Copied at registration (the name too). `release(user_data)`
  * runs once when the extension is unregistered and no execution environment
- * uses it any more (or when the runtime is freed).
+ * uses it any more (or when the runtime is freed), on the thread that let go
+ * of it last: the unregistering caller, a worker or the housekeeping thread
+ * shutting an environment down, or the thread freeing the runtime.
  */
 typedef struct faas_extension {
 	unsigned version;   /**< FAAS_EXTENSION_VERSION */

@@ -22,8 +22,8 @@ FAAS_BEGIN_DECLS
  *   "Invocations":N,"Errors":N,"Throttles":N,"Timeouts":N,"ColdStarts":N,
  *   "Duration":{"Count":N,"SumMs":x,"P50":x,"P90":x,"P99":x},
  *   "InitDuration":{"Count":N,"SumMs":x}}]}]}` — functions sorted by name.
- * Percentiles are the upper bounds of the histogram buckets they fall in
- * (8 buckets per power of two: within 9 %).
+ * Percentiles are the largest value of the histogram bucket they fall in
+ * (4 buckets per power of two of microseconds: at most 25 % above).
  * @param out receives a new reference
  */
 FAAS_EXTERN int faas_metrics_json(faas_runtime_t *rt, json_t **out, faas_error_detail_t *detail);
@@ -31,7 +31,8 @@ FAAS_EXTERN int faas_metrics_json(faas_runtime_t *rt, json_t **out, faas_error_d
 /**
  * The same in Prometheus text exposition format (version 0.0.4):
  * `faas_invocations_total{function="f",version="1"} 3` and so on, with the
- * duration as a histogram (`faas_duration_milliseconds_bucket{...,le="..."}`).
+ * duration as a histogram (`faas_duration_milliseconds_bucket{...,le="..."}`,
+ * le inclusive, only the buckets that hold something, then +Inf).
  * @param out receives a string from malloc (release with free())
  */
 FAAS_EXTERN int faas_metrics_prometheus(faas_runtime_t *rt, char **out, faas_error_detail_t *detail);
