@@ -779,6 +779,7 @@ int faas_invoke_json(faas_runtime_t *rt, const char *identifier, const char *tex
 		result_api_error(r, FAAS_ETOOLARGE, NULL);
 		return FAAS_ETOOLARGE;
 	}
+	memset(&err, 0, sizeof(err)); /* jansson leaves it untouched when it fails at once */
 	if (len == 0) {
 		event = json_null();
 	} else if (!(event = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err))) {
