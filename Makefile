@@ -174,7 +174,7 @@ stress-tsan:
 
 valgrind: $(TEST_BIN)
 	@command -v valgrind >/dev/null || { echo "make valgrind: install valgrind (apt-get install valgrind)"; exit 1; }
-	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.01} CK_DEFAULT_TIMEOUT=300 valgrind -q --error-exitcode=99 \
+	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.01} CK_TIMEOUT_MULTIPLIER=5 valgrind -q --error-exitcode=99 \
 		--leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite $(TEST_BIN)
 
 .PHONY: stress stress-tsan valgrind

@@ -124,8 +124,10 @@ static void *reader(void *arg)
 				note_failure(sh, "churn handler", 0, 0);
 			faas__resolved_release(&r);
 		}
-		if (i % 16 == 0)
+		if (i % 16 == 0) {
 			check_alias_json(sh);
+			sched_yield(); /* let the writers in, even on one CPU or under valgrind */
+		}
 		i++;
 		atomic_fetch_add_explicit(&sh->resolutions, 1, memory_order_relaxed);
 	}
