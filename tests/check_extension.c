@@ -9,6 +9,7 @@ struct rec {
 	char log[4096];
 	int released;
 	int veto; /* veto the next invocations */
+	faas_runtime_t *rt;
 };
 
 static void note(struct rec *r, const char *fmt, ...) FAAS_PRINTF(2, 3);
@@ -235,6 +236,74 @@ START_TEST(extension_registration_rules)
 }
 END_TEST
 
+/* A handler (or a hook) may register and unregister extensions: no library
+ * lock is held while user code runs, so nothing deadlocks. */
+static struct rec reentrant_rec;
+static _Atomic uint32_t reentrant_id;
+
+static int registering(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	faas_extension_t x = ext_of(&reentrant_rec, "from-handler");
+	uint32_t id = 0;
+	int rc;
+
+	(void)event;
+	(void)ud;
+	if (atomic_load(&reentrant_id) == 0) {
+		rc = faas_extension_register(faas_context_runtime(ctx), &x, &id, NULL);
+		atomic_store(&reentrant_id, id);
+	} else {
+		rc = faas_extension_unregister(faas_context_runtime(ctx), atomic_load(&reentrant_id), NULL);
+	}
+	*response = json_integer(rc);
+	return 0;
+}
+
+static void invoke_from_hook(const faas_ext_event_t *ev, void *ud)
+{
+	faas_result_t r = FAAS_RESULT_INIT;
+	struct rec *rec = ud;
+
+	(void)ev;
+	/* a nested invocation from inside an invoke hook, on the worker */
+	note(rec, "nested=%d;", faas_invoke(rec->rt, "plain", NULL, NULL, &r));
+	faas_result_clear(&r);
+}
+
+START_TEST(extension_reentrant_calls)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_extension_t x;
+	struct rec hook;
+
+	rec_init(&reentrant_rec);
+	atomic_store(&reentrant_id, 0);
+	t_create_fn(rt, "reg", registering, NULL);
+	ck_assert_int_eq(faas_invoke(rt, "reg", NULL, NULL, &r), 0);
+	ck_assert_int_eq(json_integer_value(r.payload), 0);
+	faas_result_clear(&r);
+	ck_assert_uint_gt(atomic_load(&reentrant_id), 0);
+	ck_assert_int_eq(faas_invoke(rt, "reg", NULL, NULL, &r), 0); /* unregisters it */
+	ck_assert_int_eq(json_integer_value(r.payload), 0);
+	faas_result_clear(&r);
+	ck_assert_int_eq(reentrant_rec.released, 1); /* no environment ever held it */
+
+	rec_init(&hook);
+	hook.rt = rt;
+	x = ext_of(&hook, "nester");
+	x.on_invoke_end = invoke_from_hook;
+	ck_assert_ok(faas_extension_register(rt, &x, NULL, &d), d);
+	t_create(rt, "plain");
+	t_create(rt, "outer");
+	ck_assert_int_eq(faas_invoke(rt, "outer", NULL, NULL, &r), 0);
+	faas_result_clear(&r);
+	ck_assert_ptr_nonnull(strstr(hook.log, "nested=0;"));
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *extension_suite(void)
 {
 	Suite *s = suite_create("extension");
@@ -244,6 +313,7 @@ Suite *extension_suite(void)
 	tcase_add_test(tc, extension_veto_and_errors);
 	tcase_add_test(tc, extension_binds_at_init);
 	tcase_add_test(tc, extension_registration_rules);
+	tcase_add_test(tc, extension_reentrant_calls);
 	suite_add_tcase(s, tc);
 	return s;
 }
