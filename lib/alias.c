@@ -15,10 +15,7 @@ static int alias_begin(faas_runtime_t *rt, const char *alias, const faas_alias_c
 {
 	int rc;
 
-	faas__detail_reset(d);
-	if (!rt)
-		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
-	if ((rc = faas__rt_check_running(rt, d)) != 0 || (rc = faas__alias_name_check(alias, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0 || (rc = faas__alias_name_check(alias, d)) != 0)
 		return rc;
 	if (!need_cfg)
 		return 0;

@@ -466,10 +466,7 @@ int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	int64_t total;
 	int rc = 0;
 
-	faas__detail_reset(d);
-	if (!rt)
-		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
-	if ((rc = faas__rt_check_running(rt, d)) != 0 ||
+	if ((rc = faas__api_begin(rt, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
 		return rc;
 	c = rt->conc;

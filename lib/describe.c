@@ -236,12 +236,13 @@ int faas_function_describe(faas_runtime_t *rt, const char *identifier, json_t **
 	struct faas_ident id;
 	int rc;
 
-	faas__detail_reset(d);
-	if (!rt || !out)
-		return faas__fail(d, FAAS_EINVAL, "%s must not be NULL", rt ? "out" : "runtime");
-	*out = NULL;
-	if ((rc = faas__rt_check_running(rt, d)) != 0 ||
-	    (rc = faas__ident_parse(rt, identifier, NULL, FAAS_IDENT_CONTROL, &id, d)) != 0 ||
+	if (out)
+		*out = NULL;
+	if ((rc = faas__api_begin(rt, d)) != 0)
+		return rc;
+	if (!out)
+		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
+	if ((rc = faas__ident_parse(rt, identifier, NULL, FAAS_IDENT_CONTROL, &id, d)) != 0 ||
 	    (rc = faas__snapshot_take(rt, &id, &snap, d)) != 0)
 		return rc;
 	cfgv = configured(&snap, &id);
@@ -269,12 +270,13 @@ int faas_function_list(faas_runtime_t *rt, json_t **out, faas_error_detail_t *d)
 	bool ok;
 	int rc;
 
-	faas__detail_reset(d);
-	if (!rt || !out)
-		return faas__fail(d, FAAS_EINVAL, "%s must not be NULL", rt ? "out" : "runtime");
-	*out = NULL;
-	if ((rc = faas__rt_check_running(rt, d)) != 0 ||
-	    (rc = faas__registry_latest_all(rt, &all, &n, d)) != 0)
+	if (out)
+		*out = NULL;
+	if ((rc = faas__api_begin(rt, d)) != 0)
+		return rc;
+	if (!out)
+		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
+	if ((rc = faas__registry_latest_all(rt, &all, &n, d)) != 0)
 		return rc;
 	if (n)
 		qsort(all, n, sizeof(*all), by_name);

@@ -151,7 +151,6 @@ struct faas_inv {
 	uint32_t timeout_ms; /* copies: the caller reads them while the worker may drop `version` */
 	bool short_fn;       /* usually done within the spin budget */
 	int64_t deadline_wall_ms;
-	bool want_tail;
 	bool want_text; /* serialize the response (response_text) */
 	bool timed_out; /* worker: the deadline passed before the handler returned */
 	bool init_timed_out; /* the last init attempt ran past init_timeout_ms */
@@ -164,11 +163,9 @@ struct faas_inv {
 	enum faas_outcome outcome;
 	json_t *response;
 	double duration_ms, init_ms;
-	char *tail; /* log tail (want_tail), FAAS_TAIL_MAX bytes */
+	char *tail; /* log tail (FAAS_LOG_TAIL), FAAS_TAIL_MAX + 1 bytes */
 	char *text; /* the response as text (want_text), jansson-allocated */
 	size_t tail_len;
-	void (*done)(struct faas_inv *inv, void *arg);
-	void *done_arg;
 	struct faas_vwaiter vw; /* the sync caller, waiting on a virtual clock */
 	struct faas_context ctx;
 	char request_id[FAAS_REQUEST_ID_SIZE];
@@ -182,10 +179,11 @@ struct faas_inv {
 FAAS_INTERNAL void faas__inv_unref(struct faas_inv *inv);
 /* The pipeline: runs inv on the current thread (handler, instance, logs). */
 FAAS_INTERNAL void faas__inv_run(struct faas_inv *inv);
-/* Then: release its token and answer its caller or continuation. */
+/* Then: release its token and answer the waiting caller. */
 FAAS_INTERNAL void faas__inv_complete(struct faas_inv *inv);
 /* DESIGN §9.8: run the pipeline for an admitted invocation (on a worker,
- * or inline); done runs exactly once. */
+ * or inline); it completes exactly once. The continuation argument of
+ * §9.8 (done_cb) arrives with its first user, async invocation. */
 FAAS_INTERNAL int faas__submit(struct faas_inv *inv);
 FAAS_INTERNAL void faas__request_id(char out[FAAS_REQUEST_ID_SIZE]);
 FAAS_INTERNAL void faas__version_label(uint32_t number, char out[12]);

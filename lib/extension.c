@@ -106,10 +106,7 @@ int faas_extension_register(faas_runtime_t *rt, const faas_extension_t *x, uint3
 	size_t i;
 	int rc;
 
-	faas__detail_reset(d);
-	if (!rt)
-		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
-	if ((rc = faas__rt_check_running(rt, d)) != 0 || (rc = check_ext(x, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0 || (rc = check_ext(x, d)) != 0)
 		return rc;
 	if (!(e = faas__calloc(1, sizeof(*e))))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
@@ -150,10 +147,7 @@ int faas_extension_unregister(faas_runtime_t *rt, uint32_t id, faas_error_detail
 	size_t i;
 	int rc;
 
-	faas__detail_reset(d);
-	if (!rt)
-		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
-	if ((rc = faas__rt_check_running(rt, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0)
 		return rc;
 	pthread_mutex_lock(&rt->ext_lock);
 	old = rt->exts;

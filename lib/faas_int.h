@@ -176,6 +176,9 @@ struct faas_runtime {
 	struct faas_vwaiter *vwaiters;
 };
 
+/* The start of every public control-plane call: reset the detail, refuse a
+ * NULL runtime (FAAS_EINVAL) or one that is shut down (FAAS_ESHUTDOWN). */
+FAAS_INTERNAL int faas__api_begin(faas_runtime_t *rt, faas_error_detail_t *d);
 /* 0, or FAAS_ESHUTDOWN with the detail filled. Runtime threads may still
  * call in while the runtime drains. */
 FAAS_INTERNAL int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d);

@@ -366,10 +366,6 @@ static void complete(struct faas_inv *inv)
 	faas__conc_release(inv->rt, inv->pool);
 	faas__fn_unref(inv->fn); /* the pool lived in it: nothing touches it after this */
 	inv->fn = NULL;
-	if (inv->done) {
-		inv->done(inv, inv->done_arg);
-		return;
-	}
 	if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE)) {
 		atomic_fetch_add(&inv->wake, 1);
 		/* seq_cst with the caller's store of `sleeping`: either it sees DONE

@@ -198,10 +198,7 @@ static int snapshot(faas_runtime_t *rt, struct faas_version ***arr, size_t *n, f
 {
 	int rc;
 
-	faas__detail_reset(d);
-	if (!rt)
-		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
-	if ((rc = faas__rt_check_running(rt, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0)
 		return rc;
 	if (faas__registry_versions_all(rt, arr, n) != 0)
 		return faas__fail(d, FAAS_ENOMEM, NULL);

@@ -9,7 +9,9 @@
  * - Hand-off: the dispatcher pops the most recently idle worker (LIFO, the
  *   warmest cache) under `lock`, stores the invocation in that worker's
  *   mailbox (release) and wakes its futex. Only the idle stack is shared;
- *   there is no queue for sync work. Nothing spins yet.
+ *   there is no queue for sync work. With more than one usable CPU one
+ *   idle worker spins briefly on its mailbox before sleeping (and yields
+ *   while it does), so a quick next call skips the futex wake.
  * - A worker idle for worker_idle_ms of real time retires: it removes
  *   itself from the idle stack under the same lock dispatchers use to claim
  *   it, so a claimed worker never exits with mail in its box. min_workers

@@ -203,14 +203,6 @@ size_t faas__registry_count(faas_runtime_t *rt)
 
 /* ---- common entry checks ----------------------------------------------- */
 
-static int begin(faas_runtime_t *rt, faas_error_detail_t *d)
-{
-	faas__detail_reset(d);
-	if (!rt)
-		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
-	return faas__rt_check_running(rt, d);
-}
-
 int faas__fail_revision(faas_error_detail_t *d)
 {
 	return faas__fail(d, FAAS_EPRECONDITION,
@@ -230,7 +222,7 @@ int faas_function_create(faas_runtime_t *rt, const char *name, const faas_functi
 	uint64_t hash;
 	int rc;
 
-	if ((rc = begin(rt, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0)
 		return rc;
 	if (!cfg)
 		return faas__fail(d, FAAS_EINVAL, "function config must not be NULL");
@@ -313,7 +305,7 @@ int faas_function_update(faas_runtime_t *rt, const char *name, const faas_functi
 	uint64_t hash;
 	int rc;
 
-	if ((rc = begin(rt, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0)
 		return rc;
 	if (!cfg)
 		return faas__fail(d, FAAS_EINVAL, "function config must not be NULL");
@@ -420,7 +412,7 @@ int faas_function_publish(faas_runtime_t *rt, const char *name, const faas_publi
 	uint32_t number = 0;
 	int rc;
 
-	if ((rc = begin(rt, d)) != 0)
+	if ((rc = faas__api_begin(rt, d)) != 0)
 		return rc;
 	if (o && o->version != FAAS_PUBLISH_OPTIONS_VERSION)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_publish_options_t version %u",
@@ -498,7 +490,7 @@ int faas_function_delete(faas_runtime_t *rt, const char *name, const char *quali
 	uint64_t hash;
 	int rc;
 
-	if ((rc = begin(rt, d)) != 0 ||
+	if ((rc = faas__api_begin(rt, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, name, qualifier, FAAS_IDENT_CONTROL, &id, d)) != 0)
 		return rc;
 	switch (id.kind) {
@@ -588,7 +580,7 @@ int faas_function_resolve(faas_runtime_t *rt, const char *identifier, const char
 	struct faas_ident id;
 	int rc;
 
-	if ((rc = begin(rt, d)) != 0 ||
+	if ((rc = faas__api_begin(rt, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, identifier, qualifier, FAAS_IDENT_INVOKE, &id, d)) != 0 ||
 	    (rc = faas__registry_resolve(rt, &id, routing_key, true, &r, d)) != 0)
 		return rc;

@@ -270,6 +270,14 @@ const char *faas_runtime_account_id(const faas_runtime_t *rt)
 	return rt ? rt->account : NULL;
 }
 
+int faas__api_begin(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas__detail_reset(d);
+	if (!rt)
+		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
+	return faas__rt_check_running(rt, d);
+}
+
 int faas__rt_check_running(const faas_runtime_t *rt, faas_error_detail_t *d)
 {
 	int st = atomic_load_explicit(&rt->state, memory_order_acquire);
