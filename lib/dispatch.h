@@ -205,6 +205,10 @@ struct faas_workers {
 	pthread_cond_t exited;
 	struct faas_worker **idle; /* LIFO */
 	size_t nidle;
+	/* Exited workers' structs, reused by the next start and freed only by
+	 * faas__workers_destroy: a dispatcher may still touch a worker's
+	 * futex just after that worker ran its last invocation and exited. */
+	struct faas_worker *spare;
 	uint32_t nthreads; /* started and not yet retired */
 	uint32_t max;
 	uint32_t min;

@@ -355,6 +355,13 @@ void faas__inv_run(struct faas_inv *inv)
 	 * destruction callbacks (inline mode) cannot shut the runtime down. */
 	faas__version_unref(inv->version);
 	inv->version = NULL;
+	/* The worker's references on the caller's JSON go before the caller is
+	 * answered, so its last decref orders after ours through `state`
+	 * (jansson's atomic counts are invisible to ThreadSanitizer). */
+	json_decref(inv->event);
+	inv->event = NULL;
+	json_decref(inv->client_context);
+	inv->client_context = NULL;
 	faas__current_rt = prev;
 }
 

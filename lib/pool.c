@@ -20,6 +20,10 @@
  *   busy ones exit after their invocation. Threads are detached and hold a
  *   reference on the runtime core, so a handler that never returns keeps
  *   what it needs alive after faas_runtime_free().
+ * - A worker's struct outlives its thread: a dispatcher's post() may read
+ *   `sleeping` and wake the futex after the worker ran that invocation and
+ *   exited (shutdown). Exited structs go to `spare`, are reused by the next
+ *   start, and are freed with the pool.
  */
 #include "dispatch.h"
 
@@ -33,6 +37,7 @@ struct faas_worker {
 	_Atomic uint32_t futex;
 	_Atomic bool sleeping; /* in futex_wait, or about to be: posters must wake it */
 	bool permanent;
+	struct faas_worker *next_spare;
 };
 
 int faas__workers_init(faas_runtime_t *rt)
@@ -61,9 +66,10 @@ static void worker_exit(struct faas_worker *w, bool counted)
 	pthread_mutex_lock(&wp->lock);
 	if (!counted)
 		wp->nthreads--;
+	w->next_spare = wp->spare; /* never freed here: see `spare` */
+	wp->spare = w;
 	pthread_cond_broadcast(&wp->exited);
 	pthread_mutex_unlock(&wp->lock);
-	faas__free(w);
 	faas__rt_core_unref(rt);
 }
 
@@ -197,18 +203,40 @@ static int start(faas_runtime_t *rt, struct faas_worker *w)
 	return 0;
 }
 
+/* A spare struct when there is one. Atomic stores, not atomic_init: a late
+ * poster of the struct's previous life may still read `sleeping` (and at
+ * worst wakes the new worker spuriously, which it tolerates). */
 static struct faas_worker *worker_new(faas_runtime_t *rt, struct faas_inv *inv, bool permanent)
 {
-	struct faas_worker *w = faas__malloc(sizeof(*w));
+	struct faas_workers *wp = rt->workers;
+	struct faas_worker *w;
 
-	if (!w)
-		return NULL;
+	pthread_mutex_lock(&wp->lock);
+	if ((w = wp->spare))
+		wp->spare = w->next_spare;
+	pthread_mutex_unlock(&wp->lock);
+	if (!w) {
+		if (!(w = faas__malloc(sizeof(*w))))
+			return NULL;
+		atomic_init(&w->futex, 0);
+	}
 	w->rt = rt;
-	atomic_init(&w->mail, inv);
-	atomic_init(&w->futex, 0);
-	atomic_init(&w->sleeping, false);
+	w->next_spare = NULL;
+	atomic_store(&w->mail, inv);
+	atomic_store(&w->sleeping, false);
 	w->permanent = permanent;
 	return w;
+}
+
+/* A struct that never ran a thread goes back to the spares too. */
+static void worker_discard(struct faas_workers *wp, struct faas_worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&wp->lock);
+	w->next_spare = wp->spare;
+	wp->spare = w;
+	pthread_mutex_unlock(&wp->lock);
 }
 
 int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
@@ -236,7 +264,7 @@ int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
 	} else if ((rc = start(rt, w)) == 0) {
 		return 0;
 	}
-	faas__free(w);
+	worker_discard(wp, w);
 	pthread_mutex_lock(&wp->lock);
 	wp->nthreads--;
 	pthread_mutex_unlock(&wp->lock);
@@ -262,7 +290,7 @@ int faas__workers_start_min(faas_runtime_t *rt)
 			wp->nthreads--;
 			unlink_idle(wp, w);
 			pthread_mutex_unlock(&wp->lock);
-			faas__free(w);
+			worker_discard(wp, w);
 			return rc;
 		}
 	}
@@ -308,6 +336,12 @@ uint32_t faas__workers_count(faas_runtime_t *rt)
 
 void faas__workers_destroy(struct faas_workers *wp)
 {
+	struct faas_worker *w;
+
+	while ((w = wp->spare)) {
+		wp->spare = w->next_spare;
+		faas__free(w);
+	}
 	faas__free(wp->idle);
 	pthread_mutex_destroy(&wp->lock);
 	pthread_cond_destroy(&wp->exited);
