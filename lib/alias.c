@@ -5,7 +5,7 @@
  * the stripe lock, so a concurrent resolution sees either the old pair of
  * versions and weight or the new one, never a mix.
  */
-#include "registry.h"
+#include "dispatch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -140,12 +140,14 @@ static int alias_put(faas_runtime_t *rt, const char *function, const char *alias
 		rc = faas__fail_revision(d);
 	} else if (create && !faas__array_reserve(&e->aliases, e->naliases, &e->cap_aliases)) {
 		rc = faas__fail(d, FAAS_ENOMEM, NULL);
-	} else if ((rc = alias_bind(rt, e, &id, a, cfg, d)) == 0) {
+	} else if ((rc = alias_bind(rt, e, &id, a, cfg, d)) == 0 &&
+	           (create || (rc = faas__pc_alias_check(rt, e, alias, a->primary, d)) == 0)) {
 		if (create) {
 			e->aliases[e->naliases++] = a;
 		} else {
 			old = e->aliases[idx];
 			e->aliases[idx] = a;
+			faas__pc_alias_moved(rt, e, alias, a->primary); /* its provisioned config follows */
 		}
 		a = NULL;
 	}
@@ -188,6 +190,7 @@ int faas_alias_delete(faas_runtime_t *rt, const char *function, const char *alia
 		memmove(&e->aliases[idx], &e->aliases[idx + 1],
 		        (e->naliases - (size_t)idx - 1) * sizeof(old));
 		e->naliases--;
+		faas__pc_qualifier_gone(rt, e, alias);
 	}
 	faas__stripe_unlock(s);
 	if (!e)

@@ -323,23 +323,27 @@ int faas__conc_admit_wait(faas_runtime_t *rt, struct faas_fn *fn, uint32_t wait_
 	return 0;
 }
 
+bool faas__conc_take(faas_runtime_t *rt, struct faas_pool *p)
+{
+	bool ok;
+
+	if (FAAS_LIKELY(atomic_load(&p->debt) == 0))
+		return take(p);
+	pthread_mutex_lock(&rt->conc->lock); /* creditors first: no barging */
+	settle(rt->conc, p);
+	ok = take(p);
+	pthread_mutex_unlock(&rt->conc->lock);
+	return ok;
+}
+
 int faas__conc_admit(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pool **pool,
                      const char **reason)
 {
 	struct faas_pool *p =
 	        atomic_load_explicit(&fn->reserved, memory_order_acquire) >= 0 ? &fn->pool
 	                                                                        : &rt->conc->unreserved;
-	bool ok;
 
-	if (FAAS_UNLIKELY(atomic_load(&p->debt) != 0)) { /* creditors first: no barging */
-		pthread_mutex_lock(&rt->conc->lock);
-		settle(rt->conc, p);
-		ok = take(p);
-		pthread_mutex_unlock(&rt->conc->lock);
-	} else {
-		ok = take(p);
-	}
-	if (FAAS_UNLIKELY(!ok)) {
+	if (FAAS_UNLIKELY(!faas__conc_take(rt, p))) {
 		*reason = p->reserved ? reason_reserved : reason_account;
 		return FAAS_ETHROTTLED;
 	}
@@ -369,10 +373,14 @@ uint32_t faas__conc_in_use(faas_runtime_t *rt)
 	int64_t free_tokens;
 	size_t i;
 
+	const struct faas_pc *pc;
+
 	pthread_mutex_lock(&c->lock);
 	free_tokens = atomic_load(&c->unreserved.avail);
 	for (i = 0; i < c->nreserved; i++)
 		free_tokens += atomic_load(&c->reserved_fns[i]->pool.avail);
+	for (pc = c->pcs; pc; pc = pc->next)
+		free_tokens += atomic_load(&pc->pool.avail);
 	pthread_mutex_unlock(&c->lock);
 	return free_tokens >= (int64_t)c->max ? 0 : (uint32_t)((int64_t)c->max - free_tokens);
 }
@@ -385,10 +393,18 @@ uint32_t faas__conc_unreserved_in_use(faas_runtime_t *rt)
 
 	/* exact while no reservation change is settling its debts */
 	pthread_mutex_lock(&c->lock);
+	const struct faas_pc *pc;
+
 	for (i = 0; i < c->nreserved; i++) {
-		int64_t r = atomic_load(&c->reserved_fns[i]->reserved);
-		int64_t u = r - atomic_load(&c->reserved_fns[i]->pool.avail);
+		const struct faas_fn *fn = c->reserved_fns[i];
+		int64_t u = atomic_load(&fn->reserved) - fn->provisioned - atomic_load(&fn->pool.avail);
 		reserved_used += u > 0 ? u : 0;
+	}
+	/* provisioned tokens of reserved functions are theirs too */
+	for (pc = c->pcs; pc; pc = pc->next) {
+		int64_t u = (int64_t)pc->capacity - atomic_load(&pc->pool.avail);
+		if (atomic_load(&pc->version->fn->reserved) >= 0 && u > 0)
+			reserved_used += u;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return all > reserved_used ? (uint32_t)(all - reserved_used) : 0;
@@ -420,9 +436,10 @@ static void unreserve(struct faas_conc *c, struct faas_fn *fn, int32_t old)
 
 	fn->conc_spare = NULL;
 	atomic_store(&fn->reserved, -1); /* new admissions go to U from now on */
-	move_tokens(c, &fn->pool, &c->unreserved, old, &spare);
+	/* its provisioned tokens stay carved out, counted without a reservation */
+	move_tokens(c, &fn->pool, &c->unreserved, old - fn->provisioned, &spare);
 	faas__free(spare);
-	c->reserved_total -= old;
+	c->reserved_total -= old - fn->provisioned;
 	if (i >= 0) {
 		c->reserved_fns[i] = c->reserved_fns[--c->nreserved];
 		faas__fn_unref(fn);
@@ -439,7 +456,7 @@ static int reserve(struct faas_conc *c, struct faas_fn *fn, int32_t old, int32_t
 		fn->pool.reserved = true;
 		fn->conc_spare = *keep; /* for the day the reservation goes */
 		*keep = NULL;
-		move_tokens(c, &c->unreserved, &fn->pool, n, spare);
+		move_tokens(c, &c->unreserved, &fn->pool, n - fn->provisioned, spare);
 		faas__fn_ref(fn);
 		c->reserved_fns[c->nreserved++] = fn;
 	} else if (n > old) {
@@ -448,7 +465,7 @@ static int reserve(struct faas_conc *c, struct faas_fn *fn, int32_t old, int32_t
 		move_tokens(c, &fn->pool, &c->unreserved, old - n, spare);
 	}
 	atomic_store(&fn->reserved, n); /* publish after the pool is funded */
-	c->reserved_total += n - (old < 0 ? 0 : old);
+	c->reserved_total += n - (old < 0 ? fn->provisioned : old);
 	return 0;
 }
 
@@ -495,8 +512,15 @@ int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	fn = e->fn;
 	pthread_mutex_lock(&c->lock);
 	old = atomic_load(&fn->reserved);
-	total = c->reserved_total - (old < 0 ? 0 : old) + (n < 0 ? 0 : n);
-	if (n >= 0 && (int64_t)c->max - total < (int64_t)c->unreserved_min)
+	/* what the function holds out of the account: its reservation, or
+	 * without one what its provisioned configs carved out */
+	total = c->reserved_total - (old < 0 ? fn->provisioned : old) + (n < 0 ? fn->provisioned : n);
+	if (n >= 0 && n < fn->provisioned)
+		rc = faas__fail(d, FAAS_EINVAL,
+		                "Specified ReservedConcurrentExecutions (%d) is less than the function's "
+		                "provisioned concurrency (%lld)",
+		                (int)n, (long long)fn->provisioned);
+	else if (n >= 0 && (int64_t)c->max - total < (int64_t)c->unreserved_min)
 		rc = faas__fail(d, FAAS_EINVAL,
 		                "Specified ReservedConcurrentExecutions for function decreases account's "
 		                "UnreservedConcurrentExecution below its minimum value of [%u].",
@@ -522,4 +546,72 @@ void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn)
 	if (old >= 0)
 		unreserve(c, fn, old);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- provisioned concurrency ------------------------------------------- */
+
+void faas__conc_lock(faas_runtime_t *rt)
+{
+	pthread_mutex_lock(&rt->conc->lock);
+}
+
+void faas__conc_unlock(faas_runtime_t *rt)
+{
+	pthread_mutex_unlock(&rt->conc->lock);
+}
+
+struct faas_debt *faas__conc_spare(void)
+{
+	return faas__malloc(sizeof(struct faas_debt));
+}
+
+int faas__conc_provision(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pc *pc,
+                         int64_t delta, struct faas_debt **spare, faas_error_detail_t *d)
+{
+	struct faas_conc *c = rt->conc;
+	int32_t r = atomic_load(&fn->reserved);
+	struct faas_pool *home = r >= 0 ? &fn->pool : &c->unreserved;
+
+	if (delta > 0 && r >= 0 && fn->provisioned + delta > r)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "Requested provisioned concurrency exceeds the function's reserved "
+		                  "concurrency: %lld provisioned of %d reserved",
+		                  (long long)(fn->provisioned + delta), (int)r);
+	if (delta > 0 && r < 0 &&
+	    (int64_t)c->max - (c->reserved_total + delta) < (int64_t)c->unreserved_min)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "Specified ConcurrentExecutions for function decreases account's "
+		                  "UnreservedConcurrentExecution below its minimum value of [%u].",
+		                  c->unreserved_min);
+	if (delta > 0)
+		move_tokens(c, home, &pc->pool, delta, spare);
+	else if (delta < 0)
+		move_tokens(c, &pc->pool, home, -delta, spare);
+	fn->provisioned += delta;
+	if (r < 0)
+		c->reserved_total += delta;
+	return 0;
+}
+
+void faas__conc_pc_move(faas_runtime_t *rt, struct faas_pc *from, struct faas_pc *to, int64_t n,
+                        struct faas_debt **spare)
+{
+	move_tokens(rt->conc, &from->pool, &to->pool, n, spare);
+}
+
+void faas__conc_pc_link(faas_runtime_t *rt, struct faas_pc *pc)
+{
+	pc->next = rt->conc->pcs;
+	rt->conc->pcs = pc;
+}
+
+void faas__conc_pc_unlink(faas_runtime_t *rt, struct faas_pc *pc)
+{
+	struct faas_pc **pp;
+
+	for (pp = &rt->conc->pcs; *pp; pp = &(*pp)->next)
+		if (*pp == pc) {
+			*pp = pc->next;
+			return;
+		}
 }

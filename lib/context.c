@@ -88,6 +88,13 @@ void *faas_context_instance_state(const faas_context_t *ctx)
 	return ctx ? ctx->instance_state : NULL;
 }
 
+const char *faas_context_initialization_type(const faas_context_t *ctx)
+{
+	if (!ctx)
+		return NULL;
+	return ctx->init_type ? ctx->init_type : "on-demand";
+}
+
 faas_runtime_t *faas_context_runtime(const faas_context_t *ctx)
 {
 	return ctx ? CTX_INV(ctx)->rt : NULL;

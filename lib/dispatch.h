@@ -44,6 +44,7 @@ struct faas_conc {
 	pthread_mutex_t lock; /* reconfiguration and debt payment: the slow path */
 	struct faas_debt *debts;
 	struct faas_fn **reserved_fns; /* functions with a reservation, referenced */
+	struct faas_pc *pcs; /* provisioned sets of live versions (provisioned.c) */
 	size_t nreserved, cap_reserved;
 	int64_t reserved_total;
 	uint32_t max;
@@ -65,11 +66,33 @@ FAAS_INTERNAL void faas__conc_close(faas_runtime_t *rt);
 /* A function leaves the registry: its reservation goes back to the account. */
 FAAS_INTERNAL void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn);
 FAAS_INTERNAL uint32_t faas__conc_in_use(faas_runtime_t *rt);
+/* A token of p if one is free (creditors first); no waiting. */
+FAAS_INTERNAL bool faas__conc_take(faas_runtime_t *rt, struct faas_pool *p);
+/*
+ * Provisioned concurrency carve-outs, with conc->lock held by the caller
+ * (faas__conc_lock). Change pc's tokens by delta, taken from or given to the
+ * function's reservation (or the unreserved pool without one): FAAS_EINVAL
+ * when the limits of DESIGN 9.2 forbid it; FAAS_ENOMEM before anything moved.
+ */
+FAAS_INTERNAL void faas__conc_lock(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__conc_unlock(faas_runtime_t *rt);
+FAAS_INTERNAL int faas__conc_provision(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pc *pc,
+                                       int64_t delta, struct faas_debt **spare, faas_error_detail_t *d);
+/* n tokens of `from` to `to` (an alias moved). */
+FAAS_INTERNAL void faas__conc_pc_move(faas_runtime_t *rt, struct faas_pc *from, struct faas_pc *to,
+                                      int64_t n, struct faas_debt **spare);
+/* A debt entry set aside for a later move (*spare above; NULL once used). */
+FAAS_INTERNAL struct faas_debt *faas__conc_spare(void);
+/* The runtime's list of provisioned sets (for the in-use count and the provisioner). */
+FAAS_INTERNAL void faas__conc_pc_link(faas_runtime_t *rt, struct faas_pc *pc);
+FAAS_INTERNAL void faas__conc_pc_unlink(faas_runtime_t *rt, struct faas_pc *pc);
 
 /* ---- execution environments (instance.c) ------------------------------- */
 
 struct faas_instance {
 	void *state; /* set by the function's init */
+	struct faas_pc *pc; /* a provisioned environment's set, else NULL */
+	const char *init_type; /* "on-demand" or "provisioned-concurrency" */
 	struct faas_ext_set *exts; /* the extensions bound at creation, or NULL */
 	uint64_t idle_since_ns; /* runtime clock, while warm */
 	struct faas_instance *next;
@@ -105,6 +128,81 @@ FAAS_INTERNAL void faas__reap_due(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__instance_release(struct faas_inv *inv, struct faas_instance *in,
                                           uint64_t now, bool discard, faas_shutdown_reason_t why);
 FAAS_INTERNAL void faas__instances_spindown(struct faas_version *v);
+/* SHUTDOWN to the environment's extensions and function, then free it. */
+FAAS_INTERNAL void faas__instance_shutdown(const struct faas_version *v, struct faas_instance *in,
+                                           faas_shutdown_reason_t why);
+/* A provisioned environment of v, initialised on the calling thread; NULL
+ * with the reason ("<errorType>: <message>") when its init fails. */
+FAAS_INTERNAL struct faas_instance *faas__instance_provision(faas_runtime_t *rt,
+                                                             struct faas_version *v,
+                                                             char *reason, size_t size);
+
+/* ---- provisioned concurrency (provisioned.c) --------------------------- */
+
+enum faas_pc_status { FAAS_PC_IN_PROGRESS = 0, FAAS_PC_READY = 1, FAAS_PC_FAILED = 2 };
+
+/*
+ * The provisioned environments of one version. `pool` holds the tokens of
+ * the configuration that targets the version (moved there from the
+ * function's reservation or the unreserved pool); an invocation of the
+ * version tries it first. Everything else is under `lock`.
+ */
+struct faas_pc {
+	struct faas_pool pool;
+	char pad_[FAAS_CACHELINE];
+	_Atomic long refs;        /* the version + invocations holding its tokens */
+	_Atomic bool work;        /* the provisioner has something to do here */
+	_Atomic uint32_t capacity; /* tokens of the configuration in force (0: none) */
+	_Atomic int status;       /* enum faas_pc_status */
+	faas_runtime_t *rt;
+	struct faas_version *version; /* valid while the version lives (not a reference) */
+	pthread_mutex_t lock;
+	struct faas_instance *idle; /* initialised, free: LIFO, never reaped */
+	uint32_t ninstances; /* idle + busy + being initialised */
+	uint32_t ready;      /* initialised: idle + busy */
+	bool gone;           /* the version is being destroyed */
+	_Atomic(struct faas_pc *) successor; /* referenced: an alias moved from here to there */
+	char reason[256];
+	struct faas_pc *next; /* conc->pcs, under conc->lock */
+};
+
+/* A provisioned concurrency configuration (in its function's entry). */
+struct faas_pcfg {
+	struct faas_pc *pc; /* the target version's set */
+	uint32_t requested;
+	uint32_t number;    /* the version it provisions */
+	bool alias;
+	int64_t last_modified_ms;
+	struct faas_debt *spare;      /* debt entry for giving the tokens back */
+	struct faas_debt *move_spare; /* and for an alias move */
+	struct faas_pcfg *next; /* the entry's list */
+	char qual[FAAS_QUALIFIER_MAX + 1];
+};
+
+/* Admission: a provisioned token of pc (and a reference on pc) if free. */
+FAAS_INTERNAL bool faas__pc_admit(faas_runtime_t *rt, struct faas_pc *pc);
+FAAS_INTERNAL void faas__pc_unref(struct faas_pc *pc);
+/* An idle provisioned environment, or NULL (the caller initialises one). */
+FAAS_INTERNAL struct faas_instance *faas__pc_instance_pop(struct faas_pc *pc);
+/* An environment initialised inside a provisioned invocation joins the set. */
+FAAS_INTERNAL void faas__pc_instance_join(struct faas_pc *pc, struct faas_instance *in);
+/* Back to the set; false when it must be shut down instead (discarded, or
+ * the set shrank): then it has left the set. */
+FAAS_INTERNAL bool faas__pc_instance_release(struct faas_instance *in, bool discard);
+/* The version is destroyed: its idle provisioned environments shut down. */
+FAAS_INTERNAL void faas__pc_version_gone(struct faas_version *v);
+/* One provisioner pass: initialise and retire environments as configs say. */
+FAAS_INTERNAL void faas__pc_work(faas_runtime_t *rt);
+FAAS_INTERNAL bool faas__pc_busy(faas_runtime_t *rt);
+/* Under the stripe lock, for the registry: */
+FAAS_INTERNAL int faas__pc_alias_check(faas_runtime_t *rt, struct faas_entry *e, const char *alias,
+                                       struct faas_version *primary, faas_error_detail_t *d);
+FAAS_INTERNAL void faas__pc_alias_moved(faas_runtime_t *rt, struct faas_entry *e,
+                                        const char *alias, struct faas_version *primary);
+FAAS_INTERNAL void faas__pc_qualifier_gone(faas_runtime_t *rt, struct faas_entry *e,
+                                           const char *qual);
+/* The entry is being freed (function deleted, runtime freed). */
+FAAS_INTERNAL void faas__pc_entry_free(faas_runtime_t *rt, struct faas_entry *e);
 
 /* ---- invocations (invoke.c) -------------------------------------------- */
 
@@ -122,6 +220,7 @@ enum faas_outcome {
 struct faas_context {
 	struct faas_inv *inv;
 	void *instance_state;
+	const char *init_type; /* of the environment (faas_context_initialization_type) */
 	_Atomic bool cancelled;
 	bool failed;
 	bool fatal;
@@ -143,6 +242,8 @@ struct faas_inv {
 	struct faas_version *version; /* referenced until the handler is done */
 	struct faas_fn *fn;           /* referenced until the token is back */
 	struct faas_pool *pool;       /* the pool charged (maybe fn->pool) */
+	struct faas_pc *pc;           /* referenced when the token is provisioned */
+	const char *init_type;        /* "on-demand" unless provisioning */
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
 	uint64_t start_ns;
@@ -177,6 +278,8 @@ struct faas_inv {
 };
 
 FAAS_INTERNAL void faas__inv_unref(struct faas_inv *inv);
+/* An invocation that only initialises an environment of v (provisioning). */
+FAAS_INTERNAL struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v);
 /* The pipeline: runs inv on the current thread (handler, instance, logs). */
 FAAS_INTERNAL void faas__inv_run(struct faas_inv *inv);
 /* Then: release its token and answer the waiting caller. */
@@ -254,6 +357,9 @@ FAAS_INTERNAL void faas__metrics_invocation(struct faas_version *v, int outcome,
                                             uint64_t duration_ns, bool created,
                                             bool init_measured, double init_ms);
 FAAS_INTERNAL void faas__metrics_throttle(struct faas_version *v);
+/* An invocation of a version with provisioned concurrency: served by it,
+ * or spilled over to on-demand while the configuration is in force. */
+FAAS_INTERNAL void faas__metrics_provisioned(struct faas_version *v, bool provisioned);
 FAAS_INTERNAL void faas__metrics_free(struct faas_version *v);
 /* A new $LATEST keeps counting where the one it replaces counted. */
 FAAS_INTERNAL void faas__metrics_inherit(struct faas_version *to, struct faas_version *from);
@@ -272,6 +378,8 @@ FAAS_INTERNAL long faas__hk_pending(faas_runtime_t *rt);
 /* Whether housekeeping has caught up with the runtime clock's `now`. */
 FAAS_INTERNAL bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now);
 FAAS_INTERNAL void faas__hk_kick(faas_runtime_t *rt);
+/* A housekeeping thread runs (not inline mode, not shut down). */
+FAAS_INTERNAL bool faas__hk_alive(faas_runtime_t *rt);
 
 /* ---- virtual-clock waiters (clock.c) ----------------------------------- */
 

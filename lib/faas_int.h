@@ -165,6 +165,8 @@ struct faas_runtime {
 	uint64_t keep_alive_ns;
 	uint32_t init_timeout_ms;
 	_Atomic uint64_t next_reap_ns; /* earliest time an idle environment may expire */
+	_Atomic bool pc_work;    /* provisioned concurrency: the provisioner has work */
+	_Atomic int pc_running;  /* provisioner passes under way */
 	faas_log_fn log_fn;
 	void *log_user_data;
 	int log_fd; /* -1: none */

@@ -7,6 +7,9 @@
  * control-plane call or the invocation that happened to drop the reference.
  * The hand-off is a lock-free stack (push = CAS, take all = exchange).
  *
+ * It runs the provisioner of provisioned concurrency (provisioned.c) when
+ * a configuration changed or a provisioned environment was reset.
+ *
  * It also shuts down execution environments idle for longer than the
  * keep-alive (reason spindown): it sleeps until the earliest possible
  * expiry (`next_reap_ns`, lowered by every environment that goes idle) or,
@@ -63,11 +66,14 @@ static void *hk_main(void *arg)
 		}
 		if (atomic_load(&hk->stop))
 			break;
+		if (atomic_load(&rt->pc_work))
+			faas__pc_work(rt);
 		faas__reap_due(rt);
 		atomic_store(&hk->seen_ns, now);
 		next = atomic_load(&rt->next_reap_ns);
 		atomic_store(&hk->sleeping, true);
-		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop))
+		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop) &&
+		    !atomic_load(&rt->pc_work))
 			faas__futex_wait(&hk->wake, seen, virt || next == UINT64_MAX ? 0 : next);
 		atomic_store(&hk->sleeping, false);
 	}
@@ -154,6 +160,11 @@ long faas__hk_pending(faas_runtime_t *rt)
 bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now)
 {
 	return !rt->hk || atomic_load(&rt->hk->stop) || atomic_load(&rt->hk->seen_ns) >= now;
+}
+
+bool faas__hk_alive(faas_runtime_t *rt)
+{
+	return rt->hk && !atomic_load(&rt->hk->stop);
 }
 
 void faas__hk_kick(faas_runtime_t *rt)

@@ -21,8 +21,8 @@ struct faas_instances *faas__instances_new(void)
 }
 
 /* SHUTDOWN to the environment's extensions, then to the function. */
-static void shutdown_instance(const struct faas_version *v, struct faas_instance *in,
-                              faas_shutdown_reason_t why)
+void faas__instance_shutdown(const struct faas_version *v, struct faas_instance *in,
+                             faas_shutdown_reason_t why)
 {
 	const struct faas_code *code = v->code;
 
@@ -53,7 +53,7 @@ void faas__instances_free(const struct faas_version *v)
 		return;
 	for (in = set->warm; in; in = next) {
 		next = in->next;
-		shutdown_instance(v, in, FAAS_SHUTDOWN_SPINDOWN);
+		faas__instance_shutdown(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
 	pthread_mutex_destroy(&set->lock);
 	faas__free(set);
@@ -69,7 +69,7 @@ void faas__instances_spindown(struct faas_version *v)
 	pthread_mutex_unlock(&v->instances->lock);
 	for (; in; in = next) {
 		next = in->next;
-		shutdown_instance(v, in, FAAS_SHUTDOWN_SPINDOWN);
+		faas__instance_shutdown(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
 }
 
@@ -107,7 +107,9 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	memset(&ev, 0, sizeof(ev));
 	ev.function_name = inv->version->fn->name;
 	ev.function_version = inv->version_label;
-	ev.initialization_type = "on-demand";
+	ev.initialization_type = inv->init_type ? inv->init_type : "on-demand";
+	in->init_type = ev.initialization_type;
+	inv->ctx.init_type = in->init_type;
 	ev.phase = phase;
 	if (in->exts)
 		faas__ext_init(in->exts, false, &ev);
@@ -125,6 +127,9 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 		ev.duration_ms = ms;
 		faas__ext_init(in->exts, true, &ev);
 	}
+	if (ok && inv->init_type) /* Lambda reports provisioned inits even when they succeed */
+		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: success", ms,
+		               phase);
 	if (ok)
 		return in;
 	if (rc == 0 && !inv->ctx.failed && inv->init_timed_out && code->shutdown)
@@ -149,11 +154,15 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 	struct faas_instance *in;
 	uint64_t t0;
 
-	pthread_mutex_lock(&set->lock);
-	in = set->warm;
-	if (in)
-		set->warm = in->next;
-	pthread_mutex_unlock(&set->lock);
+	/* a provisioned token: a provisioned environment first */
+	in = FAAS_UNLIKELY(inv->pc != NULL) ? faas__pc_instance_pop(inv->pc) : NULL;
+	if (!in) {
+		pthread_mutex_lock(&set->lock);
+		in = set->warm;
+		if (in)
+			set->warm = in->next;
+		pthread_mutex_unlock(&set->lock);
+	}
 	*cold = in == NULL;
 	*init_ms = 0;
 	if (in) {
@@ -163,18 +172,18 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 	t0 = faas__clock_mono_ns(&rt->clock);
 	if ((in = try_init(inv, "init")) != NULL) {
 		*init_ms = (double)(faas__clock_mono_ns(&rt->clock) - t0) / 1e6;
-		*out = in;
-		return 0;
-	}
-	/* The suppressed init runs inside the invocation: from here on the
-	 * function's timeout counts, retry included. */
-	faas__inv_set_deadline(inv, faas__clock_mono_ns(&rt->clock));
-	if ((in = try_init(inv, "invoke")) != NULL) {
+	} else {
+		/* The suppressed init runs inside the invocation: from here on the
+		 * function's timeout counts, retry included. */
+		faas__inv_set_deadline(inv, faas__clock_mono_ns(&rt->clock));
+		if ((in = try_init(inv, "invoke")) == NULL)
+			return FAAS_EUSER;
 		inv->init_suppressed = true; /* its REPORT carries no Init Duration */
-		*out = in;
-		return 0;
 	}
-	return FAAS_EUSER;
+	if (inv->pc) /* made for a provisioned token: it joins the set */
+		faas__pc_instance_join(inv->pc, in);
+	*out = in;
+	return 0;
 }
 
 uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t keep)
@@ -199,7 +208,7 @@ uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t kee
 	while (dead) {
 		in = dead;
 		dead = in->next;
-		shutdown_instance(v, in, FAAS_SHUTDOWN_SPINDOWN);
+		faas__instance_shutdown(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
 	return next;
 }
@@ -209,8 +218,13 @@ void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, uint
 {
 	struct faas_instances *set = inv->version->instances;
 
+	if (FAAS_UNLIKELY(in->pc != NULL)) { /* provisioned: never reaped */
+		if (!faas__pc_instance_release(in, discard))
+			faas__instance_shutdown(inv->version, in, discard ? why : FAAS_SHUTDOWN_SPINDOWN);
+		return;
+	}
 	if (discard) {
-		shutdown_instance(inv->version, in, why);
+		faas__instance_shutdown(inv->version, in, why);
 		return;
 	}
 	in->idle_since_ns = now;
@@ -230,4 +244,28 @@ void faas__reap_hint(faas_runtime_t *rt, uint64_t t)
 			faas__hk_kick(rt);
 			return;
 		}
+}
+
+struct faas_instance *faas__instance_provision(faas_runtime_t *rt, struct faas_version *v,
+                                               char *reason, size_t size)
+{
+	struct faas_inv *inv = faas__inv_bare(rt, v);
+	struct faas_instance *in;
+
+	if (!inv) {
+		snprintf(reason, size, "Runtime.OutOfMemory: no memory for the environment");
+		return NULL;
+	}
+	inv->init_type = "provisioned-concurrency";
+	if (!(in = try_init(inv, "init")))
+		snprintf(reason, size, "%s: %s",
+		         inv->init_oom          ? "Runtime.OutOfMemory"
+		         : inv->init_timed_out ? "Runtime.Unknown"
+		         : inv->ctx.failed     ? inv->ctx.error_type
+		                               : "Runtime.InitError",
+		         inv->init_timed_out ? "init timed out"
+		         : inv->ctx.failed   ? inv->ctx.error_message
+		                             : "init returned an error");
+	faas__inv_unref(inv);
+	return in;
 }

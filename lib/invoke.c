@@ -295,6 +295,7 @@ void faas__inv_run(struct faas_inv *inv)
 		rc = -1;
 	} else {
 		inv->ctx.instance_state = in->state;
+		inv->ctx.init_type = in->init_type;
 		inv->ctx.failed = inv->ctx.fatal = false; /* what init said is not the handler's */
 		if (in->exts && ext_invoke_start(inv, in, &ev) != 0) /* vetoed: nothing runs */
 			rc = -1;
@@ -329,6 +330,8 @@ void faas__inv_run(struct faas_inv *inv)
 		timeout_message(inv, msg, sizeof(msg));
 		faas__inv_logf(inv, "%s", msg);
 	}
+	if (FAAS_UNLIKELY(atomic_load_explicit(&inv->version->pc, memory_order_relaxed) != NULL))
+		faas__metrics_provisioned(inv->version, inv->pc != NULL);
 	faas__metrics_invocation(inv->version, inv->outcome,
 	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
 	                         cold && in, cold && in && !inv->init_suppressed, inv->init_ms);
@@ -371,6 +374,10 @@ static void complete(struct faas_inv *inv)
 	int expected = FAAS_INV_RUNNING;
 
 	faas__conc_release(inv->rt, inv->pool);
+	if (FAAS_UNLIKELY(inv->pc != NULL)) { /* the pool lived in it */
+		faas__pc_unref(inv->pc);
+		inv->pc = NULL;
+	}
 	faas__fn_unref(inv->fn); /* the pool lived in it: nothing touches it after this */
 	inv->fn = NULL;
 	if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE)) {
@@ -396,6 +403,8 @@ int faas__submit(struct faas_inv *inv)
 		/* inline runtimes have no housekeeping thread */
 		if (inv->start_ns >= atomic_load_explicit(&inv->rt->next_reap_ns, memory_order_relaxed))
 			faas__reap_due(inv->rt);
+		if (FAAS_UNLIKELY(atomic_load_explicit(&inv->rt->pc_work, memory_order_relaxed)))
+			faas__pc_work(inv->rt);
 		faas__current_rt = prev;
 		faas__inv_run(inv);
 		complete(inv);
@@ -571,6 +580,34 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	return inv;
 }
 
+struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v)
+{
+	struct faas_inv *inv = faas__calloc(1, sizeof(*inv));
+	uint64_t now;
+
+	if (!inv)
+		return NULL;
+	atomic_init(&inv->refs, 1);
+	atomic_init(&inv->state, FAAS_INV_RUNNING);
+	atomic_init(&inv->wake, 0);
+	atomic_init(&inv->sleeping, false);
+	atomic_init(&inv->ctx.cancelled, false);
+	inv->rt = rt;
+	faas__version_ref(v);
+	inv->version = v;
+	inv->fn = v->fn;
+	faas__fn_ref(inv->fn);
+	inv->ctx.inv = inv;
+	now = faas__clock_mono_ns(&rt->clock);
+	inv->start_ns = now;
+	inv->timeout_ms = v->timeout_ms;
+	atomic_init(&inv->deadline_ns, now + (uint64_t)rt->init_timeout_ms * 1000000u);
+	inv->start_wall_ms = faas__clock_wall_ms(&rt->clock);
+	inv->deadline_wall_ms = inv->start_wall_ms + rt->init_timeout_ms;
+	faas__version_label(v->number, inv->version_label); /* no request id: init has none */
+	return inv;
+}
+
 static int check_call(faas_runtime_t *rt, const faas_invoke_options_t *o, faas_result_t *r,
                       faas_error_detail_t *d)
 {
@@ -641,10 +678,17 @@ static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_opti
 
 /* A token for the call; nested calls (from a runtime thread) never wait. */
 static int admit(faas_runtime_t *rt, const struct faas_resolved *res, const faas_invoke_options_t *o,
-                 bool nested, struct faas_pool **pool, const char **reason)
+                 bool nested, struct faas_pool **pool, struct faas_pc **pcp, const char **reason)
 {
 	int64_t wait = o && o->throttle_wait_ms >= 0 ? o->throttle_wait_ms
 	                                              : (int64_t)res->version->throttle_wait_ms;
+	struct faas_pc *pc = atomic_load_explicit(&res->version->pc, memory_order_acquire);
+
+	if (FAAS_UNLIKELY(pc != NULL) && faas__pc_admit(rt, pc)) { /* provisioned first */
+		*pool = &pc->pool;
+		*pcp = pc;
+		return 0;
+	}
 
 	if (nested || wait <= 0) /* runtime threads never wait for a token (DESIGN 9.4) */
 		return faas__conc_admit(rt, res->version->fn, pool, reason);
@@ -661,6 +705,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	struct faas_ident id;
 	struct faas_inv *inv;
 	struct faas_pool *pool = NULL;
+	struct faas_pc *pc = NULL;
 	const char *reason = NULL;
 	uint32_t lineage = parent ? parent->lineage + 1 : 1;
 	bool abandoned;
@@ -701,7 +746,8 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	faas__version_label(res.executed, r->executed_version);
 	r->lineage = lineage;
 	/* Admission before any allocation: a throttle costs one CAS. */
-	if ((rc = admit(rt, &res, o, parent != NULL || faas__current_rt == rt, &pool, &reason)) != 0) {
+	if ((rc = admit(rt, &res, o, parent != NULL || faas__current_rt == rt, &pool, &pc,
+	                &reason)) != 0) {
 		if (rc == FAAS_ESHUTDOWN) { /* it stopped while we waited for a slot */
 			faas__resolved_release(&res);
 			faas__fail(&d, rc, "the runtime is shut down");
@@ -715,15 +761,19 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	}
 	if (!(inv = inv_new(rt, &res, &id, event, o))) {
 		faas__conc_release(rt, pool);
+		faas__pc_unref(pc);
 		faas__resolved_release(&res);
 		faas__fail(&d, FAAS_ENOMEM, NULL);
 		return fail_result(r, &d, FAAS_ENOMEM);
 	}
 	inv->pool = pool;
+	inv->pc = pc;
 	inv->lineage = lineage;
 	memcpy(r->request_id, inv->request_id, sizeof(r->request_id));
 	if ((rc = faas__submit(inv)) != 0) {
 		faas__conc_release(rt, inv->pool);
+		faas__pc_unref(inv->pc);
+		inv->pc = NULL;
 		atomic_store(&inv->refs, 1);
 		faas__inv_unref(inv);
 		faas__fail(&d, rc, rc == FAAS_ETHREAD ? "could not start a worker thread" : NULL);

@@ -22,6 +22,7 @@
 
 struct faas_mcell {
 	_Atomic uint64_t invocations, errors, throttles, timeouts, cold_starts;
+	_Atomic uint64_t pc_invocations, pc_spillover;
 	_Atomic uint64_t init_count, init_us, dur_count, dur_us;
 	_Atomic uint64_t bucket[NBUCKETS];
 };
@@ -36,6 +37,7 @@ struct faas_metrics {
 /* Totals of one version, summed over its cells. */
 struct msum {
 	uint64_t invocations, errors, throttles, timeouts, cold_starts;
+	uint64_t pc_invocations, pc_spillover;
 	uint64_t init_count, init_us, dur_count, dur_us;
 	uint64_t bucket[NBUCKETS];
 };
@@ -121,6 +123,17 @@ void faas__metrics_throttle(struct faas_version *v)
 		add(&c->throttles, 1);
 }
 
+void faas__metrics_provisioned(struct faas_version *v, bool provisioned)
+{
+	struct faas_pc *pc = atomic_load(&v->pc);
+	struct faas_mcell *c;
+
+	if (!provisioned && atomic_load_explicit(&pc->capacity, memory_order_relaxed) == 0)
+		return; /* no configuration in force: not a spillover */
+	if ((c = cell_of(v)) != NULL)
+		add(provisioned ? &c->pc_invocations : &c->pc_spillover, 1);
+}
+
 void faas__metrics_free(struct faas_version *v)
 {
 	struct faas_metrics *m = atomic_load(&v->metrics);
@@ -155,6 +168,8 @@ static void sum(const struct faas_version *v, struct msum *s)
 		s->throttles += atomic_load(&c->throttles);
 		s->timeouts += atomic_load(&c->timeouts);
 		s->cold_starts += atomic_load(&c->cold_starts);
+		s->pc_invocations += atomic_load(&c->pc_invocations);
+		s->pc_spillover += atomic_load(&c->pc_spillover);
 		s->init_count += atomic_load(&c->init_count);
 		s->init_us += atomic_load(&c->init_us);
 		s->dur_count += atomic_load(&c->dur_count);
@@ -220,17 +235,27 @@ static json_t *version_json(const struct faas_version *v)
 {
 	char label[12];
 	struct msum s;
+	json_t *o;
 
 	sum(v, &s);
 	faas__version_label(v->number, label);
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f,s:f},s:{s:I,s:f}}",
-	                 "ExecutedVersion", label, "Invocations", (json_int_t)s.invocations, "Errors",
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f,s:f},s:{s:I,s:f}}",
+	              "ExecutedVersion", label, "Invocations", (json_int_t)s.invocations, "Errors",
 	                 (json_int_t)s.errors, "Throttles", (json_int_t)s.throttles, "Timeouts",
 	                 (json_int_t)s.timeouts, "ColdStarts", (json_int_t)s.cold_starts, "Duration",
 	                 "Count", (json_int_t)s.dur_count, "SumMs", s.dur_us / 1000.0, "P50",
 	                 quantile_ms(&s, 0.5), "P90", quantile_ms(&s, 0.9), "P99",
 	                 quantile_ms(&s, 0.99), "InitDuration", "Count", (json_int_t)s.init_count,
 	                 "SumMs", s.init_us / 1000.0);
+	if (o && atomic_load(&v->pc) && /* Lambda emits these for provisioned versions only */
+	    (json_object_set_new(o, "ProvisionedConcurrencyInvocations",
+	                         json_integer((json_int_t)s.pc_invocations)) != 0 ||
+	     json_object_set_new(o, "ProvisionedConcurrencySpilloverInvocations",
+	                         json_integer((json_int_t)s.pc_spillover)) != 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 int faas_metrics_json(faas_runtime_t *rt, json_t **out, faas_error_detail_t *d)
@@ -311,12 +336,15 @@ static void put(struct text *t, const char *fmt, ...)
 static const struct {
 	const char *name, *help;
 	size_t offset;
+	bool provisioned; /* only for versions with provisioned concurrency */
 } counters[] = {
-	{ "faas_invocations_total", "Invocations (Lambda's Invocations).", offsetof(struct msum, invocations) },
-	{ "faas_errors_total", "Invocations that ended in a function error or timeout.", offsetof(struct msum, errors) },
-	{ "faas_throttles_total", "Invocations refused for concurrency (Lambda's Throttles).", offsetof(struct msum, throttles) },
-	{ "faas_timeouts_total", "Invocations that ran past their timeout.", offsetof(struct msum, timeouts) },
-	{ "faas_cold_starts_total", "Invocations that started an execution environment.", offsetof(struct msum, cold_starts) },
+	{ "faas_invocations_total", "Invocations (Lambda's Invocations).", offsetof(struct msum, invocations), false },
+	{ "faas_errors_total", "Invocations that ended in a function error or timeout.", offsetof(struct msum, errors), false },
+	{ "faas_throttles_total", "Invocations refused for concurrency (Lambda's Throttles).", offsetof(struct msum, throttles), false },
+	{ "faas_timeouts_total", "Invocations that ran past their timeout.", offsetof(struct msum, timeouts), false },
+	{ "faas_cold_starts_total", "Invocations that started an execution environment.", offsetof(struct msum, cold_starts), false },
+	{ "faas_provisioned_concurrency_invocations_total", "Invocations served by provisioned concurrency.", offsetof(struct msum, pc_invocations), true },
+	{ "faas_provisioned_concurrency_spillover_invocations_total", "Invocations of a provisioned version that ran on demand.", offsetof(struct msum, pc_spillover), true },
 };
 
 static void put_histogram(struct text *t, const char *fn, const char *ver, const struct msum *s)
@@ -368,13 +396,19 @@ int faas_metrics_prometheus(faas_runtime_t *rt, char **out, faas_error_detail_t 
 		faas__version_label(arr[i]->number, labels[i]);
 	}
 	for (k = 0; k < FAAS_ARRAY_SIZE(counters); k++) {
+		bool any = !counters[k].provisioned;
+		for (i = 0; i < n && !any; i++)
+			any = atomic_load(&arr[i]->pc) != NULL;
+		if (!any)
+			continue;
 		put(&t, "# HELP %s %s\n# TYPE %s counter\n", counters[k].name, counters[k].help,
 		    counters[k].name);
 		for (i = 0; i < n; i++)
-			put(&t, "%s{function=\"%s\",version=\"%s\"} %llu\n", counters[k].name,
-			    arr[i]->fn->name, labels[i],
-			    (unsigned long long)*(const uint64_t *)((const char *)&sums[i] +
-			                                            counters[k].offset));
+			if (!counters[k].provisioned || atomic_load(&arr[i]->pc))
+				put(&t, "%s{function=\"%s\",version=\"%s\"} %llu\n", counters[k].name,
+				    arr[i]->fn->name, labels[i],
+				    (unsigned long long)*(const uint64_t *)((const char *)&sums[i] +
+				                                            counters[k].offset));
 	}
 	put(&t, "# HELP faas_duration_milliseconds Handler run time.\n"
 	        "# TYPE faas_duration_milliseconds histogram\n");

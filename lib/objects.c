@@ -134,6 +134,17 @@ void faas__version_ref(struct faas_version *v)
 	ref(&v->refs);
 }
 
+bool faas__version_tryref(struct faas_version *v)
+{
+	long n = atomic_load_explicit(&v->refs, memory_order_relaxed);
+
+	while (n > 0)
+		if (atomic_compare_exchange_weak_explicit(&v->refs, &n, n + 1, memory_order_acquire,
+		                                          memory_order_relaxed))
+			return true;
+	return false;
+}
+
 void faas__version_unref(struct faas_version *v)
 {
 	if (!v || !unref(&v->refs))
@@ -145,6 +156,7 @@ void faas__version_unref(struct faas_version *v)
 void faas__version_destroy(struct faas_version *v)
 {
 	faas__metrics_free(v);
+	faas__pc_version_gone(v); /* its provisioned environments first */
 	faas__instances_free(v); /* empty when code is NULL */
 	faas__code_unref(v->code);
 	faas__fn_unref(v->fn);

@@ -41,10 +41,11 @@ int faas__registry_new(faas_runtime_t *rt)
 	return 0;
 }
 
-static void entry_free(struct faas_entry *e)
+static void entry_free(faas_runtime_t *rt, struct faas_entry *e)
 {
 	size_t i;
 
+	faas__pc_entry_free(rt, e); /* configs first: they point into versions */
 	for (i = 0; i < e->naliases; i++)
 		faas__alias_unref(e->aliases[i]);
 	for (i = 0; i < e->nversions; i++)
@@ -69,7 +70,7 @@ void faas__registry_free(faas_runtime_t *rt)
 			struct faas_entry *e = s->buckets[b], *next;
 			for (; e; e = next) {
 				next = e->next;
-				entry_free(e);
+				entry_free(rt, e);
 			}
 		}
 		faas__free(s->buckets);
@@ -255,7 +256,7 @@ int faas_function_create(faas_runtime_t *rt, const char *name, const faas_functi
 	return 0;
 fail:
 	faas__version_disown(v);
-	entry_free(e);
+	entry_free(rt, e);
 	return rc;
 }
 
@@ -470,6 +471,9 @@ static int delete_version(faas_runtime_t *rt, const struct faas_ident *id, faas_
 		                names);
 		v = NULL;
 	} else {
+		char num[12];
+		snprintf(num, sizeof(num), "%u", v->number);
+		faas__pc_qualifier_gone(rt, e, num); /* its provisioned config goes with it */
 		for (i = 0; e->versions[i] != v; i++)
 			;
 		memmove(&e->versions[i], &e->versions[i + 1], (e->nversions - i - 1) * sizeof(v));
@@ -515,7 +519,7 @@ int faas_function_delete(faas_runtime_t *rt, const char *name, const char *quali
 	if (!e)
 		return faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
 	faas__conc_function_gone(rt, e->fn);
-	entry_free(e);
+	entry_free(rt, e);
 	return 0;
 }
 

@@ -57,6 +57,9 @@ FAAS_INTERNAL int faas__fail_fn_not_found(const faas_runtime_t *rt, faas_error_d
                                           const char *name, size_t name_len, const char *qual,
                                           size_t qual_len);
 
+struct faas_pc;
+struct faas_pcfg;
+
 /* ---- objects (objects.c) ----------------------------------------------- */
 
 /*
@@ -98,6 +101,7 @@ struct faas_fn {
 	_Atomic int32_t reserved;  /* -1: none; else the reservation (pool in use) */
 	struct faas_pool pool;     /* tokens of the reservation */
 	void *conc_spare;          /* debt entry set aside for un-reserving */
+	int64_t provisioned;       /* sum of its provisioned configs (under conc->lock) */
 	pthread_mutex_t udata_lock; /* the list below and its holders' counts */
 	struct faas_udata *udatas;
 	char name[];               /* NUL-terminated */
@@ -119,6 +123,9 @@ struct faas_version {
 	struct faas_fn *fn;
 	struct faas_code *code;
 	struct faas_instances *instances; /* execution environments of this version */
+	/* provisioned environments, once a config targeted this version; owned
+	 * (one reference) until the version is destroyed (provisioned.c) */
+	_Atomic(struct faas_pc *) pc;
 	char *description;
 	faas_env_var_t *env; /* one block: array then strings */
 	size_t env_count;
@@ -145,6 +152,8 @@ FAAS_INTERNAL void faas__fn_ref(struct faas_fn *f);
 FAAS_INTERNAL void faas__fn_unref(struct faas_fn *f);
 FAAS_INTERNAL void faas__code_unref(struct faas_code *c);
 FAAS_INTERNAL void faas__version_ref(struct faas_version *v);
+/* A reference unless the count already reached zero (then false). */
+FAAS_INTERNAL bool faas__version_tryref(struct faas_version *v);
 /* The last unref hands the version to the housekeeping thread (if any). */
 FAAS_INTERNAL void faas__version_unref(struct faas_version *v);
 FAAS_INTERNAL void faas__version_destroy(struct faas_version *v);
@@ -203,6 +212,7 @@ struct faas_entry {
 	uint32_t next_version;   /* never reused, starts at 1 */
 	uint64_t published_from; /* $LATEST revision at the last publish, 0 = none */
 	uint32_t last_published;
+	struct faas_pcfg *pcfgs; /* provisioned concurrency configs (provisioned.c) */
 };
 
 struct faas_stripe {

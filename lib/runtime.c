@@ -299,7 +299,9 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	if (!rt)
 		return FAAS_EINVAL;
 	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
-	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 ||
+	if (rt->inline_mode && atomic_load(&rt->pc_work)) /* no housekeeping thread to do it */
+		faas__pc_work(rt);
+	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 || faas__pc_busy(rt) ||
 	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&
 	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock)))) {
 		if (faas__real_mono_ns() >= deadline)

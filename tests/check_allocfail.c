@@ -181,6 +181,30 @@ static int op_reserve(faas_runtime_t *rt, faas_error_detail_t *d)
 	return faas_function_set_reserved_concurrency(rt, "f", 2, d);
 }
 
+static int op_provision(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	return faas_function_set_provisioned_concurrency(rt, "f", "1", 2, d);
+}
+
+/* An alias with a provisioned config moves: the config follows it. */
+static void setup_provisioned(faas_runtime_t *rt)
+{
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+
+	setup_full(rt);
+	ac.function_version = 1;
+	ck_assert_int_eq(faas_alias_create(rt, "f", "prov", &ac, NULL), 0);
+	ck_assert_int_eq(faas_function_set_provisioned_concurrency(rt, "f", "prov", 1, NULL), 0);
+}
+
+static int op_provisioned_alias_move(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+
+	ac.function_version = 2;
+	return faas_alias_update(rt, "f", "prov", &ac, d);
+}
+
 struct sweep_case {
 	const char *name;
 	void (*setup)(faas_runtime_t *rt);
@@ -205,6 +229,9 @@ static const struct sweep_case cases[] = {
 	{ "list", setup_full, op_list, false, true, false },
 	{ "resolve", setup_full, op_resolve, false, false, false },
 	{ "reserve", setup_full, op_reserve, false, true, false },
+	{ "provision", setup_full, op_provision, false, true, false },
+	{ "provision-inline", setup_full, op_provision, false, true, true },
+	{ "provisioned-alias-move", setup_provisioned, op_provisioned_alias_move, false, true, false },
 	{ "invoke", setup_full, op_invoke, false, true, false },
 	{ "invoke-inline", setup_full, op_invoke, false, true, true },
 	{ "invoke-json-tail", setup_full, op_invoke_json_tail, false, true, false },

@@ -38,6 +38,9 @@ FAAS_EXTERN json_t *faas_context_client_context(const faas_context_t *ctx);
 FAAS_EXTERN const char *faas_context_getenv(const faas_context_t *ctx, const char *key);
 /** The execution environment's state as set by the function's init callback. */
 FAAS_EXTERN void *faas_context_instance_state(const faas_context_t *ctx);
+/** How the execution environment was initialised, as Lambda's
+ *  AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand" or "provisioned-concurrency". */
+FAAS_EXTERN const char *faas_context_initialization_type(const faas_context_t *ctx);
 /** The runtime the invocation runs in (to invoke other functions). */
 FAAS_EXTERN faas_runtime_t *faas_context_runtime(const faas_context_t *ctx);
 

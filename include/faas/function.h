@@ -177,6 +177,69 @@ FAAS_EXTERN int faas_function_delete(faas_runtime_t *rt, const char *name, const
 FAAS_EXTERN int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
                                                        int32_t n, faas_error_detail_t *detail);
 
+/** Status of a provisioned concurrency configuration, as Lambda's `Status`. */
+typedef enum faas_provisioned_status {
+	FAAS_PROVISIONED_IN_PROGRESS = 0, /**< environments are being initialised */
+	FAAS_PROVISIONED_READY = 1,       /**< all requested environments are initialised */
+	FAAS_PROVISIONED_FAILED = 2       /**< an init failed; see status_reason */
+} faas_provisioned_status_t;
+
+#define FAAS_PROVISIONED_INFO_VERSION 1
+
+/** GetProvisionedConcurrencyConfig, filled by faas_function_get_provisioned_concurrency(). */
+typedef struct faas_provisioned_info {
+	unsigned version;           /**< FAAS_PROVISIONED_INFO_VERSION */
+	uint32_t requested;         /**< RequestedProvisionedConcurrentExecutions */
+	uint32_t available;         /**< AvailableProvisionedConcurrentExecutions: initialised */
+	uint32_t allocated;         /**< AllocatedProvisionedConcurrentExecutions (= available) */
+	faas_provisioned_status_t status;
+	char status_reason[256];    /**< when FAILED: the init's error type and message */
+	int64_t last_modified_ms;   /**< runtime wall clock, epoch ms */
+	uint32_t function_version;  /**< the published version whose environments these are */
+} faas_provisioned_info_t;
+
+#define FAAS_PROVISIONED_INFO_INIT { FAAS_PROVISIONED_INFO_VERSION, 0, 0, 0, FAAS_PROVISIONED_IN_PROGRESS, "", 0, 0 }
+
+/**
+ * Provisioned concurrency (PutProvisionedConcurrencyConfig; @p n = 0 is
+ * DeleteProvisionedConcurrencyConfig) on a published version or an alias,
+ * never $LATEST. @p n tokens are carved out of the function's reservation
+ * (at most what it reserved, less other configs) or, without one, out of
+ * the account like a reservation. @p n execution environments of the
+ * target version are then initialised ahead of traffic, on the
+ * housekeeping thread (initialization type `provisioned-concurrency`; on
+ * the calling thread in inline mode), kept warm (never reaped) and used
+ * first by every invocation that executes that version; when they are all
+ * busy, invocations spill over to on-demand environments. The call
+ * returns at once with the status IN_PROGRESS; READY once all are
+ * initialised, FAILED (with a reason, no retry) when an init fails.
+ *
+ * An alias with routing weights is refused, like Lambda (weights added
+ * later leave the environments on the primary version). A version has at
+ * most one config: provisioning an alias and the version it points at, or
+ * two aliases of one version, is FAAS_ECONFLICT. Moving an alias to another
+ * version moves its configuration: the new version's environments are
+ * initialised, and the old version's idle ones are shut down once the new
+ * ones are ready (or failed). Deleting the alias or version deletes the
+ * configuration; lowering it shuts idle environments down (spindown) and
+ * busy ones when they finish.
+ * @return 0; FAAS_EINVAL (bad qualifier, $LATEST, weighted alias, over a
+ *         limit), FAAS_ENOTFOUND, FAAS_ECONFLICT, FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_set_provisioned_concurrency(faas_runtime_t *rt, const char *name,
+                                                          const char *qualifier, uint32_t n,
+                                                          faas_error_detail_t *detail);
+
+/**
+ * GetProvisionedConcurrencyConfig. FAAS_ENOTFOUND when the qualifier has
+ * none ("No Provisioned Concurrency Config found for this function").
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_get_provisioned_concurrency(faas_runtime_t *rt, const char *name,
+                                                          const char *qualifier,
+                                                          faas_provisioned_info_t *out,
+                                                          faas_error_detail_t *detail);
+
 #define FAAS_ALIAS_CONFIG_VERSION 1
 
 /**
