@@ -19,5 +19,6 @@
 #include "faas/context.h"
 #include "faas/metrics.h"
 #include "faas/extension.h"
+#include "faas/async.h"
 
 #endif /* FAAS_H */

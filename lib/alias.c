@@ -191,6 +191,7 @@ int faas_alias_delete(faas_runtime_t *rt, const char *function, const char *alia
 		        (e->naliases - (size_t)idx - 1) * sizeof(old));
 		e->naliases--;
 		faas__pc_qualifier_gone(rt, e, alias);
+		faas__async_qualifier_gone(e, alias);
 	}
 	faas__stripe_unlock(s);
 	if (!e)

@@ -204,6 +204,29 @@ FAAS_INTERNAL void faas__pc_qualifier_gone(faas_runtime_t *rt, struct faas_entry
 /* The entry is being freed (function deleted, runtime freed). */
 FAAS_INTERNAL void faas__pc_entry_free(faas_runtime_t *rt, struct faas_entry *e);
 
+/* ---- asynchronous invocation (async.c) ---------------------------------- */
+
+FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o,
+                                   faas_error_detail_t *d);
+FAAS_INTERNAL void faas__async_free(faas_runtime_t *rt);
+/* Queue an event on res's version (alias already drawn); fills request_id. */
+FAAS_INTERNAL int faas__async_enqueue(faas_runtime_t *rt, const struct faas_resolved *res,
+                                      const struct faas_ident *id, json_t *event,
+                                      uint32_t lineage, char request_id[FAAS_REQUEST_ID_SIZE],
+                                      faas_error_detail_t *d);
+/* Housekeeping: start due events, time out late attempts. */
+FAAS_INTERNAL void faas__async_pump(faas_runtime_t *rt);
+/* Attempts running, or events due now (quiesce waits for these). */
+FAAS_INTERNAL bool faas__async_busy(faas_runtime_t *rt);
+/* Anything queued or running (shutdown drains these). */
+FAAS_INTERNAL bool faas__async_pending(faas_runtime_t *rt);
+/* Shutdown's deadline: what is still queued ends with condition Shutdown. */
+FAAS_INTERNAL void faas__async_close(faas_runtime_t *rt);
+FAAS_INTERNAL json_t *faas__async_metrics(faas_runtime_t *rt);
+/* Registry (stripe lock held or entry unlinked): */
+FAAS_INTERNAL void faas__async_entry_free(struct faas_entry *e);
+FAAS_INTERNAL void faas__async_qualifier_gone(struct faas_entry *e, const char *qual);
+
 /* ---- invocations (invoke.c) -------------------------------------------- */
 
 enum faas_inv_state { FAAS_INV_RUNNING = 0, FAAS_INV_DONE = 1, FAAS_INV_ABANDONED = 2 };
@@ -243,6 +266,10 @@ struct faas_inv {
 	struct faas_fn *fn;           /* referenced until the token is back */
 	struct faas_pool *pool;       /* the pool charged (maybe fn->pool) */
 	struct faas_pc *pc;           /* referenced when the token is provisioned */
+	/* async attempts (async.c): run instead of waking a caller, exactly once */
+	void (*done_cb)(struct faas_inv *inv, bool abandoned);
+	void *done_arg;
+	struct faas_inv *anext, *aprev; /* the attempts running, under the async lock */
 	const char *init_type;        /* "on-demand" unless provisioning */
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
@@ -278,6 +305,15 @@ struct faas_inv {
 };
 
 FAAS_INTERNAL void faas__inv_unref(struct faas_inv *inv);
+/* An async attempt of v (a reference is taken on v and the event), with the
+ * event's request id; refs = 2 (the running list and the worker). */
+FAAS_INTERNAL struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v,
+                                               const char *qual, size_t qual_len, json_t *event,
+                                               const char *request_id, uint32_t lineage);
+FAAS_INTERNAL json_t *faas__inv_timeout_payload(const struct faas_inv *inv);
+/* A token for v now (provisioned first), never waiting. */
+FAAS_INTERNAL int faas__admit_now(faas_runtime_t *rt, struct faas_version *v,
+                                  struct faas_pool **pool, struct faas_pc **pc, const char **reason);
 /* An invocation that only initialises an environment of v (provisioning). */
 FAAS_INTERNAL struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v);
 /* The pipeline: runs inv on the current thread (handler, instance, logs). */

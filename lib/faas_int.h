@@ -104,6 +104,8 @@ struct faas_clock {
 FAAS_INTERNAL void faas__clock_init(struct faas_clock *c, faas_clock_kind_t kind, int64_t epoch_ms);
 FAAS_INTERNAL uint64_t faas__clock_mono_ns(const struct faas_clock *c);
 FAAS_INTERNAL int64_t faas__clock_wall_ms(const struct faas_clock *c);
+/* "2019-11-14T18:16:05.568Z" (Telemetry and invocation records). */
+FAAS_INTERNAL void faas__iso8601(int64_t epoch_ms, char *buf, size_t size);
 FAAS_INTERNAL uint64_t faas__real_mono_ns(void);
 /* "2019-09-24T18:20:35.054+0000" (Lambda's LastModified); buf >= 29 bytes. */
 FAAS_INTERNAL void faas__format_last_modified(int64_t epoch_ms, char *buf, size_t size);
@@ -135,6 +137,7 @@ struct faas_workers;
 struct faas_inv;
 struct faas_hk;
 struct faas_ext_set;
+struct faas_async;
 
 /* RUNNING -> DRAINING (only runtime threads may call in) -> SHUTDOWN */
 enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN = 2 };
@@ -166,6 +169,8 @@ struct faas_runtime {
 	uint32_t init_timeout_ms;
 	_Atomic uint64_t next_reap_ns; /* earliest time an idle environment may expire */
 	_Atomic bool pc_work;    /* provisioned concurrency: the provisioner has work */
+	struct faas_async *async; /* the Event queue (async.c) */
+	uint32_t max_async_request_bytes;
 	_Atomic int pc_running;  /* provisioner passes under way */
 	faas_log_fn log_fn;
 	void *log_user_data;

@@ -68,6 +68,7 @@ static void *hk_main(void *arg)
 			break;
 		if (atomic_load(&rt->pc_work))
 			faas__pc_work(rt);
+		faas__async_pump(rt);
 		faas__reap_due(rt);
 		atomic_store(&hk->seen_ns, now);
 		next = atomic_load(&rt->next_reap_ns);

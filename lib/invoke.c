@@ -96,6 +96,11 @@ static json_t *timeout_payload(const struct faas_inv *inv)
 	return error_object("Sandbox.Timedout", msg);
 }
 
+json_t *faas__inv_timeout_payload(const struct faas_inv *inv)
+{
+	return timeout_payload(inv);
+}
+
 /* ---- invocation objects ------------------------------------------------ */
 
 void faas__inv_unref(struct faas_inv *inv)
@@ -381,6 +386,11 @@ static void complete(struct faas_inv *inv)
 	faas__fn_unref(inv->fn); /* the pool lived in it: nothing touches it after this */
 	inv->fn = NULL;
 	if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE)) {
+		if (FAAS_UNLIKELY(inv->done_cb != NULL)) { /* an async attempt: its continuation */
+			inv->done_cb(inv, false);
+			faas__inv_unref(inv);
+			return;
+		}
 		atomic_fetch_add(&inv->wake, 1);
 		/* seq_cst with the caller's store of `sleeping`: either it sees DONE
 		 * before it sleeps, or we see it sleeping; no syscall otherwise */
@@ -608,6 +618,27 @@ struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v)
 	return inv;
 }
 
+struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v, const char *qual,
+                                 size_t qual_len, json_t *event, const char *request_id,
+                                 uint32_t lineage)
+{
+	struct faas_resolved res = { v, v->number };
+	struct faas_ident id;
+	struct faas_inv *inv;
+
+	memset(&id, 0, sizeof(id));
+	id.qual = qual_len ? qual : NULL;
+	id.qual_len = qual_len;
+	faas__version_ref(v); /* the invocation's, as a resolution would give it */
+	if (!(inv = inv_new(rt, &res, &id, event, NULL))) {
+		faas__version_unref(v);
+		return NULL;
+	}
+	memcpy(inv->request_id, request_id, FAAS_REQUEST_ID_SIZE);
+	inv->lineage = lineage;
+	return inv;
+}
+
 static int check_call(faas_runtime_t *rt, const faas_invoke_options_t *o, faas_result_t *r,
                       faas_error_detail_t *d)
 {
@@ -667,7 +698,13 @@ static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_opti
 			                  FAAS_CLIENT_CONTEXT_MAX, 4 * ((n + 2) / 3));
 	}
 	if (rt->enforce_json_limits && event) {
-		if (json_text_size(event) > rt->max_request_bytes)
+		n = json_text_size(event);
+		if (o && o->type == FAAS_INVOKE_EVENT && n > rt->max_async_request_bytes)
+			return faas__fail(d, FAAS_ETOOLARGE,
+			                  "%zu byte payload is too large for the Event invocation type "
+			                  "(limit %u bytes)",
+			                  n, rt->max_async_request_bytes);
+		if (n > rt->max_request_bytes)
 			return faas__fail(d, FAAS_ETOOLARGE,
 			                  "Request must be smaller than %u bytes for the InvokeFunction "
 			                  "operation",
@@ -695,6 +732,15 @@ static int admit(faas_runtime_t *rt, const struct faas_resolved *res, const faas
 	if (wait > UINT32_MAX)
 		wait = UINT32_MAX;
 	return faas__conc_admit_wait(rt, res->version->fn, (uint32_t)wait, pool, reason);
+}
+
+int faas__admit_now(faas_runtime_t *rt, struct faas_version *v, struct faas_pool **pool,
+                    struct faas_pc **pcp, const char **reason)
+{
+	struct faas_resolved res = { v, v->number };
+
+	*pcp = NULL;
+	return admit(rt, &res, NULL, true, pool, pcp, reason);
 }
 
 static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *identifier,
@@ -731,9 +777,18 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	if ((rc = faas__registry_resolve(rt, &id, o ? o->routing_key : NULL, true, &res, &d)) != 0)
 		return fail_result(r, &d, rc);
 	if (o && o->type == FAAS_INVOKE_EVENT) {
+		faas__version_label(res.executed, r->executed_version);
+		rc = faas__async_enqueue(rt, &res, &id, event, lineage, r->request_id, &d);
 		faas__resolved_release(&res);
-		faas__fail(&d, FAAS_EUNSUPPORTED, "the Event invocation type is not supported yet");
-		return fail_result(r, &d, FAAS_EUNSUPPORTED);
+		if (rc != 0) {
+			r->executed_version[0] = '\0';
+			if (rc == FAAS_EAGAIN)
+				r->throttle_reason = "AsyncQueueFull";
+			return fail_result(r, &d, rc);
+		}
+		r->status_code = 202;
+		r->lineage = lineage;
+		return 0;
 	}
 	if (lineage > FAAS_RECURSION_LIMIT && !res.version->allow_recursion) {
 		faas__resolved_release(&res);
@@ -824,6 +879,13 @@ int faas_invoke_json(faas_runtime_t *rt, const char *identifier, const char *tex
 	if (!text && len) {
 		result_api_error(r, FAAS_EINVAL, "json must not be NULL");
 		return FAAS_EINVAL;
+	}
+	if (rt && o && o->type == FAAS_INVOKE_EVENT && len > rt->max_async_request_bytes) {
+		snprintf(r->message, sizeof(r->message),
+		         "%zu byte payload is too large for the Event invocation type (limit %u bytes)",
+		         len, rt->max_async_request_bytes);
+		result_api_error(r, FAAS_ETOOLARGE, NULL);
+		return FAAS_ETOOLARGE;
 	}
 	if (len > rt_request_max(rt)) {
 		snprintf(r->message, sizeof(r->message),

@@ -276,7 +276,7 @@ int faas_metrics_json(faas_runtime_t *rt, json_t **out, faas_error_detail_t *d)
 	                 (json_int_t)faas__conc_in_use(rt), "UnreservedConcurrentExecutions",
 	                 (json_int_t)faas__conc_unreserved_in_use(rt), "Functions");
 	fns = json_object_get(root, "Functions");
-	ok = root != NULL;
+	ok = root != NULL && json_object_set_new(root, "Async", faas__async_metrics(rt)) == 0;
 	for (i = 0; ok && i < n; i++) {
 		if (!current || strcmp(current, arr[i]->fn->name) != 0) {
 			current = arr[i]->fn->name;

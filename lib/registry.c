@@ -46,6 +46,7 @@ static void entry_free(faas_runtime_t *rt, struct faas_entry *e)
 	size_t i;
 
 	faas__pc_entry_free(rt, e); /* configs first: they point into versions */
+	faas__async_entry_free(e);
 	for (i = 0; i < e->naliases; i++)
 		faas__alias_unref(e->aliases[i]);
 	for (i = 0; i < e->nversions; i++)
@@ -474,6 +475,7 @@ static int delete_version(faas_runtime_t *rt, const struct faas_ident *id, faas_
 		char num[12];
 		snprintf(num, sizeof(num), "%u", v->number);
 		faas__pc_qualifier_gone(rt, e, num); /* its provisioned config goes with it */
+		faas__async_qualifier_gone(e, num);   /* and its event invoke config */
 		for (i = 0; e->versions[i] != v; i++)
 			;
 		memmove(&e->versions[i], &e->versions[i + 1], (e->nversions - i - 1) * sizeof(v));

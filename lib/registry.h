@@ -59,6 +59,7 @@ FAAS_INTERNAL int faas__fail_fn_not_found(const faas_runtime_t *rt, faas_error_d
 
 struct faas_pc;
 struct faas_pcfg;
+struct faas_eicfg;
 
 /* ---- objects (objects.c) ----------------------------------------------- */
 
@@ -213,6 +214,7 @@ struct faas_entry {
 	uint64_t published_from; /* $LATEST revision at the last publish, 0 = none */
 	uint32_t last_published;
 	struct faas_pcfg *pcfgs; /* provisioned concurrency configs (provisioned.c) */
+	struct faas_eicfg *eicfgs; /* event invoke configs (async.c) */
 };
 
 struct faas_stripe {

@@ -95,6 +95,7 @@ static int size_runtime(faas_runtime_t *rt, const faas_runtime_options_t *o, faa
 /* Memory of the runtime core: freed by the last core reference. */
 void faas__rt_core_free(faas_runtime_t *rt)
 {
+	faas__async_free(rt);
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
 	faas__hk_free(rt);
 	faas__ext_set_unref(rt->exts);
@@ -194,6 +195,11 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		faas__rt_core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
+	if ((rc = faas__async_init(rt, o, d)) != 0) {
+		faas__registry_free(rt);
+		faas__rt_core_unref(rt);
+		return rc;
+	}
 	if ((rc = faas__hk_start(rt)) != 0) {
 		faas__registry_free(rt);
 		faas__rt_core_unref(rt);
@@ -225,9 +231,12 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 		return FAAS_ESHUTDOWN;
 	faas__conc_close(rt);
 	deadline = faas__real_mono_ns() + (uint64_t)drain_ms * 1000000u;
-	while (faas__conc_in_use(rt) > 0 && faas__real_mono_ns() < deadline)
+	/* queued events keep being dispatched while we drain (DESIGN 9.10) */
+	while ((faas__conc_in_use(rt) > 0 || faas__async_pending(rt)) &&
+	       faas__real_mono_ns() < deadline)
 		faas__sleep_ms(1);
 	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
+	faas__async_close(rt); /* the rest: failure destination or undelivered, "Shutdown" */
 	faas__workers_stop(rt, 1000);
 	faas__registry_spindown(rt);
 	faas__hk_stop(rt);
@@ -302,6 +311,7 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	if (rt->inline_mode && atomic_load(&rt->pc_work)) /* no housekeeping thread to do it */
 		faas__pc_work(rt);
 	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 || faas__pc_busy(rt) ||
+	       faas__async_busy(rt) ||
 	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&
 	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock)))) {
 		if (faas__real_mono_ns() >= deadline)

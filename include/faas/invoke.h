@@ -25,7 +25,7 @@ FAAS_BEGIN_DECLS
 /** X-Amz-Invocation-Type. */
 typedef enum faas_invocation_type {
 	FAAS_INVOKE_REQUEST_RESPONSE = 0, /**< run and wait (default) */
-	FAAS_INVOKE_EVENT = 1,            /**< queue and return: not supported yet (FAAS_EUNSUPPORTED) */
+	FAAS_INVOKE_EVENT = 1,            /**< queue and return at once (202, faas/async.h) */
 	FAAS_INVOKE_DRY_RUN = 2           /**< validate identifier and qualifier only; never runs */
 } faas_invocation_type_t;
 
@@ -100,6 +100,8 @@ typedef struct faas_result {
 /** Lambda's limits on a recursive request chain and on payloads. */
 #define FAAS_RECURSION_LIMIT 16
 #define FAAS_SYNC_REQUEST_MAX 6291456u
+/** Lambda's limit on an Event invocation's payload (JSON text). */
+#define FAAS_ASYNC_REQUEST_MAX 1048576u
 #define FAAS_SYNC_RESPONSE_MAX 6291556u
 #define FAAS_CLIENT_CONTEXT_MAX 3583u /* bytes of base64 */
 

@@ -10,6 +10,8 @@
 #include "faas/common.h"
 #include "faas/error.h"
 
+#include <jansson.h>
+
 FAAS_BEGIN_DECLS
 
 /** Which clock the runtime reads for Lambda-visible time. */
@@ -59,10 +61,22 @@ typedef struct faas_runtime_options {
 	int log_fd;                 /**< also write log lines, newline-terminated, to this file
 	                                 descriptor; -1 (the default) = none */
 	uint32_t max_extensions;    /**< 0 = 10 (Lambda's limit) */
+	/* asynchronous invocation (faas/async.h) */
+	uint32_t async_queue_max;   /**< events queued at most (beyond: FAAS_EAGAIN); 0 = 100000 */
+	int32_t async_max_inflight; /**< async attempts running at once; 0 = half of max_concurrency,
+	                                 -1 = no cap (Lambda) */
+	double async_delay_scale;   /**< multiplies retry delays and throttle backoff (1.0 = Lambda's
+	                                 minutes and seconds); 0 = 1.0 */
+	uint32_t max_async_request_bytes; /**< Event payload limit on JSON text; 0 = 1048576 */
+	/** Receives, with no destination to take it, the invocation record of an
+	 *  event still queued at shutdown (condition "Shutdown") or one a destination
+	 *  could not take ("DestinationDeliveryFailed"). Runs like a destination. */
+	void (*async_undelivered)(json_t *record, void *user_data);
+	void *async_undelivered_user_data;
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0 }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0.0, 0, NULL, NULL }
 
 /**
  * Create a runtime.

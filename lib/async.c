@@ -1,0 +1,799 @@
+/*
+ * libfaas — asynchronous invocation (DESIGN §9.5, §9.8, §9.10; Lambda's
+ * `Event` invocation type, reference §8).
+ *
+ * DESIGN
+ * - An accepted event is a `struct faas_aevent`: the frozen event (a
+ *   reference), the version chosen at enqueue time (a reference), the
+ *   event invoke config as it stood then (an immutable refcounted
+ *   `faas_aconf`), its request id, times and attempt counts. Queued events
+ *   wait in one min-heap by due time under `lock`; the heap is bounded
+ *   (async_queue_max: beyond it, FAAS_EAGAIN, never a block or a drop).
+ * - The housekeeping thread pumps: it pops due events while fewer than
+ *   max_inflight attempts run, takes a token like a sync call (provisioned,
+ *   reserved or unreserved pool; never waiting) and hands the attempt to a
+ *   worker as an invocation whose completion runs `attempt_done` instead of
+ *   waking a caller (DESIGN 9.8's continuation). A throttled attempt goes
+ *   back to the heap at once with backoff: no thread ever waits for it.
+ * - Timeouts without timers: running attempts sit on a list with the
+ *   deadline their worker publishes; the pump abandons one whose deadline
+ *   passed (state RUNNING -> ABANDONED, the same CAS a sync caller uses) and
+ *   finishes it as a timeout while the stuck handler keeps its worker and
+ *   token until it returns. Exactly one of the worker and the pump wins.
+ * - Outcomes: success -> on_success; function error or timeout -> retried
+ *   while attempts <= max_retry_attempts (delays 60 s then 120 s, times
+ *   async_delay_scale), else on_failure with RetriesExhausted; the age limit
+ *   is checked before each attempt (EventAgeExceeded). With no failure
+ *   destination a failed event is dropped, as Lambda does (counted).
+ * - Shutdown: the pump keeps running while faas_runtime_shutdown drains;
+ *   at its deadline whatever is still queued is finished with condition
+ *   Shutdown (failure destination, else `undelivered`), on the caller's
+ *   thread. Attempts still running finish later on their worker.
+ */
+#include "dispatch.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#define AGE_MAX_MS 21600000LL /* 6 h */
+#define QUEUE_MAX_DEFAULT 100000u
+
+/* An event invoke config, immutable once built. */
+struct faas_aconf {
+	_Atomic long refs;
+	int32_t max_retry;
+	int64_t max_age_ms;
+	faas_destination_t on_success, on_failure; /* `function` points into this block */
+};
+
+/* The config of one qualifier, in the function's registry entry. */
+struct faas_eicfg {
+	struct faas_eicfg *next;
+	struct faas_aconf *conf;
+	char qual[FAAS_QUALIFIER_MAX + 1]; /* "$LATEST", "3" or an alias */
+};
+
+struct faas_aevent {
+	json_t *event;
+	struct faas_version *version;
+	struct faas_aconf *conf; /* NULL: the defaults */
+	uint64_t enqueued_ns, due_ns;
+	uint32_t attempts;  /* made so far */
+	uint32_t throttles; /* consecutive, for the backoff */
+	uint32_t lineage;
+	size_t qual_len;
+	char qual[FAAS_QUALIFIER_MAX + 1]; /* as invoked */
+	char request_id[FAAS_REQUEST_ID_SIZE];
+};
+
+struct faas_async {
+	pthread_mutex_t lock;
+	struct faas_aevent **heap; /* by due_ns */
+	size_t n, cap;
+	struct faas_inv *running; /* attempts in flight (anext/aprev) */
+	uint32_t inflight, max_inflight;
+	uint32_t max_queued;
+	double scale;
+	bool closed;
+	faas_destination_fn undelivered;
+	void *undelivered_ud;
+	/* counters (under lock) */
+	uint64_t received, succeeded, failed, dropped, retries, throttled, expired, shutdown,
+	        delivery_failures, undelivered_count;
+};
+
+/* ---- configs -------------------------------------------------------------- */
+
+static void aconf_unref(struct faas_aconf *c)
+{
+	if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+		faas__free(c);
+}
+
+static int check_destination(const faas_destination_t *dst, const char *which,
+                             faas_error_detail_t *d)
+{
+	switch (dst->kind) {
+	case FAAS_DESTINATION_NONE:
+		return 0;
+	case FAAS_DESTINATION_CALLBACK:
+		if (!dst->callback)
+			return faas__fail(d, FAAS_EINVAL, "%s: a callback destination needs a callback",
+			                  which);
+		return 0;
+	case FAAS_DESTINATION_FUNCTION:
+		if (!dst->function || !*dst->function)
+			return faas__fail(d, FAAS_EINVAL, "%s: a function destination needs a function name",
+			                  which);
+		if (strlen(dst->function) > FAAS_IDENT_MAX_INVOKE)
+			return faas__fail(d, FAAS_EINVAL, "%s: function name too long", which);
+		return 0;
+	}
+	return faas__fail(d, FAAS_EINVAL, "%s: unknown destination kind %d", which, (int)dst->kind);
+}
+
+static struct faas_aconf *aconf_build(const faas_event_invoke_config_t *cfg, faas_error_detail_t *d)
+{
+	size_t ls = cfg->on_success.kind == FAAS_DESTINATION_FUNCTION ? strlen(cfg->on_success.function) + 1 : 0;
+	size_t lf = cfg->on_failure.kind == FAAS_DESTINATION_FUNCTION ? strlen(cfg->on_failure.function) + 1 : 0;
+	struct faas_aconf *c = faas__calloc(1, sizeof(*c) + ls + lf);
+	char *p;
+
+	if (!c) {
+		faas__fail(d, FAAS_ENOMEM, NULL);
+		return NULL;
+	}
+	atomic_init(&c->refs, 1);
+	c->max_retry = cfg->max_retry_attempts < 0 ? 2 : cfg->max_retry_attempts;
+	c->max_age_ms = cfg->max_event_age_ms ? cfg->max_event_age_ms : AGE_MAX_MS;
+	c->on_success = cfg->on_success;
+	c->on_failure = cfg->on_failure;
+	p = (char *)(c + 1);
+	if (ls) {
+		memcpy(p, cfg->on_success.function, ls);
+		c->on_success.function = p;
+		p += ls;
+	}
+	if (lf) {
+		memcpy(p, cfg->on_failure.function, lf);
+		c->on_failure.function = p;
+	}
+	return c;
+}
+
+static struct faas_eicfg *eicfg_find(const struct faas_entry *e, const char *qual, size_t len)
+{
+	struct faas_eicfg *c;
+
+	for (c = e->eicfgs; c; c = c->next)
+		if (strlen(c->qual) == len && memcmp(c->qual, qual, len) == 0)
+			return c;
+	return NULL;
+}
+
+void faas__async_entry_free(struct faas_entry *e)
+{
+	struct faas_eicfg *c, *next;
+
+	for (c = e->eicfgs; c; c = next) {
+		next = c->next;
+		aconf_unref(c->conf);
+		faas__free(c);
+	}
+	e->eicfgs = NULL;
+}
+
+void faas__async_qualifier_gone(struct faas_entry *e, const char *qual)
+{
+	struct faas_eicfg **pp, *c;
+
+	for (pp = &e->eicfgs; (c = *pp) != NULL; pp = &c->next)
+		if (strcmp(c->qual, qual) == 0) {
+			*pp = c->next;
+			aconf_unref(c->conf);
+			faas__free(c);
+			return;
+		}
+}
+
+int faas_function_set_event_invoke_config(faas_runtime_t *rt, const char *name,
+                                          const char *qualifier,
+                                          const faas_event_invoke_config_t *cfg,
+                                          faas_error_detail_t *d)
+{
+	struct faas_aconf *conf = NULL, *old = NULL;
+	struct faas_eicfg *fresh = NULL, *c;
+	struct faas_version *v = NULL;
+	struct faas_ident id;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	const char *qual;
+	size_t qual_len;
+	uint64_t hash;
+	int rc;
+
+	if ((rc = faas__api_begin(rt, d)) != 0 ||
+	    (rc = faas__ident_parse(rt, name, qualifier, FAAS_IDENT_CONTROL, &id, d)) != 0)
+		return rc;
+	if (cfg) {
+		if (cfg->version != FAAS_EVENT_INVOKE_CONFIG_VERSION)
+			return faas__fail(d, FAAS_EINVAL,
+			                  "unsupported faas_event_invoke_config_t version %u", cfg->version);
+		if (cfg->max_retry_attempts < -1 || cfg->max_retry_attempts > 2)
+			return faas__fail(d, FAAS_EINVAL,
+			                  "1 validation error detected: Value '%d' at 'maximumRetryAttempts' "
+			                  "failed to satisfy constraint: Member must have value less than or "
+			                  "equal to 2",
+			                  (int)cfg->max_retry_attempts);
+		if (cfg->max_event_age_ms < 0 || cfg->max_event_age_ms > AGE_MAX_MS)
+			return faas__fail(d, FAAS_EINVAL,
+			                  "max_event_age_ms must be between 1 and %lld (6 hours); 0 means 6 hours",
+			                  AGE_MAX_MS);
+		if ((rc = check_destination(&cfg->on_success, "on_success", d)) != 0 ||
+		    (rc = check_destination(&cfg->on_failure, "on_failure", d)) != 0)
+			return rc;
+		if (!(conf = aconf_build(cfg, d)))
+			return FAAS_ENOMEM;
+		if (!(fresh = faas__calloc(1, sizeof(*fresh)))) {
+			aconf_unref(conf);
+			return faas__fail(d, FAAS_ENOMEM, NULL);
+		}
+	}
+	qual = id.qual ? id.qual : "$LATEST";
+	qual_len = id.qual ? id.qual_len : 7;
+	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+	e = faas__entry_find(s, id.name, id.name_len, hash);
+	if (!e) {
+		rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+	} else if (id.kind == FAAS_QUAL_VERSION && !(v = faas__entry_version(e, id.version))) {
+		rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, id.qual, id.qual_len);
+	} else if (id.kind == FAAS_QUAL_ALIAS && faas__entry_alias_index(e, id.qual, id.qual_len) < 0) {
+		rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, id.qual, id.qual_len);
+	} else if ((c = eicfg_find(e, qual, qual_len)) != NULL) {
+		old = c->conf;
+		if (conf) {
+			c->conf = conf;
+			conf = NULL;
+		} else {
+			faas__async_qualifier_gone(e, c->qual);
+			old = NULL; /* freed with its entry */
+		}
+	} else if (!conf) {
+		rc = faas__fail(d, FAAS_ENOTFOUND,
+		                "The function %.*s doesn't have an EventInvokeConfig", (int)id.name_len,
+		                id.name);
+	} else {
+		memcpy(fresh->qual, qual, qual_len);
+		fresh->qual[qual_len] = '\0';
+		fresh->conf = conf;
+		fresh->next = e->eicfgs;
+		e->eicfgs = fresh;
+		fresh = NULL;
+		conf = NULL;
+	}
+	faas__stripe_unlock(s);
+	aconf_unref(old);
+	aconf_unref(conf);
+	faas__free(fresh);
+	return rc;
+}
+
+/* ---- the runtime's queue ---------------------------------------------------- */
+
+int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d)
+{
+	struct faas_async *a;
+
+	if (o->async_max_inflight < -1)
+		return faas__fail(d, FAAS_EINVAL, "async_max_inflight must be -1, 0 or positive");
+	if (!isfinite(o->async_delay_scale) || o->async_delay_scale < 0)
+		return faas__fail(d, FAAS_EINVAL, "async_delay_scale must be a finite value >= 0");
+	if (!(a = faas__calloc(1, sizeof(*a))))
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	if (pthread_mutex_init(&a->lock, NULL) != 0) {
+		faas__free(a);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	a->max_queued = o->async_queue_max ? o->async_queue_max : QUEUE_MAX_DEFAULT;
+	a->max_inflight = o->async_max_inflight < 0    ? UINT32_MAX
+	                  : o->async_max_inflight == 0 ? (rt->conc->max / 2 ? rt->conc->max / 2 : 1)
+	                                               : (uint32_t)o->async_max_inflight;
+	a->scale = o->async_delay_scale > 0 ? o->async_delay_scale : 1.0;
+	a->undelivered = o->async_undelivered;
+	a->undelivered_ud = o->async_undelivered_user_data;
+	rt->max_async_request_bytes =
+	        o->max_async_request_bytes ? o->max_async_request_bytes : FAAS_ASYNC_REQUEST_MAX;
+	rt->async = a;
+	return 0;
+}
+
+static void aevent_free(struct faas_aevent *ev)
+{
+	json_decref(ev->event);
+	faas__version_unref(ev->version);
+	aconf_unref(ev->conf);
+	faas__free(ev);
+}
+
+void faas__async_free(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->n; i++) /* only after a failed start: shutdown empties it */
+		aevent_free(a->heap[i]);
+	faas__free(a->heap);
+	pthread_mutex_destroy(&a->lock);
+	faas__free(a);
+	rt->async = NULL;
+}
+
+/* Heap under lock. */
+static void heap_up(struct faas_async *a, size_t i)
+{
+	struct faas_aevent *ev = a->heap[i];
+
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (a->heap[p]->due_ns <= ev->due_ns)
+			break;
+		a->heap[i] = a->heap[p];
+		i = p;
+	}
+	a->heap[i] = ev;
+}
+
+static struct faas_aevent *heap_pop(struct faas_async *a)
+{
+	struct faas_aevent *top = a->heap[0], *last = a->heap[--a->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = l;
+		if (l >= a->n)
+			break;
+		if (l + 1 < a->n && a->heap[l + 1]->due_ns < a->heap[l]->due_ns)
+			m = l + 1;
+		if (last->due_ns <= a->heap[m]->due_ns)
+			break;
+		a->heap[i] = a->heap[m];
+		i = m;
+	}
+	if (a->n)
+		a->heap[i] = last;
+	return top;
+}
+
+/*
+ * An event off the heap keeps its slot (counted in `inflight`) until it
+ * ends, so going back never needs memory: requeue() returns the slot and
+ * the event together, release_slot() when the event ends.
+ */
+static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
+{
+	struct faas_async *a = rt->async;
+
+	ev->due_ns = due;
+	pthread_mutex_lock(&a->lock);
+	a->inflight--;
+	a->heap[a->n++] = ev;
+	heap_up(a, a->n - 1);
+	pthread_mutex_unlock(&a->lock);
+	faas__reap_hint(rt, due); /* wakes the pump then */
+}
+
+static void release_slot(struct faas_async *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->inflight--;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static uint64_t scaled_ms(const struct faas_async *a, double ms)
+{
+	double ns = ms * a->scale * 1e6;
+
+	return ns < 1.0 ? 1 : (uint64_t)ns;
+}
+
+/* ---- records and destinations ---------------------------------------------- */
+
+static json_t *record(faas_runtime_t *rt, const struct faas_aevent *ev, const char *condition,
+                      json_t *response, bool function_error)
+{
+	char arn[FAAS_ARN_MAX], label[12], ts[32];
+	json_t *rec;
+
+	faas__version_label(ev->version->number, label);
+	faas__format_arn(rt, ev->version->fn->name, ev->version->fn->name_len, label, strlen(label),
+	                 arn, sizeof(arn));
+	faas__iso8601(faas__clock_wall_ms(&rt->clock), ts, sizeof(ts));
+	rec = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:i},s:O}", "version", "1.0", "timestamp", ts,
+	                "requestContext", "requestId", ev->request_id, "functionArn", arn, "condition",
+	                condition, "approximateInvokeCount", (int)ev->attempts, "requestPayload",
+	                ev->event);
+	if (rec && ev->attempts > 0) { /* an event that never ran has no response */
+		json_t *rc = json_pack("{s:i,s:s}", "statusCode", 200, "executedVersion", label);
+		if (rc && function_error)
+			json_object_set_new(rc, "functionError", json_string("Unhandled"));
+		json_object_set_new(rec, "responseContext", rc);
+		json_object_set_new(rec, "responsePayload", response ? json_incref(response) : json_null());
+	}
+	return rec;
+}
+
+static void count(faas_runtime_t *rt, uint64_t *counter)
+{
+	pthread_mutex_lock(&rt->async->lock);
+	(*counter)++;
+	pthread_mutex_unlock(&rt->async->lock);
+}
+
+static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
+                   json_t *event, uint32_t lineage, char *request_id, faas_error_detail_t *d);
+
+/* A record to its destination; false when it could not take it. */
+static bool deliver(faas_runtime_t *rt, const faas_destination_t *dst, json_t *rec, uint32_t lineage)
+{
+	faas_error_detail_t d;
+	struct faas_resolved res = { NULL, 0 };
+	struct faas_ident id;
+	char rid[FAAS_REQUEST_ID_SIZE];
+	int rc;
+
+	if (dst->kind == FAAS_DESTINATION_CALLBACK) {
+		dst->callback(rec, dst->user_data);
+		return true;
+	}
+	faas__detail_reset(&d);
+	if (faas__ident_parse(rt, dst->function, NULL, FAAS_IDENT_INVOKE, &id, &d) != 0 ||
+	    faas__registry_resolve(rt, &id, NULL, true, &res, &d) != 0)
+		return false;
+	rc = enqueue(rt, res.version, id.qual, id.qual ? id.qual_len : 0, rec, lineage, rid, &d);
+	faas__resolved_release(&res);
+	return rc == 0;
+}
+
+/* The end of an event that did not succeed. */
+static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
+                          json_t *response, bool function_error)
+{
+	struct faas_async *a = rt->async;
+	const faas_destination_t *dst = ev->conf ? &ev->conf->on_failure : NULL;
+	bool shutdown = strcmp(condition, "Shutdown") == 0;
+	json_t *rec;
+
+	pthread_mutex_lock(&a->lock);
+	a->failed++;
+	if (!strcmp(condition, "EventAgeExceeded"))
+		a->expired++;
+	if (shutdown)
+		a->shutdown++;
+	pthread_mutex_unlock(&a->lock);
+	if ((!dst || dst->kind == FAAS_DESTINATION_NONE) && !(shutdown && a->undelivered)) {
+		count(rt, &a->dropped); /* Lambda discards it */
+		aevent_free(ev);
+		return;
+	}
+	rec = record(rt, ev, condition, response, function_error);
+	if (!rec) { /* no memory for the record: counted, never silent */
+		count(rt, &a->delivery_failures);
+	} else if (dst && dst->kind != FAAS_DESTINATION_NONE &&
+	           deliver(rt, dst, rec, ev->lineage + 1)) {
+		/* delivered */
+	} else {
+		if (dst && dst->kind != FAAS_DESTINATION_NONE) {
+			count(rt, &a->delivery_failures);
+			json_object_set_new(json_object_get(rec, "requestContext"), "condition",
+			                    json_string("DestinationDeliveryFailed"));
+		}
+		if (a->undelivered) {
+			a->undelivered(rec, a->undelivered_ud);
+			count(rt, &a->undelivered_count);
+		} else {
+			count(rt, &a->dropped);
+		}
+	}
+	json_decref(rec);
+	aevent_free(ev);
+}
+
+static void finish_succeeded(faas_runtime_t *rt, struct faas_aevent *ev, json_t *response)
+{
+	struct faas_async *a = rt->async;
+	const faas_destination_t *dst = ev->conf ? &ev->conf->on_success : NULL;
+	json_t *rec;
+
+	count(rt, &a->succeeded);
+	if (dst && dst->kind != FAAS_DESTINATION_NONE) {
+		rec = record(rt, ev, "Success", response, false);
+		if (!rec || !deliver(rt, dst, rec, ev->lineage + 1))
+			count(rt, &a->delivery_failures);
+		json_decref(rec);
+	}
+	aevent_free(ev);
+}
+
+/* ---- attempts ------------------------------------------------------------------ */
+
+static void running_remove(struct faas_async *a, struct faas_inv *inv)
+{
+	if (inv->aprev)
+		inv->aprev->anext = inv->anext;
+	else
+		a->running = inv->anext;
+	if (inv->anext)
+		inv->anext->aprev = inv->aprev;
+	inv->anext = inv->aprev = NULL;
+}
+
+/* The attempt ended: on its worker (DONE), or on the pump at its deadline
+ * (abandoned: the worker still runs and its fields are not ours to read). */
+static void attempt_done(struct faas_inv *inv, bool abandoned)
+{
+	faas_runtime_t *rt = inv->rt;
+	struct faas_async *a = rt->async;
+	struct faas_aevent *ev = inv->done_arg;
+	int32_t max_retry = ev->conf ? ev->conf->max_retry : 2;
+	json_t *response = NULL;
+	bool ok = false;
+	uint64_t now;
+
+	pthread_mutex_lock(&a->lock);
+	running_remove(a, inv);
+	pthread_mutex_unlock(&a->lock);
+	ev->attempts++;
+	ev->throttles = 0;
+	if (abandoned) {
+		response = faas__inv_timeout_payload(inv);
+	} else {
+		ok = inv->outcome == FAAS_OUT_SUCCESS;
+		response = inv->response ? json_incref(inv->response) : NULL;
+	}
+	faas__inv_unref(inv); /* the running list's reference */
+	now = faas__clock_mono_ns(&rt->clock);
+	if (!ok && (int32_t)ev->attempts <= max_retry &&
+	    atomic_load(&rt->state) != FAAS_RT_SHUTDOWN) {
+		count(rt, &a->retries);
+		requeue(rt, ev, now + scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0));
+	} else {
+		release_slot(a);
+		if (ok)
+			finish_succeeded(rt, ev, response);
+		else
+			finish_failed(rt, ev,
+			              atomic_load(&rt->state) == FAAS_RT_SHUTDOWN &&
+			                              (int32_t)ev->attempts <= max_retry
+			                      ? "Shutdown"
+			                      : "RetriesExhausted",
+			              response, true);
+	}
+	json_decref(response);
+}
+
+/* One attempt of a due event (its heap slot stays reserved). */
+static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
+{
+	struct faas_async *a = rt->async;
+	int64_t max_age = ev->conf ? ev->conf->max_age_ms : AGE_MAX_MS;
+	struct faas_pool *pool = NULL;
+	struct faas_pc *pc = NULL;
+	const char *reason = NULL;
+	struct faas_inv *inv;
+	double backoff;
+	int rc;
+
+	if (now - ev->enqueued_ns >= (uint64_t)max_age * 1000000u) {
+		release_slot(a);
+		finish_failed(rt, ev, "EventAgeExceeded", NULL, false);
+		return;
+	}
+	rc = faas__admit_now(rt, ev->version, &pool, &pc, &reason);
+	if (rc != 0) {
+		faas__metrics_throttle(ev->version);
+		count(rt, &a->throttled);
+		if (atomic_load(&ev->version->fn->reserved) == 0) { /* Lambda: no retries */
+			release_slot(a);
+			finish_failed(rt, ev, "RetriesExhausted", NULL, false);
+			return;
+		}
+		/* 1 s, 2 s, 4 s ... 5 min: not an attempt, retries stay */
+		backoff = fmin(1000.0 * ldexp(1.0, (int)(ev->throttles < 20 ? ev->throttles : 20)),
+		               300000.0);
+		ev->throttles++;
+		requeue(rt, ev, now + scaled_ms(a, backoff));
+		return;
+	}
+	inv = faas__inv_async(rt, ev->version, ev->qual, ev->qual_len, ev->event, ev->request_id,
+	                      ev->lineage);
+	if (!inv) {
+		faas__conc_release(rt, pool);
+		faas__pc_unref(pc);
+		requeue(rt, ev, now + scaled_ms(a, 1000.0));
+		return;
+	}
+	inv->pool = pool;
+	inv->pc = pc;
+	inv->done_cb = attempt_done;
+	inv->done_arg = ev;
+	pthread_mutex_lock(&a->lock);
+	inv->anext = a->running;
+	inv->aprev = NULL;
+	if (a->running)
+		a->running->aprev = inv;
+	a->running = inv;
+	pthread_mutex_unlock(&a->lock);
+	if ((rc = faas__submit(inv)) != 0) { /* no thread: try again later */
+		pthread_mutex_lock(&a->lock);
+		running_remove(a, inv);
+		pthread_mutex_unlock(&a->lock);
+		faas__conc_release(rt, inv->pool);
+		faas__pc_unref(inv->pc);
+		inv->pc = NULL;
+		atomic_store(&inv->refs, 1);
+		faas__inv_unref(inv);
+		requeue(rt, ev, now + scaled_ms(a, 1000.0));
+	}
+}
+
+void faas__async_pump(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	struct faas_inv *inv, *late[16];
+	struct faas_aevent *ev;
+	uint64_t now = faas__clock_mono_ns(&rt->clock), next;
+	size_t nlate, i;
+
+	if (!a)
+		return;
+	for (;;) { /* attempts past their deadline: timeouts */
+		nlate = 0;
+		pthread_mutex_lock(&a->lock);
+		for (inv = a->running; inv && nlate < 16; inv = inv->anext)
+			if (atomic_load(&inv->deadline_ns) <= now &&
+			    atomic_load(&inv->state) == FAAS_INV_RUNNING) {
+				atomic_fetch_add(&inv->refs, 1);
+				late[nlate++] = inv;
+			}
+		pthread_mutex_unlock(&a->lock);
+		for (i = 0; i < nlate; i++) {
+			int expected = FAAS_INV_RUNNING;
+			if (atomic_compare_exchange_strong(&late[i]->state, &expected, FAAS_INV_ABANDONED))
+				attempt_done(late[i], true);
+			faas__inv_unref(late[i]);
+		}
+		if (nlate < 16)
+			break;
+	}
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
+			next = a->n && !a->closed ? a->heap[0]->due_ns : UINT64_MAX;
+			for (inv = a->running; inv; inv = inv->anext)
+				if (atomic_load(&inv->deadline_ns) < next)
+					next = atomic_load(&inv->deadline_ns);
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		ev = heap_pop(a);
+		a->inflight++; /* its slot, until it ends or comes back */
+		pthread_mutex_unlock(&a->lock);
+		attempt(rt, ev, now);
+	}
+	if (next != UINT64_MAX)
+		faas__reap_hint(rt, next > now ? next : now + 1);
+}
+
+bool faas__async_busy(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	uint64_t now = faas__clock_mono_ns(&rt->clock);
+	bool busy;
+
+	if (!a)
+		return false;
+	pthread_mutex_lock(&a->lock);
+	busy = a->inflight > 0 || (!a->closed && a->n && a->heap[0]->due_ns <= now);
+	pthread_mutex_unlock(&a->lock);
+	return busy;
+}
+
+bool faas__async_pending(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	bool any;
+
+	if (!a)
+		return false;
+	pthread_mutex_lock(&a->lock);
+	any = a->n > 0 || a->inflight > 0;
+	pthread_mutex_unlock(&a->lock);
+	return any;
+}
+
+void faas__async_close(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	struct faas_aevent *ev;
+
+	if (!a)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		a->closed = true;
+		ev = a->n ? heap_pop(a) : NULL;
+		pthread_mutex_unlock(&a->lock);
+		if (!ev)
+			break;
+		finish_failed(rt, ev, "Shutdown", NULL, false);
+	}
+}
+
+/* ---- accepting events ------------------------------------------------------------ */
+
+static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
+                   json_t *event, uint32_t lineage, char *request_id, faas_error_detail_t *d)
+{
+	struct faas_async *a = rt->async;
+	struct faas_aevent *ev = faas__calloc(1, sizeof(*ev));
+	struct faas_eicfg *c;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	const char *cq = qual ? qual : "$LATEST";
+	size_t cq_len = qual ? qual_len : 7;
+	uint64_t hash;
+
+	if (!ev)
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	/* the config of the qualifier as invoked, as it stands now */
+	s = faas__stripe_lock(rt, v->fn->name, v->fn->name_len, &hash);
+	e = faas__entry_find(s, v->fn->name, v->fn->name_len, hash);
+	if (e && e->fn == v->fn && (c = eicfg_find(e, cq, cq_len)) != NULL) {
+		ev->conf = c->conf;
+		atomic_fetch_add(&ev->conf->refs, 1);
+	}
+	faas__stripe_unlock(s);
+	faas__version_ref(v);
+	ev->version = v;
+	ev->event = event ? json_incref(event) : json_null();
+	ev->lineage = lineage;
+	ev->qual_len = qual ? qual_len : 0;
+	memcpy(ev->qual, qual ? qual : "", ev->qual_len);
+	ev->enqueued_ns = ev->due_ns = faas__clock_mono_ns(&rt->clock);
+	faas__request_id(ev->request_id);
+	pthread_mutex_lock(&a->lock);
+	if (a->closed || atomic_load(&rt->state) == FAAS_RT_SHUTDOWN) {
+		pthread_mutex_unlock(&a->lock);
+		aevent_free(ev);
+		return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
+	}
+	if (a->n + a->inflight >= a->max_queued ||
+	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap)) {
+		bool full = a->n + a->inflight >= a->max_queued;
+		pthread_mutex_unlock(&a->lock);
+		aevent_free(ev);
+		return full ? faas__fail(d, FAAS_EAGAIN,
+		                         "Rate Exceeded. The asynchronous event queue is full (%u events)",
+		                         a->max_queued)
+		            : faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	a->heap[a->n++] = ev;
+	heap_up(a, a->n - 1);
+	a->received++;
+	pthread_mutex_unlock(&a->lock);
+	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE); /* ev may already be running */
+	faas__reap_hint(rt, 0); /* the pump, now */
+	return 0;
+}
+
+int faas__async_enqueue(faas_runtime_t *rt, const struct faas_resolved *res,
+                        const struct faas_ident *id, json_t *event, uint32_t lineage,
+                        char request_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
+{
+	if (rt->inline_mode)
+		return faas__fail(d, FAAS_EUNSUPPORTED,
+		                  "Event invocations need the worker pool: not available in inline mode");
+	return enqueue(rt, res->version, id->qual, id->qual_len, event, lineage, request_id, d);
+}
+
+json_t *faas__async_metrics(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	json_t *o;
+
+	if (!a)
+		return json_object();
+	pthread_mutex_lock(&a->lock);
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "AsyncEventsReceived",
+	              (json_int_t)a->received, "Succeeded", (json_int_t)a->succeeded, "Failed",
+	              (json_int_t)a->failed, "AsyncEventsDropped", (json_int_t)a->dropped, "Retries",
+	              (json_int_t)a->retries, "Throttles", (json_int_t)a->throttled, "EventAgeExceeded",
+	              (json_int_t)a->expired, "Shutdown", (json_int_t)a->shutdown,
+	              "DestinationDeliveryFailures", (json_int_t)a->delivery_failures, "Undelivered",
+	              (json_int_t)a->undelivered_count, "Queued", (json_int_t)a->n, "InFlight",
+	              (json_int_t)a->inflight);
+	pthread_mutex_unlock(&a->lock);
+	return o;
+}
