@@ -349,7 +349,8 @@ static struct faas_aevent *heap_pop(struct faas_async *a)
 /*
  * An event off the heap keeps its slot (counted in `inflight`) until it
  * ends, so going back never needs memory: requeue() returns the slot and
- * the event together, release_slot() when the event ends.
+ * the event together, release_slot() once the event has ended (after its
+ * destination: faas_test_quiesce counts it busy until then).
  */
 static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 {
@@ -539,7 +540,6 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 		count(rt, &a->retries);
 		requeue(rt, ev, now + scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0));
 	} else {
-		release_slot(a);
 		if (ok)
 			finish_succeeded(rt, ev, response);
 		else
@@ -549,8 +549,10 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 			                      ? "Shutdown"
 			                      : "RetriesExhausted",
 			              response, true);
+		release_slot(a); /* after the destination: until then the event is busy */
 	}
 	json_decref(response);
+	faas__hk_kick(rt); /* a slot is free: the next due event may start */
 }
 
 /* One attempt of a due event (its heap slot stays reserved). */
@@ -566,8 +568,8 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 	int rc;
 
 	if (now - ev->enqueued_ns >= (uint64_t)max_age * 1000000u) {
-		release_slot(a);
 		finish_failed(rt, ev, "EventAgeExceeded", NULL, false);
+		release_slot(a);
 		return;
 	}
 	rc = faas__admit_now(rt, ev->version, &pool, &pc, &reason);
@@ -575,8 +577,8 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		faas__metrics_throttle(ev->version);
 		count(rt, &a->throttled);
 		if (atomic_load(&ev->version->fn->reserved) == 0) { /* Lambda: no retries */
-			release_slot(a);
 			finish_failed(rt, ev, "RetriesExhausted", NULL, false);
+			release_slot(a);
 			return;
 		}
 		/* 1 s, 2 s, 4 s ... 5 min: not an attempt, retries stay */

@@ -211,10 +211,9 @@ static int by_name_version(const void *a, const void *b)
 
 static int snapshot(faas_runtime_t *rt, struct faas_version ***arr, size_t *n, faas_error_detail_t *d)
 {
-	int rc;
-
-	if ((rc = faas__api_begin(rt, d)) != 0)
-		return rc;
+	faas__detail_reset(d);
+	if (!rt) /* readable after shutdown too: the final counts are its report */
+		return faas__fail(d, FAAS_EINVAL, "runtime must not be NULL");
 	if (faas__registry_versions_all(rt, arr, n) != 0)
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	if (*n)

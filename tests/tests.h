@@ -31,6 +31,7 @@ Suite *nested_suite(void);
 Suite *metrics_suite(void);
 Suite *extension_suite(void);
 Suite *provisioned_suite(void);
+Suite *async_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);

@@ -21,7 +21,15 @@ FAAS_BEGIN_DECLS
  *   "Functions":[{"FunctionName":..,"Versions":[{"ExecutedVersion":"1",
  *   "Invocations":N,"Errors":N,"Throttles":N,"Timeouts":N,"ColdStarts":N,
  *   "Duration":{"Count":N,"SumMs":x,"P50":x,"P90":x,"P99":x},
- *   "InitDuration":{"Count":N,"SumMs":x}}]}]}` — functions sorted by name.
+ *   "InitDuration":{"Count":N,"SumMs":x}[,"ProvisionedConcurrencyInvocations":N,
+ *   "ProvisionedConcurrencySpilloverInvocations":N]}]}],
+ *   "Async":{"AsyncEventsReceived":N,"Succeeded":N,"Failed":N,
+ *   "AsyncEventsDropped":N,"Retries":N,"Throttles":N,"EventAgeExceeded":N,
+ *   "Shutdown":N,"DestinationDeliveryFailures":N,"Undelivered":N,"Queued":N,
+ *   "InFlight":N}}` — functions sorted by name. Every accepted event ends
+ * as exactly one of Succeeded or Failed; a failed one reached its failure
+ * destination, `undelivered`, or was dropped (no destination, as Lambda).
+ * Both calls also work after faas_runtime_shutdown() (the final counts).
  * Percentiles are the largest value of the histogram bucket they fall in
  * (4 buckets per power of two of microseconds: at most 25 % above).
  * @param out receives a new reference

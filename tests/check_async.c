@@ -1,0 +1,628 @@
+/*
+ * libfaas tests — asynchronous invocation: queueing, retries and their
+ * timing, event age, throttles, timeouts, destinations and their records,
+ * the bounded queue, shutdown accounting. Virtual clock throughout.
+ */
+#include "tests.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Records delivered to callback destinations, as sorted compact JSON. */
+static struct {
+	pthread_mutex_t m;
+	char *rec[64]; /* the first 64 */
+	int n;
+} got = { .m = PTHREAD_MUTEX_INITIALIZER };
+
+static void collect(json_t *record, void *ud)
+{
+	(void)ud;
+	pthread_mutex_lock(&got.m);
+	if (got.n < 64)
+		got.rec[got.n] = json_dumps(record, JSON_SORT_KEYS | JSON_COMPACT);
+	got.n++;
+	pthread_mutex_unlock(&got.m);
+}
+
+static int ngot(void)
+{
+	int n;
+
+	pthread_mutex_lock(&got.m);
+	n = got.n;
+	pthread_mutex_unlock(&got.m);
+	return n;
+}
+
+static void reset_got(void)
+{
+	pthread_mutex_lock(&got.m);
+	for (; got.n; got.n--)
+		if (got.n <= 64)
+			free(got.rec[got.n - 1]);
+	pthread_mutex_unlock(&got.m);
+}
+
+/* An "Async" metric, once it reaches want (the pump runs on its own thread). */
+static long async_metric(faas_runtime_t *rt, const char *key, long want)
+{
+	uint64_t end = faas__real_mono_ns() + 10000000000ull;
+	faas_error_detail_t d;
+	json_t *m;
+	long v;
+
+	for (;;) {
+		ck_assert_ok(faas_metrics_json(rt, &m, &d), d);
+		v = (long)json_integer_value(json_object_get(json_object_get(m, "Async"), key));
+		json_decref(m);
+		if (v == want || faas__real_mono_ns() > end)
+			return v;
+		sched_yield();
+	}
+}
+
+static json_t *got_json(int i)
+{
+	json_t *j;
+
+	pthread_mutex_lock(&got.m);
+	j = json_loads(got.rec[i], 0, NULL);
+	pthread_mutex_unlock(&got.m);
+	return j;
+}
+
+static _Atomic int attempts;
+
+/* {"fail":true} fails, {"reply":X} answers X. */
+static int worker_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)ud;
+	atomic_fetch_add(&attempts, 1);
+	if (json_is_true(json_object_get(event, "fail")))
+		return faas_context_fail(ctx, "Boom", "it failed");
+	*response = json_incref(json_object_get(event, "reply"));
+	return 0;
+}
+
+static faas_runtime_t *setup(faas_runtime_options_t *o)
+{
+	faas_runtime_options_t def = t_options();
+	faas_runtime_t *rt;
+
+	reset_got();
+	atomic_store(&attempts, 0);
+	rt = t_runtime_with(o ? o : &def);
+	t_create_fn(rt, "w", worker_h, NULL);
+	return rt;
+}
+
+static void set_config(faas_runtime_t *rt, const char *qual, int retries, int64_t age_ms)
+{
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+
+	c.max_retry_attempts = retries;
+	c.max_event_age_ms = age_ms;
+	c.on_success.kind = FAAS_DESTINATION_CALLBACK;
+	c.on_success.callback = collect;
+	c.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	c.on_failure.callback = collect;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", qual, &c, &d), d);
+}
+
+static void post(faas_runtime_t *rt, const char *ident, const char *json, char *rid)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+
+	o.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke_json(rt, ident, json, strlen(json), &o, &r), 0);
+	ck_assert_int_eq(r.status_code, 202);
+	ck_assert_ptr_null(r.payload);
+	ck_assert_int_eq(strlen(r.request_id), 36);
+	if (rid)
+		strcpy(rid, r.request_id);
+	faas_result_clear(&r);
+}
+
+static void advance(faas_runtime_t *rt, uint64_t ms)
+{
+	ck_assert_int_eq(faas_clock_advance(rt, ms), 0);
+	t_settle(rt);
+}
+
+START_TEST(async_success_record_exact)
+{
+	faas_runtime_t *rt = setup(NULL);
+	char rid[40], want[1024];
+	json_t *m;
+	faas_error_detail_t d;
+
+	set_config(rt, NULL, -1, 0);
+	post(rt, "w", "{\"reply\":{\"ok\":1}}", rid);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 1);
+	ck_assert_int_eq(ngot(), 1);
+	snprintf(want, sizeof(want),
+	         "{\"requestContext\":{\"approximateInvokeCount\":1,\"condition\":\"Success\","
+	         "\"functionArn\":\"arn:aws:lambda:us-east-1:123456789012:function:w:$LATEST\","
+	         "\"requestId\":\"%s\"},\"requestPayload\":{\"reply\":{\"ok\":1}},"
+	         "\"responseContext\":{\"executedVersion\":\"$LATEST\",\"statusCode\":200},"
+	         "\"responsePayload\":{\"ok\":1},\"timestamp\":\"2023-11-14T22:13:20.000Z\","
+	         "\"version\":\"1.0\"}",
+	         rid);
+	ck_assert_str_eq(got.rec[0], want);
+	ck_assert_ok(faas_metrics_json(rt, &m, &d), d);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "Async"),
+	                                                    "AsyncEventsReceived")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "Async"), "Succeeded")), 1);
+	json_decref(m);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+/* Function errors: retried about 1 then 2 minutes later, then RetriesExhausted. */
+START_TEST(async_retry_timing)
+{
+	faas_runtime_t *rt = setup(NULL);
+	char rid[40], want[1024];
+
+	set_config(rt, NULL, -1, 0);
+	post(rt, "w", "{\"fail\":true}", rid);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 1);
+	advance(rt, 59999);
+	ck_assert_int_eq(atomic_load(&attempts), 1);
+	advance(rt, 1);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	advance(rt, 119999);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	ck_assert_int_eq(ngot(), 0);
+	advance(rt, 1);
+	ck_assert_int_eq(atomic_load(&attempts), 3);
+	ck_assert_int_eq(ngot(), 1);
+	snprintf(want, sizeof(want),
+	         "{\"requestContext\":{\"approximateInvokeCount\":3,\"condition\":\"RetriesExhausted\","
+	         "\"functionArn\":\"arn:aws:lambda:us-east-1:123456789012:function:w:$LATEST\","
+	         "\"requestId\":\"%s\"},\"requestPayload\":{\"fail\":true},"
+	         "\"responseContext\":{\"executedVersion\":\"$LATEST\",\"functionError\":\"Unhandled\","
+	         "\"statusCode\":200},\"responsePayload\":{\"errorMessage\":\"it failed\","
+	         "\"errorType\":\"Boom\",\"stackTrace\":[]},\"timestamp\":\"2023-11-14T22:16:20.000Z\","
+	         "\"version\":\"1.0\"}",
+	         rid);
+	ck_assert_str_eq(got.rec[0], want);
+	advance(rt, 3600000); /* nothing more */
+	ck_assert_int_eq(atomic_load(&attempts), 3);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+START_TEST(async_retries_configurable_and_scaled)
+{
+	faas_runtime_options_t o = t_options();
+	faas_runtime_t *rt;
+
+	o.async_delay_scale = 0.001; /* minutes become 60 ms */
+	rt = setup(&o);
+	set_config(rt, NULL, 1, 0);
+	post(rt, "w", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	advance(rt, 59);
+	ck_assert_int_eq(atomic_load(&attempts), 1);
+	advance(rt, 1);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	ck_assert_int_eq(ngot(), 1); /* one retry only */
+	set_config(rt, NULL, 0, 0);
+	post(rt, "w", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 3);
+	ck_assert_int_eq(ngot(), 2);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+/* The age limit is checked before each attempt. */
+START_TEST(async_event_age)
+{
+	faas_runtime_t *rt = setup(NULL);
+	json_t *rec;
+
+	set_config(rt, NULL, 2, 90000);
+	post(rt, "w", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	advance(rt, 60000); /* second attempt, at 60 s */
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	advance(rt, 120000); /* the third would be at 180 s: too old */
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	ck_assert_int_eq(ngot(), 1);
+	rec = got_json(0);
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "requestContext"), "condition"), "EventAgeExceeded");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rec, "requestContext"),
+	                                                    "approximateInvokeCount")), 2);
+	json_decref(rec);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+static int blocked_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud);
+
+/* Throttles back off (1 s, 2 s, 4 s ...) without using up retries. */
+START_TEST(async_throttle_requeue)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+	struct bg_invoke bg;
+	struct latch l;
+	json_t *rec;
+
+	latch_init(&l);
+	t_create_fn(rt, "h", blocked_h, &l);
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "h", 1, &d), d);
+	c.max_retry_attempts = 0;
+	c.on_success.kind = FAAS_DESTINATION_CALLBACK;
+	c.on_success.callback = collect;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "h", NULL, &c, &d), d);
+	bg_start(&bg, rt, "h"); /* a sync call holds h's only slot */
+	latch_wait_entered(&l, 1);
+	post(rt, "h", "{}", NULL);
+	ck_assert_int_eq(async_metric(rt, "Throttles", 1), 1);
+	ck_assert_int_eq(faas_clock_advance(rt, 999), 0);
+	ck_assert_int_eq(faas_clock_advance(rt, 1), 0); /* 1 s later: again */
+	ck_assert_int_eq(async_metric(rt, "Throttles", 2), 2);
+	ck_assert_int_eq(faas_clock_advance(rt, 2000), 0); /* then 2 s */
+	ck_assert_int_eq(async_metric(rt, "Throttles", 3), 3);
+	latch_open(&l);
+	bg_join(&bg);
+	faas_result_clear(&bg.result);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 1); /* the sync call only */
+	advance(rt, 3999); /* the next try is 4 s after the last */
+	ck_assert_int_eq(atomic_load(&attempts), 1);
+	advance(rt, 1);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	ck_assert_int_eq(ngot(), 1);
+	rec = got_json(0);
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "requestContext"), "condition"), "Success");
+	/* throttles are not attempts: max_retry_attempts 0 did not stop it */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rec, "requestContext"),
+	                                                    "approximateInvokeCount")), 1);
+	json_decref(rec);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+	reset_got();
+}
+END_TEST
+
+/* Reserved concurrency 0: straight to the failure path, no retries. */
+START_TEST(async_reserved_zero)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_error_detail_t d;
+	char rid[40], want[1024];
+
+	set_config(rt, NULL, 2, 0);
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "w", 0, &d), d);
+	post(rt, "w", "{\"n\":1}", rid);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 0);
+	ck_assert_int_eq(ngot(), 1);
+	snprintf(want, sizeof(want),
+	         "{\"requestContext\":{\"approximateInvokeCount\":0,\"condition\":\"RetriesExhausted\","
+	         "\"functionArn\":\"arn:aws:lambda:us-east-1:123456789012:function:w:$LATEST\","
+	         "\"requestId\":\"%s\"},\"requestPayload\":{\"n\":1},"
+	         "\"timestamp\":\"2023-11-14T22:13:20.000Z\",\"version\":\"1.0\"}",
+	         rid);
+	ck_assert_str_eq(got.rec[0], want);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+static int blocked_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	atomic_fetch_add(&attempts, 1);
+	return t_latch_handler(ctx, event, response, ud);
+}
+
+/* A handler past its timeout: the attempt is a timeout at the deadline,
+ * even though the handler has not returned. */
+START_TEST(async_timeout_at_the_deadline)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+	struct latch l;
+	json_t *rec, *resp;
+
+	latch_init(&l);
+	t_create_fn(rt, "slow", blocked_h, &l); /* timeout 3 s */
+	c.max_retry_attempts = 0;
+	c.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	c.on_failure.callback = collect;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "slow", NULL, &c, &d), d);
+	post(rt, "slow", "{}", NULL);
+	latch_wait_entered(&l, 1);
+	ck_assert_int_eq(faas_clock_advance(rt, 2999), 0);
+	ck_assert_int_eq(ngot(), 0);
+	ck_assert_int_eq(faas_clock_advance(rt, 1), 0);
+	while (ngot() == 0) /* the pump notices on the housekeeping thread */
+		sched_yield();
+	rec = got_json(0);
+	resp = json_object_get(rec, "responsePayload");
+	ck_assert_str_eq(t_jstr(resp, "errorType"), "Sandbox.Timedout");
+	ck_assert_ptr_nonnull(strstr(t_jstr(resp, "errorMessage"), "Task timed out after 3.00 seconds"));
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "responseContext"), "functionError"), "Unhandled");
+	json_decref(rec);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 1); /* still running */
+	latch_open(&l);
+	t_settle(rt);
+	ck_assert_int_eq(ngot(), 1); /* its late answer changes nothing */
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+	reset_got();
+}
+END_TEST
+
+static _Atomic int sink_calls;
+static char sink_event[1024];
+
+static int sink_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	char *s = json_dumps(event, JSON_SORT_KEYS | JSON_COMPACT);
+
+	(void)ctx;
+	(void)ud;
+	(void)response;
+	snprintf(sink_event, sizeof(sink_event), "%s", s);
+	free(s);
+	atomic_fetch_add(&sink_calls, 1);
+	return 0;
+}
+
+START_TEST(async_function_destination)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+	json_t *ev;
+
+	t_create_fn(rt, "sink", sink_h, NULL);
+	c.max_retry_attempts = 0;
+	c.on_failure.kind = FAAS_DESTINATION_FUNCTION;
+	c.on_failure.function = "arn:aws:lambda:us-east-1:123456789012:function:sink";
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d);
+	atomic_store(&sink_calls, 0);
+	post(rt, "w", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&sink_calls), 1);
+	ev = json_loads(sink_event, 0, NULL);
+	ck_assert_str_eq(t_jstr(json_object_get(ev, "requestContext"), "condition"), "RetriesExhausted");
+	ck_assert(json_is_true(json_object_get(json_object_get(ev, "requestPayload"), "fail")));
+	json_decref(ev);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* The queue is bounded: beyond it, FAAS_EAGAIN (429, AsyncQueueFull), nothing blocks. */
+START_TEST(async_queue_full)
+{
+	faas_runtime_options_t o = t_options();
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+	struct latch l;
+
+	o.async_queue_max = 2;
+	o.async_max_inflight = 1;
+	rt = setup(&o);
+	latch_init(&l);
+	t_create_fn(rt, "slow", blocked_h, &l);
+	post(rt, "slow", "{}", NULL);
+	latch_wait_entered(&l, 1); /* one running */
+	post(rt, "slow", "{}", NULL); /* one waiting */
+	io.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke(rt, "slow", NULL, &io, &r), FAAS_EAGAIN);
+	ck_assert_int_eq(r.status_code, 429);
+	ck_assert_str_eq(r.error_type, "TooManyRequestsException");
+	ck_assert_str_eq(r.throttle_reason, "AsyncQueueFull");
+	ck_assert_ptr_nonnull(strstr(r.message, "queue is full"));
+	faas_result_clear(&r);
+	latch_open(&l);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	post(rt, "slow", "{}", NULL); /* room again */
+	t_settle(rt);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+static _Atomic int undelivered;
+
+static void count_undelivered(json_t *record, void *ud)
+{
+	(void)ud;
+	ck_assert_str_eq(t_jstr(json_object_get(record, "requestContext"), "condition"), "Shutdown");
+	atomic_fetch_add(&undelivered, 1);
+}
+
+/* Shutdown: what is still queued ends in the failure destination or, with
+ * none, in `undelivered`; every event is accounted for. */
+START_TEST(async_shutdown_accounts_for_everything)
+{
+	faas_runtime_options_t o = t_options();
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	json_t *m, *a;
+	int i, n = (int)t_scaled(300), ok = 0, w_ok = 0, w_failed = 0, v_failed = 0;
+
+	o.async_undelivered = count_undelivered;
+	atomic_store(&undelivered, 0);
+	rt = setup(&o);
+	t_create_fn(rt, "v", worker_h, NULL);
+	set_config(rt, NULL, 2, 0); /* w: both outcomes to the callback */
+	c.max_retry_attempts = 2;   /* v: no destination */
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "v", NULL, &c, &d), d);
+	for (i = 0; i < n; i++) {
+		bool fail = i % 3 != 0;
+		post(rt, i % 2 ? "w" : "v", fail ? "{\"fail\":true}" : "{\"reply\":1}", NULL);
+		ok += !fail;
+		w_ok += !fail && i % 2;
+		w_failed += fail && i % 2;
+		v_failed += fail && !(i % 2);
+	}
+	t_settle(rt); /* first attempts done; the failed ones wait a minute for their retry */
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), 0);
+	ck_assert_ok(faas_metrics_json(rt, &m, &d), d);
+	a = json_object_get(m, "Async");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "AsyncEventsReceived")), n);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Succeeded")), ok);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Failed")), w_failed + v_failed);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Shutdown")), w_failed + v_failed);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Retries")), w_failed + v_failed);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "AsyncEventsDropped")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Undelivered")), v_failed);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Queued")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "InFlight")), 0);
+	/* w's successes and failures reached its destinations, v's failures undelivered */
+	ck_assert_int_eq(ngot(), w_ok + w_failed);
+	ck_assert_int_eq(atomic_load(&undelivered), v_failed);
+	json_decref(m);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+START_TEST(async_bad_requests)
+{
+	faas_runtime_options_t o = t_options();
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+
+	o.max_async_request_bytes = 10;
+	rt = setup(&o);
+	io.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke_json(rt, "w", "{\"a\":12345}", 11, &io, &r), FAAS_ETOOLARGE);
+	ck_assert_int_eq(r.status_code, 413);
+	ck_assert_str_eq(r.message, "11 byte payload is too large for the Event invocation type (limit 10 bytes)");
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_invoke(rt, "nobody", NULL, &io, &r), FAAS_ENOTFOUND);
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_invoke_json(rt, "w", "{", 1, &io, &r), FAAS_EBADJSON);
+	faas_result_clear(&r);
+	c.max_retry_attempts = 3;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "maximumRetryAttempts");
+	c.max_retry_attempts = -1;
+	c.max_event_age_ms = 21600001;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "6 hours");
+	c.max_event_age_ms = 0;
+	c.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "needs a callback");
+	c.on_failure.kind = FAAS_DESTINATION_FUNCTION;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "needs a function name");
+	c.on_failure.kind = (faas_destination_kind_t)7;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "unknown destination kind 7");
+	c.on_failure.kind = FAAS_DESTINATION_NONE;
+	c.version = 9;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "unsupported faas_event_invoke_config_t version 9");
+	c.version = FAAS_EVENT_INVOKE_CONFIG_VERSION;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "nobody", NULL, &c, &d), d,
+	               FAAS_ENOTFOUND, "Function not found");
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", "7", &c, &d), d, FAAS_ENOTFOUND,
+	               "Function not found");
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", "live", &c, &d), d,
+	               FAAS_ENOTFOUND, "Function not found");
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, NULL, &d), d,
+	               FAAS_ENOTFOUND, "doesn't have an EventInvokeConfig");
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d);
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", NULL, NULL, &d), d);
+	ck_assert_int_eq(faas_function_set_event_invoke_config(NULL, "w", NULL, &c, NULL), FAAS_EINVAL);
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), 0);
+	ck_assert_int_eq(faas_invoke(rt, "w", NULL, &io, &r), FAAS_ESHUTDOWN);
+	faas_result_clear(&r);
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_ESHUTDOWN,
+	               "shut down");
+	faas_runtime_free(rt);
+	/* inline mode has no pool to run them */
+	o = t_options();
+	o.inline_mode = true;
+	rt = setup(&o);
+	ck_assert_int_eq(faas_invoke(rt, "w", NULL, &io, &r), FAAS_EUNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(r.message, "inline mode"));
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* The version is chosen when the event is queued, the config is the
+ * invoked qualifier's. */
+START_TEST(async_version_chosen_at_enqueue)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	faas_error_detail_t d;
+	json_t *rec;
+
+	ck_assert_int_eq(t_publish(rt, "w"), 1);
+	t_touch(rt, "w", "two"); /* t_config's handler: fine for version 2 */
+	ck_assert_int_eq(t_publish(rt, "w"), 2);
+	ac.function_version = 1;
+	ck_assert_ok(faas_alias_create(rt, "w", "live", &ac, &d), d);
+	set_config(rt, "live", 1, 0);
+	post(rt, "w:live", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	ac.function_version = 2; /* moves before the retry */
+	ck_assert_ok(faas_alias_update(rt, "w", "live", &ac, &d), d);
+	advance(rt, 60000);
+	ck_assert_int_eq(atomic_load(&attempts), 2); /* both on version 1's handler */
+	ck_assert_int_eq(ngot(), 1);
+	rec = got_json(0);
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "responseContext"), "executedVersion"), "1");
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "requestContext"), "functionArn"),
+	                 "arn:aws:lambda:us-east-1:123456789012:function:w:1");
+	json_decref(rec);
+	/* an unqualified event has no config ($LATEST has none): dropped, counted */
+	post(rt, "w", "{\"fail\":true}", NULL);
+	advance(rt, 3600000);
+	ck_assert_int_eq(ngot(), 1);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+Suite *async_suite(void)
+{
+	Suite *s = suite_create("async");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, async_success_record_exact);
+	tcase_add_test(tc, async_retry_timing);
+	tcase_add_test(tc, async_retries_configurable_and_scaled);
+	tcase_add_test(tc, async_event_age);
+	tcase_add_test(tc, async_throttle_requeue);
+	tcase_add_test(tc, async_reserved_zero);
+	tcase_add_test(tc, async_timeout_at_the_deadline);
+	tcase_add_test(tc, async_function_destination);
+	tcase_add_test(tc, async_queue_full);
+	tcase_add_test(tc, async_shutdown_accounts_for_everything);
+	tcase_add_test(tc, async_bad_requests);
+	tcase_add_test(tc, async_version_chosen_at_enqueue);
+	suite_add_tcase(s, tc);
+	return s;
+}
