@@ -508,6 +508,103 @@ START_TEST(extext_overrun_is_abandoned)
 }
 END_TEST
 
+/* On the real clock, housekeeping wakes at the deadline by itself. */
+START_TEST(extext_post_runtime_timeout_real_clock)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t c = t_config(NULL);
+	struct xrec r;
+	faas_runtime_t *rt;
+	faas_result_t res = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_extension_t x;
+	uint32_t id;
+
+	xrec_init(&r);
+	o.min_timeout_ms = 250; /* short, yet long enough for the handler under valgrind */
+	rt = t_runtime_with(&o);
+	x = external(&r, "late", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN);
+	ck_assert_ok(faas_extension_register(rt, &x, &id, &d), d);
+	c.timeout_ms = 250;
+	ck_assert_ok(faas_function_create(rt, "f", &c, &d), d);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
+	ck_assert_int_eq(res.function_error, FAAS_FUNCTION_ERROR_NONE);
+	t_settle(rt); /* about 250 ms: the phase times out */
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+	ck_assert_str_eq(t_jstr(wait_event(&r, 2), "shutdownReason"), "timeout");
+	ck_assert_int_eq(faas_extension_done(rt, id, res.request_id, NULL), FAAS_ENOTFOUND);
+	faas_result_clear(&res);
+	faas_runtime_free(rt);
+	xrec_free(&r);
+}
+END_TEST
+
+/* Callers on several threads, two extensions finishing on their own
+ * threads, racing the handlers' returns: every token comes back, every
+ * INVOKE is delivered, every phase counted once. */
+struct caller {
+	pthread_t tid;
+	faas_runtime_t *rt;
+	long ok, throttled, other;
+};
+
+static void *invoke_loop(void *arg)
+{
+	struct caller *c = arg;
+	long i, n = t_scaled(300);
+
+	for (i = 0; i < n; i++) {
+		faas_result_t res = FAAS_RESULT_INIT;
+		int rc = faas_invoke(c->rt, "f", NULL, NULL, &res);
+		/* environments waiting for extensions hold tokens: throttles are fair */
+		c->ok += rc == 0;
+		c->throttled += rc == FAAS_ETHROTTLED;
+		c->other += rc != 0 && rc != FAAS_ETHROTTLED;
+		faas_result_clear(&res);
+	}
+	return NULL;
+}
+
+START_TEST(extext_concurrent_invokes)
+{
+	struct caller callers[4];
+	struct xrec r;
+	faas_runtime_t *rt;
+	faas_error_detail_t d;
+	faas_extension_t y;
+	long ok = 0;
+	json_t *m;
+	int i;
+
+	xrec_init(&r);
+	r.auto_done = true;
+	rt = fixture(&r, "one", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN, -1, NULL);
+	y = external(&r, "two", FAAS_EXT_INVOKE);
+	ck_assert_ok(faas_extension_register(rt, &y, NULL, &d), d);
+	memset(callers, 0, sizeof(callers));
+	for (i = 0; i < 4; i++) {
+		callers[i].rt = rt;
+		ck_assert_int_eq(pthread_create(&callers[i].tid, NULL, invoke_loop, &callers[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(callers[i].tid, NULL);
+		ck_assert_int_eq(callers[i].other, 0);
+		ck_assert_int_eq(callers[i].ok + callers[i].throttled, t_scaled(300));
+		ok += callers[i].ok;
+	}
+	ck_assert_int_gt(ok, 0);
+	t_settle(rt);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+	m = metrics_of_f(rt);
+	ck_assert_int_eq(json_integer_value(json_object_get(m, "Count")), ok);
+	json_decref(m);
+	ck_assert_uint_eq(nevents(&r), 2 * (size_t)ok); /* an INVOKE to each, nothing shut down */
+	faas_runtime_free(rt);
+	ck_assert_int_eq(r.released, 2);
+	xrec_free(&r);
+}
+END_TEST
+
 /* ---- unregister ----------------------------------------------------------------- */
 
 START_TEST(extext_unregister_stops_thread_after_environments)
@@ -706,6 +803,8 @@ Suite *extext_suite(void)
 	tcase_add_test(tc, extext_shutdown_at_spindown_and_runtime_shutdown);
 	tcase_add_test(tc, extext_shutdown_ends_pending_post_runtime);
 	tcase_add_test(tc, extext_overrun_is_abandoned);
+	tcase_add_test(tc, extext_post_runtime_timeout_real_clock);
+	tcase_add_test(tc, extext_concurrent_invokes);
 	tcase_add_test(tc, extext_unregister_stops_thread_after_environments);
 	tcase_add_test(tc, extext_bad_input);
 	tcase_add_test(tc, extext_thread_start_failure);
