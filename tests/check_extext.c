@@ -508,6 +508,45 @@ START_TEST(extext_overrun_is_abandoned)
 }
 END_TEST
 
+static int crashing(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)response;
+	(void)ud;
+	return faas_context_fail_fatal(ctx, "Runtime.ExitError", "gone");
+}
+
+/* A fatal handler error resets the environment at once: SHUTDOWN failure,
+ * nothing waits for the INVOKE subscribers (their done comes too late). */
+START_TEST(extext_failure_resets_without_waiting)
+{
+	struct xrec r;
+	faas_runtime_t *rt;
+	faas_result_t res = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_extension_t x;
+	uint32_t id;
+
+	xrec_init(&r);
+	rt = rt_logged(&r);
+	x = external(&r, "crash", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN);
+	ck_assert_ok(faas_extension_register(rt, &x, &id, &d), d);
+	t_create_fn(rt, "f", crashing, NULL);
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
+	ck_assert_str_eq(t_jstr(res.payload, "errorType"), "Runtime.ExitError");
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+	t_settle(rt);
+	ck_assert_str_eq(t_jstr(wait_event(&r, 1), "eventType"), "INVOKE");
+	expect_shutdown(wait_event(&r, 2), "failure", EPOCH + 2000, id);
+	ck_assert_fail(faas_extension_done(rt, id, res.request_id, &d), d, FAAS_ENOTFOUND,
+	               "no post-runtime work");
+	ck_assert_ptr_nonnull(strstr(r.log, "PostRuntimeExtensionsDuration: 0.00 ms\tStatus: error"));
+	faas_result_clear(&res);
+	faas_runtime_free(rt);
+	xrec_free(&r);
+}
+END_TEST
+
 /* On the real clock, housekeeping wakes at the deadline by itself. */
 START_TEST(extext_post_runtime_timeout_real_clock)
 {
@@ -803,6 +842,7 @@ Suite *extext_suite(void)
 	tcase_add_test(tc, extext_shutdown_at_spindown_and_runtime_shutdown);
 	tcase_add_test(tc, extext_shutdown_ends_pending_post_runtime);
 	tcase_add_test(tc, extext_overrun_is_abandoned);
+	tcase_add_test(tc, extext_failure_resets_without_waiting);
 	tcase_add_test(tc, extext_post_runtime_timeout_real_clock);
 	tcase_add_test(tc, extext_concurrent_invokes);
 	tcase_add_test(tc, extext_unregister_stops_thread_after_environments);
