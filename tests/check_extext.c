@@ -228,6 +228,16 @@ static void create_f(faas_runtime_t *rt, int32_t reserved)
 		ck_assert_ok(faas_function_set_reserved_concurrency(rt, "f", reserved, &d), d);
 }
 
+/* Invoke f (success) and wait until everything it started is over. */
+static void invoke_settled(faas_runtime_t *rt)
+{
+	faas_result_t res = FAAS_RESULT_INIT;
+
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
+	faas_result_clear(&res);
+	t_settle(rt);
+}
+
 /* A runtime logging to r, extension `name` registered (*id), f created. */
 static faas_runtime_t *fixture(struct xrec *r, const char *name, unsigned events, int32_t reserved,
                                uint32_t *id)
@@ -424,24 +434,19 @@ START_TEST(extext_shutdown_at_spindown_and_runtime_shutdown)
 {
 	struct xrec r;
 	faas_runtime_t *rt;
-	faas_result_t res = FAAS_RESULT_INIT;
 	faas_error_detail_t d;
 	uint32_t id;
 
 	xrec_init(&r);
 	r.auto_done = true;
 	rt = fixture(&r, "closer", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN, -1, &id);
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	ck_assert_int_eq(faas_clock_advance(rt, 300000), 0); /* keep-alive: spindown */
 	t_settle(rt);
 	expect_shutdown(wait_event(&r, 2), "spindown", EPOCH + 300000 + 2000, id);
 	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_SPINDOWN]), 1);
 	/* a warm environment at runtime shutdown */
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	ck_assert_int_eq(faas_clock_advance(rt, 10), 0);
 	ck_assert_int_eq(faas_runtime_shutdown(rt, 1000), 0);
 	ck_assert_uint_eq(nevents(&r), 4); /* delivered before shutdown returned */
@@ -484,16 +489,13 @@ START_TEST(extext_overrun_is_abandoned)
 {
 	struct xrec *r = &overrun_rec;
 	faas_runtime_t *rt;
-	faas_result_t res = FAAS_RESULT_INIT;
 
 	xrec_init(r);
 	r->auto_done = true;
 	r->block_shutdown = true;
 	r->shutdown_ms = 30;
 	rt = fixture(r, "overrun", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN, -1, NULL);
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	/* it never returns from its SHUTDOWN: shutdown gives up after 30 ms */
 	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), FAAS_ETIMEDOUT);
 	ck_assert_ptr_nonnull(strstr(r->log, "EXTENSION_ERROR 1 external extension thread(s) did not "
@@ -650,24 +652,19 @@ START_TEST(extext_unregister_stops_thread_after_environments)
 {
 	struct xrec r;
 	faas_runtime_t *rt;
-	faas_result_t res = FAAS_RESULT_INIT;
 	faas_error_detail_t d;
 	uint32_t id;
 
 	xrec_init(&r);
 	r.auto_done = true;
 	rt = fixture(&r, "gone", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN, -1, &id);
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	ck_assert_ok(faas_extension_unregister(rt, id, &d), d);
 	t_settle(rt);
 	ck_assert_int_eq(r.released, 0); /* the environment still uses it */
 	ck_assert_int_eq(atomic_load(&rt->ext_threads), 1);
 	/* the same environment still delivers to it */
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	ck_assert_uint_eq(nevents(&r), 2);
 	t_touch(rt, "f", "v2"); /* the environment spins down: SHUTDOWN, then the thread stops */
 	t_settle(rt);
@@ -676,9 +673,7 @@ START_TEST(extext_unregister_stops_thread_after_environments)
 	ck_assert_int_eq(r.released, 1);
 	ck_assert_int_eq(atomic_load(&rt->ext_threads), 0);
 	/* new environments do without it */
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	ck_assert_uint_eq(nevents(&r), 3);
 	ck_assert_fail(faas_extension_done(rt, id, "nope", &d), d, FAAS_ENOTFOUND, "extension");
 	faas_runtime_free(rt);
@@ -757,7 +752,6 @@ START_TEST(extext_thread_start_failure)
 {
 	struct xrec r;
 	faas_runtime_t *rt;
-	faas_result_t res = FAAS_RESULT_INIT;
 	faas_error_detail_t d;
 	faas_extension_t x;
 	uint32_t id = 0;
@@ -776,9 +770,7 @@ START_TEST(extext_thread_start_failure)
 	ck_assert_int_eq(atomic_load(&rt->ext_threads), 0);
 	ck_assert_ok(faas_extension_register(rt, &x, &id, &d), d); /* the name is free */
 	create_f(rt, -1);
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
-	faas_result_clear(&res);
-	t_settle(rt);
+	invoke_settled(rt);
 	ck_assert_uint_eq(nevents(&r), 1);
 	faas_runtime_free(rt);
 	ck_assert_int_eq(r.released, 1);
