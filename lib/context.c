@@ -180,9 +180,12 @@ static void tail_append(struct faas_inv *inv, const char *line, size_t len)
 
 void faas__log_line(struct faas_inv *inv, const char *line, size_t len)
 {
-	faas_runtime_t *rt = inv->rt;
-
 	tail_append(inv, line, len);
+	faas__log_sinks(inv->rt, line, len);
+}
+
+void faas__log_sinks(faas_runtime_t *rt, const char *line, size_t len)
+{
 	/* A handler that outlived faas_runtime_free no longer reaches the host's
 	 * sinks: free sets `freed` then waits for sink_users to drain (seq_cst
 	 * pair), so no call starts after free has returned. */

@@ -287,6 +287,10 @@ struct faas_inv {
 	bool handler_skipped; /* no time left after a retried init */
 	bool oversize;  /* the response broke the size limit */
 	uint32_t lineage;
+	/* external extensions got INVOKE: the post-runtime record (extext.c);
+	 * `posted` once the environment waits for them after the handler */
+	struct faas_ext_msg *post;
+	bool posted;
 	/* outcome, written by the worker before state DONE */
 	enum faas_outcome outcome;
 	json_t *response;
@@ -318,8 +322,13 @@ FAAS_INTERNAL int faas__admit_now(faas_runtime_t *rt, struct faas_version *v,
 FAAS_INTERNAL struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v);
 /* The pipeline: runs inv on the current thread (handler, instance, logs). */
 FAAS_INTERNAL void faas__inv_run(struct faas_inv *inv);
-/* Then: release its token and answer the waiting caller. */
+/* Then: release its token (unless extensions still work) and answer the waiting caller. */
 FAAS_INTERNAL void faas__inv_complete(struct faas_inv *inv);
+/* The post-runtime phase ended @p post_ns after the handler: REPORT, metrics,
+ * the environment back warm (why < 0) or shut down with reason why, the
+ * token released; drops the phase's reference on inv. Any thread. */
+FAAS_INTERNAL void faas__inv_post_complete(struct faas_inv *inv, struct faas_instance *in,
+                                           uint64_t post_ns, bool cold, int why);
 /* DESIGN §9.8: run the pipeline for an admitted invocation (on a worker,
  * or inline); it completes exactly once. The continuation argument of
  * §9.8 (done_cb) arrives with its first user, async invocation. */
@@ -327,6 +336,8 @@ FAAS_INTERNAL int faas__submit(struct faas_inv *inv);
 FAAS_INTERNAL void faas__request_id(char out[FAAS_REQUEST_ID_SIZE]);
 FAAS_INTERNAL void faas__version_label(uint32_t number, char out[12]);
 FAAS_INTERNAL void faas__log_line(struct faas_inv *inv, const char *line, size_t len);
+/* The host's log sinks only (no invocation's tail). */
+FAAS_INTERNAL void faas__log_sinks(faas_runtime_t *rt, const char *line, size_t len);
 /* Format and log one line, only when a sink or a tail wants it. */
 FAAS_INTERNAL void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...) FAAS_PRINTF(2, 3);
 /* Deadline = now + the function's timeout, published to the waiting caller. */
@@ -383,7 +394,27 @@ FAAS_INTERNAL int faas__ext_invoke_start(const struct faas_ext_set *s, const faa
                                          char *error_type, size_t type_size, char *message,
                                          size_t msg_size);
 FAAS_INTERNAL void faas__ext_invoke_end(const struct faas_ext_set *s, const faas_ext_event_t *ev);
-FAAS_INTERNAL void faas__ext_shutdown(const struct faas_ext_set *s, const faas_ext_event_t *ev);
+/* SHUTDOWN to internal hooks and external subscribers; sets ev's deadline. */
+FAAS_INTERNAL void faas__ext_shutdown(faas_runtime_t *rt, const struct faas_ext_set *s,
+                                      faas_ext_event_t *ev);
+/* INVOKE (ev filled) to the set's external subscribers: the post-runtime
+ * record, linked where faas_extension_done finds it; NULL when there is no
+ * subscriber (or no memory: then nothing waits for them). */
+FAAS_INTERNAL struct faas_ext_msg *faas__ext_post_begin(faas_runtime_t *rt,
+                                                        const struct faas_ext_set *s,
+                                                        const faas_ext_event_t *ev);
+/* The handler returned at @p now. True when the environment now waits for
+ * extensions: the record took over the instance, the token, the version and
+ * a reference on inv. False: the caller releases them as usual. */
+FAAS_INTERNAL bool faas__ext_post_defer(struct faas_inv *inv, struct faas_instance *in,
+                                        bool discard, bool cold, uint64_t now);
+/* Housekeeping: post-runtime phases past their deadline end (reason timeout). */
+FAAS_INTERNAL void faas__ext_post_expire(faas_runtime_t *rt, uint64_t now);
+/* Shutdown: waiting phases end now (environments shut down, spindown). */
+FAAS_INTERNAL void faas__ext_posts_close(faas_runtime_t *rt);
+/* Shutdown: stop every extension thread and wait up to ext_shutdown_ms
+ * (real time); returns how many were abandoned. */
+FAAS_INTERNAL long faas__ext_threads_stop(faas_runtime_t *rt);
 
 /* ---- metrics (metrics.c) ------------------------------------------------- */
 
@@ -396,6 +427,7 @@ FAAS_INTERNAL void faas__metrics_throttle(struct faas_version *v);
 /* An invocation of a version with provisioned concurrency: served by it,
  * or spilled over to on-demand while the configuration is in force. */
 FAAS_INTERNAL void faas__metrics_provisioned(struct faas_version *v, bool provisioned);
+FAAS_INTERNAL void faas__metrics_post_runtime(struct faas_version *v, uint64_t duration_ns);
 FAAS_INTERNAL void faas__metrics_free(struct faas_version *v);
 /* A new $LATEST keeps counting where the one it replaces counted. */
 FAAS_INTERNAL void faas__metrics_inherit(struct faas_version *to, struct faas_version *from);

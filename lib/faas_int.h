@@ -138,6 +138,8 @@ struct faas_inv;
 struct faas_hk;
 struct faas_ext_set;
 struct faas_async;
+struct faas_ext;
+struct faas_ext_msg;
 
 /* RUNNING -> DRAINING (only runtime threads may call in) -> SHUTDOWN */
 enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN = 2 };
@@ -179,6 +181,16 @@ struct faas_runtime {
 	struct faas_ext_set *exts;  /* registered extensions, NULL when none */
 	uint32_t next_ext_id;
 	uint32_t max_extensions;
+	/* external extensions (extext.c) */
+	struct faas_ext *ext_live;    /* external extensions whose thread runs, under ext_lock */
+	_Atomic long ext_threads;     /* those threads (each holds a core reference) */
+	_Atomic long ext_backlog;     /* events queued or being delivered */
+	_Atomic long ext_stopping;    /* threads told to stop that have not exited yet */
+	_Atomic uint32_t ext_exit;    /* futex word: bumped as an extension thread exits */
+	uint32_t ext_shutdown_ms;
+	pthread_mutex_t post_lock;    /* the post-runtime records below */
+	struct faas_ext_msg *posts;   /* invocations whose INVOKE went to external extensions */
+	bool posts_closed;            /* shutdown: nothing waits for extensions any more */
 	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */
 	struct faas_vwaiter *vwaiters;
 };

@@ -13,7 +13,9 @@
  * It also shuts down execution environments idle for longer than the
  * keep-alive (reason spindown): it sleeps until the earliest possible
  * expiry (`next_reap_ns`, lowered by every environment that goes idle) or,
- * on a virtual clock, until the clock moves.
+ * on a virtual clock, until the clock moves. With the same wake-up time it
+ * ends external extensions' post-runtime work that outlived its
+ * invocation's deadline (extext.c; reason timeout).
  *
  * Inline-mode runtimes have no housekeeping thread (everything stays on the
  * caller's thread, deterministically: reaping runs in faas_clock_advance and
@@ -70,6 +72,7 @@ static void *hk_main(void *arg)
 			faas__pc_work(rt);
 		faas__async_pump(rt);
 		faas__reap_due(rt);
+		faas__ext_post_expire(rt, now); /* extensions' post-runtime work past its deadline */
 		atomic_store(&hk->seen_ns, now);
 		next = atomic_load(&rt->next_reap_ns);
 		atomic_store(&hk->sleeping, true);

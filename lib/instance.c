@@ -34,9 +34,7 @@ void faas__instance_shutdown(const struct faas_version *v, struct faas_instance 
 		ev.function_name = v->fn->name;
 		ev.function_version = label;
 		ev.shutdown_reason = why;
-		/* Lambda gives internal extensions 500 ms at shutdown */
-		ev.deadline_ms = faas__clock_wall_ms(&v->fn->rt->clock) + 500;
-		faas__ext_shutdown(in->exts, &ev);
+		faas__ext_shutdown(v->fn->rt, in->exts, &ev); /* sets the deadline */
 		faas__ext_set_unref(in->exts);
 	}
 	if (code->shutdown)

@@ -139,23 +139,40 @@ void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...)
 		faas__log_line(inv, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-static void log_report(struct faas_inv *inv, bool created)
+/*
+ * REPORT. post_ms >= 0: the environment's external extensions got INVOKE,
+ * and worked that long after the handler (billed too). to_tail false: the
+ * post-runtime phase ended after the caller took the tail: sinks only.
+ */
+static void log_report(struct faas_inv *inv, bool created, double post_ms, bool post_timeout,
+                       bool to_tail)
 {
-	char init[48] = "";
+	char init[48] = "", post[56] = "", line[512];
 	const char *status = "";
+	double billed = inv->duration_ms + (post_ms > 0 ? post_ms : 0);
+	int n;
 
 	if (created && !inv->init_suppressed) /* an environment made by a first-attempt init */
 		snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", inv->init_ms);
-	if (inv->outcome == FAAS_OUT_TIMEOUT)
+	if (post_ms >= 0)
+		snprintf(post, sizeof(post), "PostRuntimeExtensionsDuration: %.2f ms\t", post_ms);
+	if (inv->outcome == FAAS_OUT_TIMEOUT || post_timeout)
 		status = "Status: timeout";
 	else if (inv->outcome != FAAS_OUT_SUCCESS)
 		status = "Status: error";
-	faas__inv_logf(inv, "END RequestId: %s", inv->request_id);
-	faas__inv_logf(inv,
-	        "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %u "
-	        "MB\tMax Memory Used: %u MB\t%s%s",
-	        inv->request_id, inv->duration_ms, inv->duration_ms < 1 ? 1.0 : ceil(inv->duration_ms),
-	        inv->version->memory_mb, inv->version->memory_mb, init, status);
+	n = snprintf(line, sizeof(line),
+	             "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: "
+	             "%u MB\tMax Memory Used: %u MB\t%s%s%s",
+	             inv->request_id, inv->duration_ms, billed < 1 ? 1.0 : ceil(billed),
+	             inv->version->memory_mb, inv->version->memory_mb, init, post, status);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (to_tail)
+		faas__log_line(inv, line, (size_t)n);
+	else
+		faas__log_sinks(inv->rt, line, (size_t)n);
 }
 
 /* Build inv->response for a failed or timed-out invocation. */
@@ -259,10 +276,23 @@ static int ext_invoke_start(struct faas_inv *inv, const struct faas_instance *in
 	ev->invoked_function_arn = faas_context_invoked_function_arn(&inv->ctx);
 	ev->deadline_ms = inv->deadline_wall_ms;
 	if (faas__ext_invoke_start(in->exts, ev, inv->ctx.error_type, sizeof(inv->ctx.error_type),
-	                           inv->ctx.error_message, sizeof(inv->ctx.error_message)) == 0)
+	                           inv->ctx.error_message, sizeof(inv->ctx.error_message)) == 0) {
+		inv->post = faas__ext_post_begin(inv->rt, in->exts, ev); /* external ones */
 		return 0;
+	}
 	inv->ctx.failed = true;
 	return -1;
+}
+
+/* The worker's references on the caller's JSON go before the caller is
+ * answered, so its last decref orders after ours through `state`
+ * (jansson's atomic counts are invisible to ThreadSanitizer). */
+static void drop_json(struct faas_inv *inv)
+{
+	json_decref(inv->event);
+	inv->event = NULL;
+	json_decref(inv->client_context);
+	inv->client_context = NULL;
 }
 
 void faas__inv_run(struct faas_inv *inv)
@@ -272,7 +302,7 @@ void faas__inv_run(struct faas_inv *inv)
 	struct faas_inv *prev_inv = current_inv;
 	struct faas_instance *in = NULL;
 	json_t *response = NULL;
-	bool cold = false;
+	bool cold = false, had_post, discard;
 	bool logging = inv->tail || rt->log_fn || rt->log_fd >= 0;
 	faas_ext_event_t ev;
 	uint64_t t1, t2;
@@ -351,40 +381,51 @@ void faas__inv_run(struct faas_inv *inv)
 		ev.response_bytes = inv->text ? strlen(inv->text) : 0;
 		faas__ext_invoke_end(in->exts, &ev);
 	}
-	if (in)
-		faas__instance_release(inv, in, t2,
-		                       (inv->timed_out && !inv->handler_skipped) || inv->ctx.fatal,
+	if (logging) /* before the environment may go: REPORT may follow on another thread */
+		faas__inv_logf(inv, "END RequestId: %s", inv->request_id);
+	had_post = inv->post != NULL;
+	discard = (inv->timed_out && !inv->handler_skipped) || inv->ctx.fatal;
+	/* with external extensions still at work the environment stays busy:
+	 * the record then owns it, the version and the token (extext.c) */
+	if (had_post)
+		inv->posted = faas__ext_post_defer(inv, in, discard, cold, t2);
+	if (in && !inv->posted)
+		faas__instance_release(inv, in, t2, discard,
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
+	if (inv->posted) {
+		faas__current_rt = prev; /* inv->version is the record's now: REPORT comes with it */
+		drop_json(inv);
+		return;
+	}
+	if (had_post)
+		faas__metrics_post_runtime(inv->version, 0);
 	if (logging)
-		log_report(inv, cold && in);
+		log_report(inv, cold && in, had_post ? 0.0 : -1.0, false, true);
 	/* Drop the version before the token is released: once nothing is in
 	 * flight, nothing still holds code that should have been destroyed.
 	 * The caller's side never needs it again. Still a runtime thread here:
 	 * destruction callbacks (inline mode) cannot shut the runtime down. */
 	faas__version_unref(inv->version);
 	inv->version = NULL;
-	/* The worker's references on the caller's JSON go before the caller is
-	 * answered, so its last decref orders after ours through `state`
-	 * (jansson's atomic counts are invisible to ThreadSanitizer). */
-	json_decref(inv->event);
-	inv->event = NULL;
-	json_decref(inv->client_context);
-	inv->client_context = NULL;
+	drop_json(inv);
 	faas__current_rt = prev;
 }
 
-/* Release the token, then answer the caller (so its next call finds it free). */
+/* Release the token, then answer the caller (so its next call finds it
+ * free). With post-runtime work pending, the token is the record's. */
 static void complete(struct faas_inv *inv)
 {
 	int expected = FAAS_INV_RUNNING;
 
-	faas__conc_release(inv->rt, inv->pool);
-	if (FAAS_UNLIKELY(inv->pc != NULL)) { /* the pool lived in it */
-		faas__pc_unref(inv->pc);
-		inv->pc = NULL;
+	if (!inv->posted) {
+		faas__conc_release(inv->rt, inv->pool);
+		if (FAAS_UNLIKELY(inv->pc != NULL)) { /* the pool lived in it */
+			faas__pc_unref(inv->pc);
+			inv->pc = NULL;
+		}
+		faas__fn_unref(inv->fn); /* the pool lived in it: nothing touches it after this */
+		inv->fn = NULL;
 	}
-	faas__fn_unref(inv->fn); /* the pool lived in it: nothing touches it after this */
-	inv->fn = NULL;
 	if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE)) {
 		if (FAAS_UNLIKELY(inv->done_cb != NULL)) { /* an async attempt: its continuation */
 			inv->done_cb(inv, false);
@@ -403,6 +444,26 @@ static void complete(struct faas_inv *inv)
 void faas__inv_complete(struct faas_inv *inv)
 {
 	complete(inv);
+}
+
+void faas__inv_post_complete(struct faas_inv *inv, struct faas_instance *in, uint64_t post_ns,
+                             bool cold, int why)
+{
+	faas_runtime_t *rt = inv->rt;
+
+	faas__metrics_post_runtime(inv->version, post_ns);
+	if (rt->log_fn || rt->log_fd >= 0) /* the caller has the tail by now */
+		log_report(inv, cold, (double)post_ns / 1e6, why == FAAS_SHUTDOWN_TIMEOUT, false);
+	faas__instance_release(inv, in, faas__clock_mono_ns(&rt->clock), why >= 0,
+	                       why >= 0 ? (faas_shutdown_reason_t)why : FAAS_SHUTDOWN_SPINDOWN);
+	faas__version_unref(inv->version);
+	inv->version = NULL;
+	faas__conc_release(rt, inv->pool);
+	faas__pc_unref(inv->pc);
+	inv->pc = NULL;
+	faas__fn_unref(inv->fn);
+	inv->fn = NULL;
+	faas__inv_unref(inv);
 }
 
 int faas__submit(struct faas_inv *inv)

@@ -24,6 +24,7 @@ struct faas_mcell {
 	_Atomic uint64_t invocations, errors, throttles, timeouts, cold_starts;
 	_Atomic uint64_t pc_invocations, pc_spillover;
 	_Atomic uint64_t init_count, init_us, dur_count, dur_us;
+	_Atomic uint64_t post_count, post_us; /* external extensions after the handler */
 	_Atomic uint64_t bucket[NBUCKETS];
 };
 
@@ -39,6 +40,7 @@ struct msum {
 	uint64_t invocations, errors, throttles, timeouts, cold_starts;
 	uint64_t pc_invocations, pc_spillover;
 	uint64_t init_count, init_us, dur_count, dur_us;
+	uint64_t post_count, post_us;
 	uint64_t bucket[NBUCKETS];
 };
 
@@ -115,6 +117,16 @@ void faas__metrics_invocation(struct faas_version *v, int outcome, uint64_t dura
 	add(&c->bucket[bucket_of(us)], 1);
 }
 
+void faas__metrics_post_runtime(struct faas_version *v, uint64_t duration_ns)
+{
+	struct faas_mcell *c = cell_of(v);
+
+	if (!c)
+		return;
+	add(&c->post_count, 1);
+	add(&c->post_us, duration_ns / 1000u);
+}
+
 void faas__metrics_throttle(struct faas_version *v)
 {
 	struct faas_mcell *c = cell_of(v);
@@ -174,6 +186,8 @@ static void sum(const struct faas_version *v, struct msum *s)
 		s->init_us += atomic_load(&c->init_us);
 		s->dur_count += atomic_load(&c->dur_count);
 		s->dur_us += atomic_load(&c->dur_us);
+		s->post_count += atomic_load(&c->post_count);
+		s->post_us += atomic_load(&c->post_us);
 		for (b = 0; b < NBUCKETS; b++)
 			s->bucket[b] += atomic_load(&c->bucket[b]);
 	}
@@ -238,14 +252,15 @@ static json_t *version_json(const struct faas_version *v)
 
 	sum(v, &s);
 	faas__version_label(v->number, label);
-	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f,s:f},s:{s:I,s:f}}",
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:f,s:f,s:f,s:f},s:{s:I,s:f},s:{s:I,s:f}}",
 	              "ExecutedVersion", label, "Invocations", (json_int_t)s.invocations, "Errors",
-	                 (json_int_t)s.errors, "Throttles", (json_int_t)s.throttles, "Timeouts",
-	                 (json_int_t)s.timeouts, "ColdStarts", (json_int_t)s.cold_starts, "Duration",
-	                 "Count", (json_int_t)s.dur_count, "SumMs", s.dur_us / 1000.0, "P50",
-	                 quantile_ms(&s, 0.5), "P90", quantile_ms(&s, 0.9), "P99",
-	                 quantile_ms(&s, 0.99), "InitDuration", "Count", (json_int_t)s.init_count,
-	                 "SumMs", s.init_us / 1000.0);
+	              (json_int_t)s.errors, "Throttles", (json_int_t)s.throttles, "Timeouts",
+	              (json_int_t)s.timeouts, "ColdStarts", (json_int_t)s.cold_starts, "Duration",
+	              "Count", (json_int_t)s.dur_count, "SumMs", s.dur_us / 1000.0, "P50",
+	              quantile_ms(&s, 0.5), "P90", quantile_ms(&s, 0.9), "P99",
+	              quantile_ms(&s, 0.99), "InitDuration", "Count", (json_int_t)s.init_count,
+	              "SumMs", s.init_us / 1000.0, "PostRuntimeExtensionsDuration", "Count",
+	              (json_int_t)s.post_count, "SumMs", s.post_us / 1000.0);
 	if (o && atomic_load(&v->pc) && /* Lambda emits these for provisioned versions only */
 	    (json_object_set_new(o, "ProvisionedConcurrencyInvocations",
 	                         json_integer((json_int_t)s.pc_invocations)) != 0 ||
@@ -413,6 +428,15 @@ int faas_metrics_prometheus(faas_runtime_t *rt, char **out, faas_error_detail_t 
 	        "# TYPE faas_duration_milliseconds histogram\n");
 	for (i = 0; i < n; i++)
 		put_histogram(&t, arr[i]->fn->name, labels[i], &sums[i]);
+	put(&t, "# HELP faas_post_runtime_extensions_duration_milliseconds External extensions' work "
+	        "after the handler (Lambda's PostRuntimeExtensionsDuration).\n"
+	        "# TYPE faas_post_runtime_extensions_duration_milliseconds summary\n");
+	for (i = 0; i < n; i++) {
+		put(&t, "faas_post_runtime_extensions_duration_milliseconds_sum{function=\"%s\",version=\"%s\"} "
+		        "%.15g\n", arr[i]->fn->name, labels[i], sums[i].post_us / 1000.0);
+		put(&t, "faas_post_runtime_extensions_duration_milliseconds_count{function=\"%s\",version=\"%s\"} "
+		        "%llu\n", arr[i]->fn->name, labels[i], (unsigned long long)sums[i].post_count);
+	}
 	put(&t, "# HELP faas_concurrent_executions Tokens in use (Lambda's ConcurrentExecutions).\n"
 	        "# TYPE faas_concurrent_executions gauge\nfaas_concurrent_executions %u\n",
 	    faas__conc_in_use(rt));

@@ -4,7 +4,10 @@
  * Shutdown: (1) DRAINING: outside callers get FAAS_ESHUTDOWN, runtime
  * threads may still call in; (2) wait for in-flight work up to drain_ms of
  * real time; (3) SHUTDOWN: nobody calls in; idle workers stop, busy ones
- * after their invocation; (4) warm environments get SHUTDOWN (spindown).
+ * after their invocation; (4) environments still waiting for external
+ * extensions, then warm ones, get SHUTDOWN (spindown); (5) external
+ * extension threads deliver what is queued and exit, waited for up to
+ * extension_shutdown_ms (real time), else abandoned.
  * Handlers that never return are not joined: their worker threads hold a
  * core reference and the last one frees the runtime's memory.
  */
@@ -21,7 +24,7 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 {
 	size_t i;
 
-	if (o->version != FAAS_RUNTIME_OPTIONS_VERSION)
+	if (o->version != FAAS_RUNTIME_OPTIONS_VERSION && o->version != 1)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_runtime_options_t version %u",
 		                  o->version);
 	if (o->region) {
@@ -100,6 +103,7 @@ void faas__rt_core_free(faas_runtime_t *rt)
 	faas__hk_free(rt);
 	faas__ext_set_unref(rt->exts);
 	pthread_mutex_destroy(&rt->ext_lock);
+	pthread_mutex_destroy(&rt->post_lock);
 	if (rt->conc) {
 		faas__conc_destroy(rt->conc);
 		faas__free(rt->conc);
@@ -142,12 +146,19 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	*out = NULL;
 	if ((rc = check_options(o, d)) != 0)
 		return rc;
+	if (o->version == 1) { /* a version 1 struct ends before extension_shutdown_ms */
+		memcpy(&defaults, o, offsetof(faas_runtime_options_t, extension_shutdown_ms));
+		defaults.version = FAAS_RUNTIME_OPTIONS_VERSION;
+		o = &defaults;
+	}
 	rt = faas__calloc(1, sizeof(*rt));
 	if (!rt)
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	pthread_mutex_init(&rt->vwait_lock, NULL);
 	pthread_mutex_init(&rt->ext_lock, NULL);
 	rt->max_extensions = o->max_extensions ? o->max_extensions : 10;
+	rt->ext_shutdown_ms = o->extension_shutdown_ms ? o->extension_shutdown_ms : 2000;
+	pthread_mutex_init(&rt->post_lock, NULL);
 	atomic_init(&rt->core_refs, 1);
 	rt->conc = faas__calloc_aligned(sizeof(*rt->conc));
 	rt->workers = faas__calloc(1, sizeof(*rt->workers));
@@ -222,6 +233,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	int expected = FAAS_RT_RUNNING;
 	uint64_t deadline;
 	uint32_t running;
+	long abandoned;
 
 	if (!rt)
 		return FAAS_EINVAL;
@@ -238,10 +250,12 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
 	faas__async_close(rt); /* the rest: failure destination or undelivered, "Shutdown" */
 	faas__workers_stop(rt, 1000);
+	faas__ext_posts_close(rt); /* environments still waiting for extensions go too */
 	faas__registry_spindown(rt);
 	faas__hk_stop(rt);
+	abandoned = faas__ext_threads_stop(rt); /* they deliver the SHUTDOWN events first */
 	running = faas__conc_in_use(rt);
-	return running ? FAAS_ETIMEDOUT : 0;
+	return running || abandoned ? FAAS_ETIMEDOUT : 0;
 }
 
 void faas_runtime_free(faas_runtime_t *rt)
@@ -258,7 +272,8 @@ void faas_runtime_free(faas_runtime_t *rt)
 	/* Workers that have exited may still be dropping their core reference:
 	 * wait for them (briefly) so that only running handlers hold one. */
 	deadline = faas__real_mono_ns() + 1000000000u;
-	while (atomic_load(&rt->core_refs) > 1 + (long)faas__workers_count(rt) &&
+	while (atomic_load(&rt->core_refs) >
+	               1 + (long)faas__workers_count(rt) + atomic_load(&rt->ext_threads) &&
 	       faas__real_mono_ns() < deadline)
 		sched_yield();
 	/* With no worker left no handler can be inside a registry call: free it
@@ -311,7 +326,8 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	if (rt->inline_mode && atomic_load(&rt->pc_work)) /* no housekeeping thread to do it */
 		faas__pc_work(rt);
 	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 || faas__pc_busy(rt) ||
-	       faas__async_busy(rt) ||
+	       faas__async_busy(rt) || atomic_load(&rt->ext_backlog) > 0 ||
+	       atomic_load(&rt->ext_stopping) > 0 ||
 	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&
 	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock)))) {
 		if (faas__real_mono_ns() >= deadline)

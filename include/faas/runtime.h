@@ -20,7 +20,8 @@ typedef enum faas_clock_kind {
 	FAAS_CLOCK_VIRTUAL = 1 /**< advances only through faas_clock_advance() */
 } faas_clock_kind_t;
 
-#define FAAS_RUNTIME_OPTIONS_VERSION 1
+/** 2 added extension_shutdown_ms; version 1 structs are still accepted. */
+#define FAAS_RUNTIME_OPTIONS_VERSION 2
 
 /**
  * Receives each log line of every function (START/END/REPORT and
@@ -61,6 +62,10 @@ typedef struct faas_runtime_options {
 	int log_fd;                 /**< also write log lines, newline-terminated, to this file
 	                                 descriptor; -1 (the default) = none */
 	uint32_t max_extensions;    /**< 0 = 10 (Lambda's limit) */
+	/* version 2 */
+	uint32_t extension_shutdown_ms; /**< SHUTDOWN deadline of external extensions, and how long
+	                                     faas_runtime_shutdown waits for their threads (real
+	                                     time); 0 = 2000 (Lambda's) */
 	/* asynchronous invocation (faas/async.h) */
 	uint32_t async_queue_max;   /**< events queued at most (beyond: FAAS_EAGAIN); 0 = 100000 */
 	int32_t async_max_inflight; /**< async attempts running at once; 0 = half of max_concurrency,
@@ -76,7 +81,7 @@ typedef struct faas_runtime_options {
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0.0, 0, NULL, NULL }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0.0, 0, NULL, NULL }
 
 /**
  * Create a runtime.
@@ -97,8 +102,15 @@ FAAS_EXTERN int faas_runtime_new(faas_runtime_t **out, const faas_runtime_option
  * detached threads: busy ones exit after their invocation) and the
  * housekeeping thread is joined. Handlers that never return keep their
  * worker thread, which keeps the runtime's core alive until they finish.
+ * Environments still waiting for external extensions' post-runtime work
+ * are shut down (spindown); then external extensions deliver their queued
+ * events (SHUTDOWN included) and their threads exit, waited for up to
+ * extension_shutdown_ms of real time.
  * @return 0; FAAS_ETIMEDOUT if invocations were still running at the
- *         deadline (faas_runtime_concurrent_executions() says how many);
+ *         deadline (faas_runtime_concurrent_executions() says how many), or
+ *         an external extension's thread had not finished by its deadline
+ *         (it is abandoned, and an EXTENSION_ERROR line goes to the log
+ *         sinks);
  *         FAAS_EDEADLK when called from a runtime thread (a handler or a
  *         housekeeping callback); FAAS_ESHUTDOWN if already shut down;
  *         FAAS_EINVAL for NULL.
