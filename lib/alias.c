@@ -91,6 +91,12 @@ static int alias_bind(faas_runtime_t *rt, const struct faas_entry *e, const stru
 			return faas__fail_fn_not_found(rt, d, id->name, id->name_len, num, strlen(num));
 		}
 	}
+	if (found[0] && found[1] && (found[0]->dead_letter != found[1]->dead_letter ||
+	                             found[0]->dead_letter_ud != found[1]->dead_letter_ud))
+		return faas__fail(d, FAAS_EINVAL,
+		                  "The versions of an alias with routing must have the same dead-letter "
+		                  "configuration (versions %u and %u differ)",
+		                  want[0], want[1]);
 	faas__fn_ref(e->fn);
 	a->fn = e->fn;
 	a->primary = found[0];

@@ -60,6 +60,8 @@ struct faas_aevent {
 	uint64_t enqueued_ns, due_ns;
 	uint32_t attempts;  /* made so far */
 	uint32_t throttles; /* consecutive, for the backoff */
+	bool throttled;     /* ever */
+	bool duplicate;     /* an injected second delivery (async_duplicate_every) */
 	uint32_t lineage;
 	size_t qual_len;
 	char qual[FAAS_QUALIFIER_MAX + 1]; /* as invoked */
@@ -79,7 +81,8 @@ struct faas_async {
 	void *undelivered_ud;
 	/* counters (under lock) */
 	uint64_t received, succeeded, failed, dropped, retries, throttled, expired, shutdown,
-	        delivery_failures, undelivered_count;
+	        delivery_failures, undelivered_count, dead_lettered, recursion_dropped, duplicates;
+	uint32_t dup_every, dup_counter;
 };
 
 /* ---- configs -------------------------------------------------------------- */
@@ -280,6 +283,7 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 	                                               : (uint32_t)o->async_max_inflight;
 	a->scale = o->async_delay_scale > 0 ? o->async_delay_scale : 1.0;
 	a->undelivered = o->async_undelivered;
+	a->dup_every = o->async_duplicate_every;
 	a->undelivered_ud = o->async_undelivered_user_data;
 	rt->max_async_request_bytes =
 	        o->max_async_request_bytes ? o->max_async_request_bytes : FAAS_ASYNC_REQUEST_MAX;
@@ -437,15 +441,40 @@ static bool deliver(faas_runtime_t *rt, const faas_destination_t *dst, json_t *r
 	return rc == 0;
 }
 
-/* The end of an event that did not succeed. */
+/* Lambda's DLQ: the event itself, with RequestID, ErrorCode, ErrorMessage. */
+static void dead_letter(const struct faas_aevent *ev, const char *condition, json_t *response)
+{
+	const char *msg = json_string_value(json_object_get(response, "errorMessage"));
+	char text[1025];
+	faas_dead_letter_info_t info;
+
+	if (!msg)
+		msg = !strcmp(condition, "EventAgeExceeded") ? "Event age exceeded"
+		      : !strcmp(condition, "Shutdown")       ? "The runtime shut down"
+		      : ev->throttled                         ? "Rate Exceeded."
+		                                              : condition;
+	snprintf(text, sizeof(text), "%s", msg); /* its first 1 KB */
+	info.request_id = ev->request_id;
+	info.error_code = ev->attempts > 0 ? 200 : ev->throttled ? 429 : 500;
+	info.error_message = text;
+	ev->version->dead_letter(ev->event, &info, ev->version->dead_letter_ud);
+}
+
+/* The end of an event that did not succeed: its dead-letter sink, its
+ * failure destination; with neither, `undelivered` at shutdown, else it
+ * is dropped as Lambda drops it. Counted either way. */
 static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
                           json_t *response, bool function_error)
 {
 	struct faas_async *a = rt->async;
 	const faas_destination_t *dst = ev->conf ? &ev->conf->on_failure : NULL;
-	bool shutdown = strcmp(condition, "Shutdown") == 0;
-	json_t *rec;
+	bool shutdown = strcmp(condition, "Shutdown") == 0, taken = false, failed_delivery = false;
+	json_t *rec = NULL;
 
+	if (ev->duplicate) { /* an extra delivery: its end is nobody's business */
+		aevent_free(ev);
+		return;
+	}
 	pthread_mutex_lock(&a->lock);
 	a->failed++;
 	if (!strcmp(condition, "EventAgeExceeded"))
@@ -453,30 +482,34 @@ static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char
 	if (shutdown)
 		a->shutdown++;
 	pthread_mutex_unlock(&a->lock);
-	if ((!dst || dst->kind == FAAS_DESTINATION_NONE) && !(shutdown && a->undelivered)) {
-		count(rt, &a->dropped); /* Lambda discards it */
-		aevent_free(ev);
-		return;
+	if (dst && dst->kind == FAAS_DESTINATION_NONE)
+		dst = NULL;
+	if (ev->version->dead_letter) {
+		dead_letter(ev, condition, response);
+		count(rt, &a->dead_lettered);
+		taken = true;
 	}
-	rec = record(rt, ev, condition, response, function_error);
-	if (!rec) { /* no memory for the record: counted, never silent */
+	if (dst || (!taken && shutdown && a->undelivered)) {
+		rec = record(rt, ev, condition, response, function_error);
+		if (!rec) /* no memory for the record: counted, never silent */
+			failed_delivery = true;
+		else if (dst && deliver(rt, dst, rec, ev->lineage + 1))
+			taken = true;
+		else if (dst)
+			failed_delivery = true;
+	}
+	if (failed_delivery)
 		count(rt, &a->delivery_failures);
-	} else if (dst && dst->kind != FAAS_DESTINATION_NONE &&
-	           deliver(rt, dst, rec, ev->lineage + 1)) {
-		/* delivered */
-	} else {
-		if (dst && dst->kind != FAAS_DESTINATION_NONE) {
-			count(rt, &a->delivery_failures);
+	if (!taken && rec && a->undelivered && (shutdown || failed_delivery)) {
+		if (failed_delivery)
 			json_object_set_new(json_object_get(rec, "requestContext"), "condition",
 			                    json_string("DestinationDeliveryFailed"));
-		}
-		if (a->undelivered) {
-			a->undelivered(rec, a->undelivered_ud);
-			count(rt, &a->undelivered_count);
-		} else {
-			count(rt, &a->dropped);
-		}
+		a->undelivered(rec, a->undelivered_ud);
+		count(rt, &a->undelivered_count);
+		taken = true;
 	}
+	if (!taken)
+		count(rt, &a->dropped);
 	json_decref(rec);
 	aevent_free(ev);
 }
@@ -487,6 +520,10 @@ static void finish_succeeded(faas_runtime_t *rt, struct faas_aevent *ev, json_t 
 	const faas_destination_t *dst = ev->conf ? &ev->conf->on_success : NULL;
 	json_t *rec;
 
+	if (ev->duplicate) {
+		aevent_free(ev);
+		return;
+	}
 	count(rt, &a->succeeded);
 	if (dst && dst->kind != FAAS_DESTINATION_NONE) {
 		rec = record(rt, ev, "Success", response, false);
@@ -535,7 +572,7 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 	}
 	faas__inv_unref(inv); /* the running list's reference */
 	now = faas__clock_mono_ns(&rt->clock);
-	if (!ok && (int32_t)ev->attempts <= max_retry &&
+	if (!ok && (int32_t)ev->attempts <= max_retry && !ev->duplicate &&
 	    atomic_load(&rt->state) != FAAS_RT_SHUTDOWN) {
 		count(rt, &a->retries);
 		requeue(rt, ev, now + scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0));
@@ -572,10 +609,18 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		release_slot(a);
 		return;
 	}
+	if (ev->lineage > FAAS_RECURSION_LIMIT && !ev->version->allow_recursion) {
+		/* DESIGN 9.13: the failure path, without retries */
+		count(rt, &a->recursion_dropped);
+		finish_failed(rt, ev, "RetriesExhausted", NULL, false);
+		release_slot(a);
+		return;
+	}
 	rc = faas__admit_now(rt, ev->version, &pool, &pc, &reason);
 	if (rc != 0) {
 		faas__metrics_throttle(ev->version);
 		count(rt, &a->throttled);
+		ev->throttled = true;
 		if (atomic_load(&ev->version->fn->reserved) == 0) { /* Lambda: no retries */
 			finish_failed(rt, ev, "RetriesExhausted", NULL, false);
 			release_slot(a);
@@ -715,6 +760,27 @@ void faas__async_close(faas_runtime_t *rt)
 
 /* ---- accepting events ------------------------------------------------------------ */
 
+/* Under lock: a second delivery of ev, when there is room (best effort:
+ * it exists to test handlers' idempotency). */
+static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
+{
+	struct faas_aevent *dup;
+
+	if (a->n + a->inflight >= a->max_queued ||
+	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap) ||
+	    !(dup = faas__malloc(sizeof(*dup))))
+		return;
+	*dup = *ev;
+	dup->duplicate = true;
+	json_incref(dup->event);
+	faas__version_ref(dup->version);
+	if (dup->conf)
+		atomic_fetch_add(&dup->conf->refs, 1);
+	a->heap[a->n++] = dup;
+	heap_up(a, a->n - 1);
+	a->duplicates++;
+}
+
 static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
                    json_t *event, uint32_t lineage, char *request_id, faas_error_detail_t *d)
 {
@@ -764,6 +830,8 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
 	a->received++;
+	if (a->dup_every && ++a->dup_counter % a->dup_every == 0)
+		inject_duplicate(a, ev);
 	pthread_mutex_unlock(&a->lock);
 	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE); /* ev may already be running */
 	faas__reap_hint(rt, 0); /* the pump, now */
@@ -788,7 +856,10 @@ json_t *faas__async_metrics(faas_runtime_t *rt)
 	if (!a)
 		return json_object();
 	pthread_mutex_lock(&a->lock);
-	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "AsyncEventsReceived",
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	              "DeadLettered", (json_int_t)a->dead_lettered, "RecursiveInvocationsDropped",
+	              (json_int_t)a->recursion_dropped, "DuplicatesInjected",
+	              (json_int_t)a->duplicates, "AsyncEventsReceived",
 	              (json_int_t)a->received, "Succeeded", (json_int_t)a->succeeded, "Failed",
 	              (json_int_t)a->failed, "AsyncEventsDropped", (json_int_t)a->dropped, "Retries",
 	              (json_int_t)a->retries, "Throttles", (json_int_t)a->throttled, "EventAgeExceeded",

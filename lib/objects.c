@@ -376,6 +376,8 @@ int faas__version_from_config(faas_runtime_t *rt, struct faas_fn *fn,
 	v->memory_mb = cfg->memory_mb ? cfg->memory_mb : FAAS_MEMORY_DEFAULT_MB;
 	v->throttle_wait_ms = cfg->throttle_wait_ms;
 	v->allow_recursion = cfg->allow_recursion != 0;
+	v->dead_letter = cfg->dead_letter;
+	v->dead_letter_ud = cfg->dead_letter_user_data;
 	v->revision = faas__rt_next_revision(rt);
 	v->last_modified_ms = faas__clock_wall_ms(&rt->clock);
 	faas__fn_ref(fn);
@@ -407,6 +409,8 @@ struct faas_version *faas__version_clone(const struct faas_version *src, const c
 	v->memory_mb = src->memory_mb;
 	v->throttle_wait_ms = src->throttle_wait_ms;
 	v->allow_recursion = src->allow_recursion;
+	v->dead_letter = src->dead_letter;
+	v->dead_letter_ud = src->dead_letter_ud;
 	v->revision = src->revision;
 	v->last_modified_ms = src->last_modified_ms;
 	v->fn = src->fn;

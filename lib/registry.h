@@ -116,6 +116,8 @@ struct faas_version {
 	uint32_t memory_mb;
 	uint32_t throttle_wait_ms;
 	bool allow_recursion;
+	faas_dead_letter_fn dead_letter; /* with its user data: part of the published config */
+	void *dead_letter_ud;
 	uint64_t revision;
 	int64_t last_modified_ms;
 	_Atomic uint64_t typical_ns; /* moving average of handler time: a statistic, not config */

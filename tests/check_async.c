@@ -606,6 +606,135 @@ START_TEST(async_version_chosen_at_enqueue)
 }
 END_TEST
 
+static struct {
+	pthread_mutex_t m;
+	int n;
+	char last[512];
+} dlq = { .m = PTHREAD_MUTEX_INITIALIZER };
+
+static void to_dlq(json_t *event, const faas_dead_letter_info_t *info, void *ud)
+{
+	char *e = json_dumps(event, JSON_SORT_KEYS | JSON_COMPACT);
+
+	pthread_mutex_lock(&dlq.m);
+	dlq.n++;
+	snprintf(dlq.last, sizeof(dlq.last), "%s|%s|%d|%s|%s", e, info->request_id, info->error_code,
+	         info->error_message, (const char *)ud);
+	pthread_mutex_unlock(&dlq.m);
+	free(e);
+}
+
+/* Lambda's DLQ: the event itself with RequestID, ErrorCode, ErrorMessage;
+ * part of the version's config, so both versions of a routed alias agree. */
+START_TEST(async_dead_letter)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_function_config_t c = t_config(NULL);
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	faas_error_detail_t d;
+	char rid[40], want[600];
+
+	c.handler = worker_h;
+	c.dead_letter = to_dlq;
+	c.dead_letter_user_data = (void *)"dlq-1";
+	ck_assert_ok(faas_function_create(rt, "dl", &c, &d), d);
+	ck_assert_int_eq(t_publish(rt, "dl"), 1);
+	set_config(rt, NULL, 0, 0); /* w's config: unrelated */
+	{
+		faas_event_invoke_config_t ec = FAAS_EVENT_INVOKE_CONFIG_INIT;
+		ec.max_retry_attempts = 0;
+		ck_assert_ok(faas_function_set_event_invoke_config(rt, "dl", NULL, &ec, &d), d);
+	}
+	dlq.n = 0;
+	post(rt, "dl", "{\"fail\":true,\"k\":1}", rid);
+	t_settle(rt);
+	ck_assert_int_eq(dlq.n, 1);
+	snprintf(want, sizeof(want), "{\"fail\":true,\"k\":1}|%s|200|it failed|dlq-1", rid);
+	ck_assert_str_eq(dlq.last, want);
+	/* a routed alias needs the same dead-letter config on both versions */
+	c.dead_letter_user_data = (void *)"dlq-2";
+	c.description = "two";
+	ck_assert_ok(faas_function_update(rt, "dl", &c, &d), d);
+	ck_assert_int_eq(t_publish(rt, "dl"), 2);
+	ac.function_version = 1;
+	ac.additional_version = 2;
+	ac.additional_weight = 0.5;
+	ck_assert_fail(faas_alias_create(rt, "dl", "canary", &ac, &d), d, FAAS_EINVAL,
+	               "same dead-letter configuration");
+	/* the published version keeps the sink it was published with (default
+	 * config for "dl:1": two retries, then the dead-letter sink) */
+	post(rt, "dl:1", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	advance(rt, 60000);
+	advance(rt, 120000);
+	ck_assert_int_eq(dlq.n, 2);
+	ck_assert_ptr_nonnull(strstr(dlq.last, "|dlq-1"));
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
+static int forward_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+
+	(void)ud;
+	(void)response;
+	atomic_fetch_add(&attempts, 1);
+	o.type = FAAS_INVOKE_EVENT;
+	faas_context_invoke(ctx, "loop", event, &o, &r);
+	faas_result_clear(&r);
+	return 0;
+}
+
+/* An async loop stops at the 17th hop, without retries (DESIGN 9.13). */
+START_TEST(async_recursion_stops)
+{
+	faas_runtime_t *rt = setup(NULL);
+	json_t *m;
+	faas_error_detail_t d;
+
+	t_create_fn(rt, "loop", forward_h, NULL);
+	post(rt, "loop", "{}", NULL);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 16);
+	ck_assert_ok(faas_metrics_json(rt, &m, &d), d);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "Async"),
+	                                                    "RecursiveInvocationsDropped")), 1);
+	json_decref(m);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* At-least-once, on purpose: every 2nd event is delivered twice. */
+START_TEST(async_duplicates_injected)
+{
+	faas_runtime_options_t o = t_options();
+	faas_runtime_t *rt;
+	json_t *m;
+	faas_error_detail_t d;
+	int i;
+
+	o.async_duplicate_every = 2;
+	rt = setup(&o);
+	set_config(rt, NULL, -1, 0);
+	for (i = 0; i < 10; i++)
+		post(rt, "w", "{\"reply\":1}", NULL);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&attempts), 15);
+	ck_assert_int_eq(ngot(), 10); /* destinations see each event once */
+	ck_assert_ok(faas_metrics_json(rt, &m, &d), d);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "Async"),
+	                                                    "DuplicatesInjected")), 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "Async"),
+	                                                    "Succeeded")), 10);
+	json_decref(m);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
 Suite *async_suite(void)
 {
 	Suite *s = suite_create("async");
@@ -623,6 +752,9 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_shutdown_accounts_for_everything);
 	tcase_add_test(tc, async_bad_requests);
 	tcase_add_test(tc, async_version_chosen_at_enqueue);
+	tcase_add_test(tc, async_dead_letter);
+	tcase_add_test(tc, async_recursion_stops);
+	tcase_add_test(tc, async_duplicates_injected);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -87,6 +87,22 @@ typedef struct faas_env_var {
  * with the same `user_data_free`). Do not hand one pointer with a free
  * function to two different functions.
  */
+/** What a dead-letter sink is told about a failed event, besides the event. */
+typedef struct faas_dead_letter_info {
+	const char *request_id;    /**< Lambda's RequestID attribute */
+	int error_code;            /**< ErrorCode: the HTTP status (200 for a function error) */
+	const char *error_message; /**< ErrorMessage: at most its first 1024 bytes */
+} faas_dead_letter_info_t;
+
+/**
+ * A dead-letter sink (Lambda's DLQ): receives the original event of an
+ * asynchronous invocation that failed (retries exhausted, too old, or
+ * still queued at shutdown), in addition to any failure destination.
+ * Borrowed arguments; runs like a destination callback (faas/async.h).
+ */
+typedef void (*faas_dead_letter_fn)(json_t *event, const faas_dead_letter_info_t *info,
+                                    void *user_data);
+
 typedef struct faas_function_config {
 	unsigned version;                      /**< FAAS_FUNCTION_CONFIG_VERSION */
 	faas_handler_fn handler;               /**< required */
@@ -104,10 +120,13 @@ typedef struct faas_function_config {
 	uint32_t throttle_wait_ms;             /**< libfaas: wait up to this long for a token
 	                                            instead of an immediate throttle (0 = Lambda's
 	                                            behaviour); never from inside a handler */
+	faas_dead_letter_fn dead_letter;       /**< optional DLQ for failed async events; part of
+	                                            the version (locked at publish, as Lambda's) */
+	void *dead_letter_user_data;           /**< passed to dead_letter (not owned) */
 } faas_function_config_t;
 
 #define FAAS_FUNCTION_CONFIG_INIT \
-	{ FAAS_FUNCTION_CONFIG_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0, 0, 0 }
+	{ FAAS_FUNCTION_CONFIG_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 
 /**
  * Create a function; its `$LATEST` gets @p cfg.

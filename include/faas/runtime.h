@@ -78,10 +78,13 @@ typedef struct faas_runtime_options {
 	 *  could not take ("DestinationDeliveryFailed"). Runs like a destination. */
 	void (*async_undelivered)(json_t *record, void *user_data);
 	void *async_undelivered_user_data;
+	uint32_t async_duplicate_every; /**< testing aid: every Nth accepted event is delivered
+	                                     twice (same request id), as Lambda's at-least-once
+	                                     delivery may do; 0 = never */
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0.0, 0, NULL, NULL }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0.0, 0, NULL, NULL, 0 }
 
 /**
  * Create a runtime.
