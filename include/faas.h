@@ -19,5 +19,6 @@
 #include "faas/context.h"
 #include "faas/metrics.h"
 #include "faas/extension.h"
+#include "faas/telemetry.h"
 
 #endif /* FAAS_H */

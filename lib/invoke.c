@@ -188,8 +188,7 @@ static int count_bytes(const char *buffer, size_t size, void *data)
 	return 0;
 }
 
-/* Size of json_t as compact JSON text, without building the text. */
-static size_t json_text_size(const json_t *j)
+size_t faas__json_text_size(const json_t *j)
 {
 	size_t n = 0;
 
@@ -214,7 +213,7 @@ static void check_response_size(struct faas_inv *inv)
 		inv->text = faas_json_dumps(inv->response, JSON_COMPACT | JSON_ENCODE_ANY);
 		n = inv->text ? strlen(inv->text) : 0;
 	} else {
-		n = json_text_size(inv->response);
+		n = faas__json_text_size(inv->response);
 	}
 	if (n <= rt->max_response_bytes)
 		return;
@@ -269,6 +268,7 @@ void faas__inv_run(struct faas_inv *inv)
 	json_t *response = NULL;
 	bool cold = false;
 	bool logging = inv->tail || rt->log_fn || rt->log_fd >= 0;
+	bool tel;
 	faas_ext_event_t ev;
 	uint64_t t1, t2;
 	int rc;
@@ -284,6 +284,10 @@ void faas__inv_run(struct faas_inv *inv)
 	t1 = faas__clock_mono_ns(&rt->clock);
 	if (!inv->init_suppressed)
 		faas__inv_set_deadline(inv, t1);
+	/* one load for the invocation's three records (no subscriber: a branch) */
+	tel = faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM) != 0;
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_invoke(inv, FAAS_TEL_START, t1, false);
 	if (rc != 0) {
 		inv->outcome = FAAS_OUT_INIT_ERROR;
 	} else if (t1 >= atomic_load(&inv->deadline_ns) ||
@@ -329,13 +333,13 @@ void faas__inv_run(struct faas_inv *inv)
 		timeout_message(inv, msg, sizeof(msg));
 		faas__inv_logf(inv, "%s", msg);
 	}
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_invoke(inv, FAAS_TEL_RUNTIME_DONE, t2, false);
 	faas__metrics_invocation(inv->version, inv->outcome,
 	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
 	                         cold && in, cold && in && !inv->init_suppressed, inv->init_ms);
 	if (in && in->exts) {
-		ev.status = inv->outcome == FAAS_OUT_SUCCESS   ? FAAS_EXT_SUCCESS
-		            : inv->outcome == FAAS_OUT_TIMEOUT ? FAAS_EXT_TIMEOUT
-		                                               : FAAS_EXT_ERROR;
+		ev.status = faas__outcome_status(inv->outcome);
 		ev.error_type = json_string_value(json_object_get(inv->response, "errorType"));
 		if (ev.status == FAAS_EXT_SUCCESS)
 			ev.error_type = NULL;
@@ -349,6 +353,8 @@ void faas__inv_run(struct faas_inv *inv)
 		                       inv->timed_out ? FAAS_SHUTDOWN_TIMEOUT : FAAS_SHUTDOWN_FAILURE);
 	if (logging)
 		log_report(inv, cold && in);
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_invoke(inv, FAAS_TEL_REPORT, t2, cold && in);
 	/* Drop the version before the token is released: once nothing is in
 	 * flight, nothing still holds code that should have been destroyed.
 	 * The caller's side never needs it again. Still a runtime thread here:
@@ -622,7 +628,7 @@ static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_opti
 	size_t n;
 
 	if (o && o->client_context) {
-		n = json_text_size(o->client_context);
+		n = faas__json_text_size(o->client_context);
 		if (4 * ((n + 2) / 3) > FAAS_CLIENT_CONTEXT_MAX)
 			return faas__fail(d, FAAS_EINVAL,
 			                  "Client context must be at most %u bytes when base64-encoded; this "
@@ -630,7 +636,7 @@ static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_opti
 			                  FAAS_CLIENT_CONTEXT_MAX, 4 * ((n + 2) / 3));
 	}
 	if (rt->enforce_json_limits && event) {
-		if (json_text_size(event) > rt->max_request_bytes)
+		if (faas__json_text_size(event) > rt->max_request_bytes)
 			return faas__fail(d, FAAS_ETOOLARGE,
 			                  "Request must be smaller than %u bytes for the InvokeFunction "
 			                  "operation",
@@ -708,6 +714,9 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 			return fail_result(r, &d, rc);
 		}
 		faas__metrics_throttle(res.version);
+		if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_FAAS)))
+			faas__tel_throttle(rt, res.version->fn->name, r->executed_version, id.qual,
+			                   id.qual_len, reason);
 		faas__resolved_release(&res);
 		r->throttle_reason = reason;
 		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");
@@ -739,8 +748,14 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
                 const faas_invoke_options_t *o, faas_result_t *r)
 {
 	/* on a handler's thread, the call belongs to that handler's request chain */
-	return invoke(rt, current_inv && current_inv->rt == rt ? current_inv : NULL, identifier, event,
-	              o, r);
+	bool nested = current_inv && current_inv->rt == rt;
+	int rc = invoke(rt, nested ? current_inv : NULL, identifier, event, o, r);
+
+	/* inline mode has no telemetry thread: an outside caller delivers what is due */
+	if (FAAS_UNLIKELY(rt && faas__tel_wants(rt, FAAS_TELEMETRY_ALL)) && rt->inline_mode &&
+	    faas__current_rt != rt)
+		faas__tel_poll(rt);
+	return rc;
 }
 
 int faas_context_invoke(faas_context_t *ctx, const char *identifier, json_t *event,

@@ -97,6 +97,7 @@ void faas__rt_core_free(faas_runtime_t *rt)
 {
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
 	faas__hk_free(rt);
+	faas__tel_free(rt);
 	faas__ext_set_unref(rt->exts);
 	pthread_mutex_destroy(&rt->ext_lock);
 	if (rt->conc) {
@@ -150,7 +151,8 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	atomic_init(&rt->core_refs, 1);
 	rt->conc = faas__calloc_aligned(sizeof(*rt->conc));
 	rt->workers = faas__calloc(1, sizeof(*rt->workers));
-	if (!rt->conc || !rt->workers) {
+	rt->tel = faas__tel_new();
+	if (!rt->conc || !rt->workers || !rt->tel) {
 		faas__free(rt->conc); /* nothing initialised inside yet */
 		faas__free(rt->workers);
 		rt->conc = NULL;
@@ -230,6 +232,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
 	faas__workers_stop(rt, 1000);
 	faas__registry_spindown(rt);
+	faas__tel_stop(rt); /* last batches before the threads are joined (step 6) */
 	faas__hk_stop(rt);
 	running = faas__conc_in_use(rt);
 	return running ? FAAS_ETIMEDOUT : 0;
@@ -301,7 +304,8 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
 	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 ||
 	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&
-	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock)))) {
+	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock))) ||
+	       !faas__tel_settle(rt)) {
 		if (faas__real_mono_ns() >= deadline)
 			return FAAS_ETIMEDOUT;
 		faas__sleep_ms(1);

@@ -215,6 +215,7 @@ int main(void)
 	srunner_add_suite(sr, nested_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, extension_suite());
+	srunner_add_suite(sr, telemetry_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

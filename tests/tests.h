@@ -30,6 +30,7 @@ Suite *lifecycle_suite(void);
 Suite *nested_suite(void);
 Suite *metrics_suite(void);
 Suite *extension_suite(void);
+Suite *telemetry_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);
