@@ -659,6 +659,15 @@ static int admit(faas_runtime_t *rt, const struct faas_resolved *res, const faas
 	return faas__conc_admit_wait(rt, res->version->fn, (uint32_t)wait, pool, reason);
 }
 
+/* Inline mode has no telemetry thread: a call from outside the runtime
+ * delivers what is due when it ends (never a handler's nested call). */
+static inline void inline_telemetry(faas_runtime_t *rt, const struct faas_inv *parent)
+{
+	if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_ALL)) && rt->inline_mode && !parent &&
+	    faas__current_rt != rt)
+		faas__tel_poll(rt);
+}
+
 static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *identifier,
                   json_t *event, const faas_invoke_options_t *o, faas_result_t *r)
 {
@@ -718,6 +727,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 			faas__tel_throttle(rt, res.version->fn->name, r->executed_version, id.qual,
 			                   id.qual_len, reason);
 		faas__resolved_release(&res);
+		inline_telemetry(rt, parent);
 		r->throttle_reason = reason;
 		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");
 		return fail_result(r, &d, rc);
@@ -741,6 +751,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	abandoned = rt->inline_mode ? false : wait_for(inv);
 	fill_result(inv, r, abandoned);
 	faas__inv_unref(inv);
+	inline_telemetry(rt, parent);
 	return 0;
 }
 
@@ -748,14 +759,8 @@ int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
                 const faas_invoke_options_t *o, faas_result_t *r)
 {
 	/* on a handler's thread, the call belongs to that handler's request chain */
-	bool nested = current_inv && current_inv->rt == rt;
-	int rc = invoke(rt, nested ? current_inv : NULL, identifier, event, o, r);
-
-	/* inline mode has no telemetry thread: an outside caller delivers what is due */
-	if (FAAS_UNLIKELY(rt && faas__tel_wants(rt, FAAS_TELEMETRY_ALL)) && rt->inline_mode &&
-	    faas__current_rt != rt)
-		faas__tel_poll(rt);
-	return rc;
+	return invoke(rt, current_inv && current_inv->rt == rt ? current_inv : NULL, identifier, event,
+	              o, r);
 }
 
 int faas_context_invoke(faas_context_t *ctx, const char *identifier, json_t *event,

@@ -12,8 +12,9 @@ FAAS_BEGIN_DECLS
 /**
  * Wait until nothing is running or runnable in @p rt — no invocation holds
  * a concurrency token, the housekeeping thread has destroyed what was
- * dropped and, on a virtual clock, has caught up with the clock (reaping) —
- * or until @p real_ms of real time has passed.
+ * dropped and, on a virtual clock, has caught up with the clock (reaping),
+ * and no telemetry batch is due or being delivered (in inline mode the
+ * call delivers them) — or until @p real_ms of real time has passed.
  * Tests use it instead of sleeping.
  * @return 0 when quiet, FAAS_ETIMEDOUT otherwise, FAAS_EINVAL for NULL.
  */
