@@ -5,21 +5,24 @@
  * Emitting: every emit point first tests rt->tel_types (one relaxed load;
  * 0 without subscribers). A record is then copied once, strings included,
  * into a refcounted item shared by every subscriber that wants it, and
- * appended to each one's buffer under `lock`. A full buffer drops the
- * record and counts it (records, and bytes of its JSON text); so does an
- * item that could not be allocated. Nothing on the emitting side waits for
- * a subscriber.
+ * appended to each one's buffer under `lock`. A buffer that fills is handed
+ * over whole (`ready`) and a free one takes its place, so a burst of records
+ * never waits for the deliverer to wake up; only when the subscriber has
+ * one batch in hand and another ready (it is slower than the records come)
+ * is a record dropped and counted (records, and bytes of its JSON text);
+ * so is an item that could not be allocated. Nothing on the emitting side
+ * waits for a subscriber.
  *
  * Delivering: one deliverer at a time (`servicing`): the faas-telemetry
  * thread, or in inline mode whichever caller reached a delivery point. It
- * takes a due buffer whole (swapping it with the subscriber's spare),
- * drops the lock, builds the batch — platform.logsDropped first when
- * records were dropped — in the array allocated at subscription, calls
- * on_batch, and releases the items. A buffer is due when it holds
- * max_items records, timeout_ms (runtime clock) after its first record, on
- * flush, and when its subscription is closing. The thread sleeps on `wake`
- * until the earliest deadline (or, on a virtual clock, until the clock
- * moves); emitting the first or the max_items-th record of a buffer kicks it.
+ * takes the ready buffer, or a due filling one, drops the lock, builds the
+ * batch — platform.logsDropped first when records were dropped — in the
+ * array allocated at subscription, calls on_batch, releases the items and
+ * gives the buffer back. A filling buffer is due timeout_ms (runtime clock)
+ * after its first record, on flush, and when its subscription is closing.
+ * The thread sleeps on `wake` until the earliest deadline (or, on a virtual
+ * clock, until the clock moves); the first record of a buffer and a buffer
+ * handed over kick it.
  *
  * Ending: unsubscribe and shutdown mark subscriptions closing; the
  * deliverer delivers what is left, runs `release` and frees them; it alone
@@ -49,8 +52,12 @@ struct tel_sub {
 	uint32_t id;
 	faas_telemetry_options_t o; /* max_items and timeout_ms resolved */
 	uint64_t timeout_ns;
-	struct tel_item **buf;  /* filling: max_items */
-	struct tel_item **out;  /* being delivered (the deliverer's) */
+	/* Three arrays of max_items: filling (buf), full and waiting (ready),
+	 * being delivered; those not in use wait in spare[]. */
+	struct tel_item **buf;
+	struct tel_item **ready; /* NULL or max_items records */
+	struct tel_item **spare[2];
+	int nspare;
 	faas_telemetry_record_t *batch; /* max_items + 1 (the deliverer's) */
 	size_t n;               /* records in buf */
 	uint64_t first_ns;      /* runtime clock: when buf got its first record (or drop) */
@@ -157,6 +164,13 @@ void faas__tel_emit(faas_runtime_t *rt, const faas_telemetry_record_t *r)
 			s->first_ns = now; /* its timeout starts: the deliverer's deadline moves */
 			wake = true;
 		}
+		if (it && s->n == s->o.max_items && !s->ready && s->nspare > 0) {
+			s->ready = s->buf; /* full: hand it over, fill another */
+			s->buf = s->spare[--s->nspare];
+			s->n = 0;
+			s->first_ns = now;
+			wake = true;
+		}
 		if (it && s->n < s->o.max_items) {
 			atomic_fetch_add(&it->refs, 1);
 			s->buf[s->n++] = it;
@@ -180,25 +194,32 @@ static bool due(const struct tel_sub *s, uint64_t now)
 {
 	bool pending = s->n > 0 || s->dropped_records > 0;
 
-	return s->closing || (pending && (s->flush || s->n >= s->o.max_items ||
-	                                  now - s->first_ns >= s->timeout_ns));
+	return s->ready || s->closing ||
+	       (pending && (s->flush || s->n >= s->o.max_items || now - s->first_ns >= s->timeout_ns));
 }
 
-/* Deliver s's buffer: called and returns with the lock held; drops it
- * around the callback. */
+/* Deliver s's ready buffer, else its filling one (with what was dropped):
+ * called and returns with the lock held; drops it around the callback. */
 static void deliver(faas_runtime_t *rt, struct tel_sub *s)
 {
 	struct faas_tel *tel = rt->tel;
-	struct tel_item **items = s->buf;
+	struct tel_item **items;
 	faas_runtime_t *prev = faas__current_rt;
-	size_t n = s->n, k = 0, i;
+	size_t n, k = 0, i;
 	uint64_t dropped = s->dropped_records, dropped_bytes = s->dropped_bytes;
 
-	s->buf = s->out;
-	s->out = items;
-	s->n = 0;
+	if (s->ready) {
+		items = s->ready;
+		n = s->o.max_items;
+		s->ready = NULL;
+	} else { /* no batch in hand and none ready: a spare is free */
+		items = s->buf;
+		n = s->n;
+		s->buf = s->spare[--s->nspare];
+		s->n = 0;
+		s->flush = false;
+	}
 	s->dropped_records = s->dropped_bytes = 0;
-	s->flush = false;
 	pthread_mutex_unlock(&tel->lock);
 	if (dropped) {
 		faas_telemetry_record_t d = { 0 };
@@ -220,6 +241,7 @@ static void deliver(faas_runtime_t *rt, struct tel_sub *s)
 	for (i = 0; i < n; i++)
 		item_unref(items[i]);
 	pthread_mutex_lock(&tel->lock);
+	s->spare[s->nspare++] = items;
 }
 
 static void sub_free(struct tel_sub *s)
@@ -230,8 +252,12 @@ static void sub_free(struct tel_sub *s)
 		return;
 	for (i = 0; i < s->n; i++)
 		item_unref(s->buf[i]);
+	for (i = 0; s->ready && i < s->o.max_items; i++)
+		item_unref(s->ready[i]);
 	faas__free(s->buf);
-	faas__free(s->out);
+	faas__free(s->ready);
+	faas__free(s->spare[0]);
+	faas__free(s->spare[1]);
 	faas__free(s->batch);
 	faas__free(s);
 }
@@ -278,7 +304,7 @@ static bool service(faas_runtime_t *rt)
 			;
 		if (!s)
 			break;
-		if (s->n > 0 || s->dropped_records > 0)
+		if (s->ready || s->n > 0 || s->dropped_records > 0)
 			deliver(rt, s);
 		else
 			finish(rt, s); /* closing, and nothing left */
@@ -288,15 +314,19 @@ static bool service(faas_runtime_t *rt)
 	return true;
 }
 
-/* Runtime-clock time of the earliest deadline (UINT64_MAX: none); lock held. */
+/* Runtime-clock time of the earliest deadline (UINT64_MAX: none, 0: now);
+ * lock held. */
 static uint64_t next_deadline(const struct faas_tel *tel)
 {
 	uint64_t next = UINT64_MAX;
 	const struct tel_sub *s;
 
-	for (s = tel->subs; s; s = s->next)
+	for (s = tel->subs; s; s = s->next) {
+		if (s->ready)
+			return 0; /* handed over since the last pass */
 		if ((s->n > 0 || s->dropped_records > 0) && s->first_ns + s->timeout_ns < next)
 			next = s->first_ns + s->timeout_ns;
+	}
 	return next;
 }
 
@@ -318,6 +348,8 @@ static void *tel_main(void *arg)
 		pthread_mutex_unlock(&tel->lock);
 		if (done)
 			break;
+		if (next == 0)
+			continue;
 		atomic_store(&tel->sleeping, true);
 		faas__futex_wait(&tel->wake, seen, virt || next == UINT64_MAX ? 0 : next);
 		atomic_store(&tel->sleeping, false);
@@ -453,9 +485,11 @@ static struct tel_sub *sub_new(const faas_telemetry_options_t *o)
 		s->o.timeout_ms = FAAS_TELEMETRY_TIMEOUT_DEFAULT_MS;
 	s->timeout_ns = (uint64_t)s->o.timeout_ms * 1000000u;
 	s->buf = faas__calloc(s->o.max_items, sizeof(*s->buf));
-	s->out = faas__calloc(s->o.max_items, sizeof(*s->out));
+	s->spare[0] = faas__calloc(s->o.max_items, sizeof(*s->spare[0]));
+	s->spare[1] = faas__calloc(s->o.max_items, sizeof(*s->spare[1]));
+	s->nspare = 2;
 	s->batch = faas__calloc(s->o.max_items + 1, sizeof(*s->batch));
-	if (!s->buf || !s->out || !s->batch) {
+	if (!s->buf || !s->spare[0] || !s->spare[1] || !s->batch) {
 		sub_free(s);
 		return NULL;
 	}
