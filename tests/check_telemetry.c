@@ -14,7 +14,7 @@
 struct sink {
 	pthread_mutex_t m;
 	pthread_cond_t c;
-	char *lines[256];
+	char *lines[512];
 	int n;
 	int batches[64];
 	int nbatches;
@@ -65,7 +65,7 @@ static void on_batch(const faas_telemetry_record_t *r, size_t n, void *ud)
 		s->wrong_thread++;
 	if (s->nbatches < 64)
 		s->batches[s->nbatches++] = (int)n;
-	for (i = 0; i < n && s->n < 256; i++) {
+	for (i = 0; i < n && s->n < 512; i++) {
 		len = faas_telemetry_record_format(&r[i], NULL, 0);
 		s->lines[s->n] = malloc(len + 1);
 		faas_telemetry_record_format(&r[i], s->lines[s->n], len + 1);
@@ -677,6 +677,110 @@ START_TEST(telemetry_unsubscribe)
 }
 END_TEST
 
+/* Real clock: the thread sleeps until the batch's deadline. Waits on the
+ * sink's condition variable (up to 10 s), never sleeps. */
+START_TEST(telemetry_real_clock_timeout)
+{
+	faas_runtime_options_t o = t_options();
+	faas_runtime_t *rt;
+	struct fn_state f = { 0 };
+	struct timespec until;
+	struct sink s;
+	uint64_t t0;
+
+	o.clock = FAAS_CLOCK_REAL;
+	o.virtual_epoch_ms = 0;
+	rt = t_runtime_with(&o);
+	sink_init(&s);
+	f.log_lines = 1;
+	create_timed(rt, "f", &f); /* moving a real clock fails: harmless here */
+	subscribe(rt, &s, FAAS_TELEMETRY_FUNCTION, 0, 25);
+	t0 = faas_clock_monotonic_ms(rt);
+	invoke_ok(rt, "f", NULL);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&s.m);
+	while (s.nbatches == 0 && pthread_cond_timedwait(&s.c, &s.m, &until) == 0)
+		;
+	pthread_mutex_unlock(&s.m);
+	ck_assert_int_eq(s.nbatches, 1);
+	ck_assert_int_eq(s.batches[0], 1);
+	ck_assert_uint_ge(faas_clock_monotonic_ms(rt) - t0, 25); /* not before its timeout */
+	ck_assert_int_eq(s.wrong_thread, 0);
+	faas_runtime_free(rt);
+	sink_destroy(&s);
+}
+END_TEST
+
+/* Callers on several threads: every invocation's three records arrive,
+ * none dropped, each invocation's in order. */
+struct caller {
+	pthread_t tid;
+	faas_runtime_t *rt;
+	long n;
+	int failed;
+};
+
+static void *caller_main(void *arg)
+{
+	struct caller *c = arg;
+	long i;
+
+	for (i = 0; i < c->n; i++) {
+		faas_result_t r = FAAS_RESULT_INIT;
+		c->failed += faas_invoke(c->rt, "f", NULL, NULL, &r) != 0 || r.function_error;
+		faas_result_clear(&r);
+	}
+	return NULL;
+}
+
+static int count_type(struct sink *s, const char *type)
+{
+	char key[64];
+	int i, n = 0;
+
+	snprintf(key, sizeof(key), "\"type\":\"%s\"", type);
+	for (i = 0; i < s->n; i++)
+		n += strstr(s->lines[i], key) != NULL;
+	return n;
+}
+
+START_TEST(telemetry_concurrent_invokers)
+{
+	faas_runtime_t *rt = t_runtime();
+	struct caller c[4];
+	struct sink s;
+	int i, total = 0, starts = 0;
+
+	sink_init(&s);
+	t_create(rt, "f");
+	subscribe(rt, &s, FAAS_TELEMETRY_PLATFORM, 0, 0);
+	for (i = 0; i < 4; i++) {
+		c[i].rt = rt;
+		c[i].n = 20;
+		c[i].failed = 0;
+		ck_assert_int_eq(pthread_create(&c[i].tid, NULL, caller_main, &c[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(c[i].tid, NULL);
+		ck_assert_int_eq(c[i].failed, 0);
+		total += (int)c[i].n;
+	}
+	flush_settle(rt);
+	ck_assert_int_eq(count_type(&s, "platform.start"), total);
+	ck_assert_int_eq(count_type(&s, "platform.runtimeDone"), total);
+	ck_assert_int_eq(count_type(&s, "platform.report"), total);
+	ck_assert_int_eq(count_type(&s, "platform.logsDropped"), 0);
+	starts = count_type(&s, "platform.initStart");
+	ck_assert_int_ge(starts, 1);
+	ck_assert_int_le(starts, 4);
+	ck_assert_int_eq(count_type(&s, "platform.initReport"), starts);
+	ck_assert_int_eq(s.n, 3 * total + 3 * starts);
+	faas_runtime_free(rt);
+	sink_destroy(&s);
+}
+END_TEST
+
 /* ---- modes and lifecycle ------------------------------------------------- */
 
 START_TEST(telemetry_inline_mode)
@@ -931,6 +1035,8 @@ Suite *telemetry_suite(void)
 	tcase_add_test(tc, telemetry_batches_by_timeout);
 	tcase_add_test(tc, telemetry_drops_for_a_blocked_subscriber);
 	tcase_add_test(tc, telemetry_unsubscribe);
+	tcase_add_test(tc, telemetry_real_clock_timeout);
+	tcase_add_test(tc, telemetry_concurrent_invokers);
 	tcase_add_test(tc, telemetry_inline_mode);
 	tcase_add_test(tc, telemetry_shutdown_flushes);
 	tcase_add_test(tc, telemetry_bad_options);
