@@ -283,14 +283,27 @@ static void finish(faas_runtime_t *rt, struct tel_sub *s)
 	pthread_mutex_lock(&tel->lock);
 }
 
+/* The first due subscription from `from` on, then from the head (lock held). */
+static struct tel_sub *next_due(const struct faas_tel *tel, struct tel_sub *from, uint64_t now)
+{
+	struct tel_sub *s;
+
+	for (s = from; s && !due(s, now); s = s->next)
+		;
+	for (s = s ? s : tel->subs; s && s != from && !due(s, now); s = s->next)
+		;
+	return s && due(s, now) ? s : NULL;
+}
+
 /*
- * Deliver every due buffer, until none is due; finish closing
- * subscriptions. Returns false at once if another thread is delivering.
+ * Deliver every due buffer, until none is due, taking the subscriptions in
+ * turn (a busy one does not starve the next); finish closing ones.
+ * Returns false at once if another thread is delivering.
  */
 static bool service(faas_runtime_t *rt)
 {
 	struct faas_tel *tel = rt->tel;
-	struct tel_sub *s;
+	struct tel_sub *s, *from = NULL;
 
 	pthread_mutex_lock(&tel->lock);
 	if (tel->servicing) {
@@ -298,12 +311,8 @@ static bool service(faas_runtime_t *rt)
 		return false;
 	}
 	tel->servicing = true;
-	for (;;) {
-		uint64_t now = faas__clock_mono_ns(&rt->clock);
-		for (s = tel->subs; s && !due(s, now); s = s->next)
-			;
-		if (!s)
-			break;
+	while ((s = next_due(tel, from ? from : tel->subs, faas__clock_mono_ns(&rt->clock)))) {
+		from = s->next; /* only the deliverer unlinks: it stays valid */
 		if (s->ready || s->n > 0 || s->dropped_records > 0)
 			deliver(rt, s);
 		else
