@@ -781,6 +781,81 @@ START_TEST(telemetry_concurrent_invokers)
 }
 END_TEST
 
+/* A subscriber that unsubscribes itself from its first batch, and tries to
+ * shut the runtime down from there (refused). */
+struct self_unsub {
+	struct sink s;
+	faas_runtime_t *rt;
+	uint32_t id;
+	int unsub_rc, shutdown_rc, flush_rc;
+};
+
+static void unsub_batch(const faas_telemetry_record_t *r, size_t n, void *ud)
+{
+	struct self_unsub *u = ud;
+
+	on_batch(r, n, &u->s);
+	if (u->s.nbatches == 1) {
+		u->unsub_rc = faas_telemetry_unsubscribe(u->rt, u->id, NULL);
+		u->flush_rc = faas_telemetry_flush(u->rt, NULL);
+		u->shutdown_rc = faas_runtime_shutdown(u->rt, 0);
+	}
+}
+
+static void unsub_release(void *ud)
+{
+	on_release(&((struct self_unsub *)ud)->s);
+}
+
+static void self_unsubscribe(bool inline_mode)
+{
+	faas_runtime_options_t ro = t_options();
+	faas_telemetry_options_t o = FAAS_TELEMETRY_OPTIONS_INIT;
+	struct fn_state f = { 0 };
+	faas_error_detail_t d;
+	struct self_unsub u;
+
+	ro.inline_mode = inline_mode;
+	memset(&u, 0, sizeof(u));
+	u.rt = t_runtime_with(&ro);
+	sink_init(&u.s);
+	u.s.inline_mode = inline_mode;
+	u.s.caller = pthread_self();
+	create_timed(u.rt, "f", &f);
+	f.log_lines = 2;
+	o.types = FAAS_TELEMETRY_FUNCTION;
+	o.on_batch = unsub_batch;
+	o.release = unsub_release;
+	o.user_data = &u;
+	o.max_items = 1;
+	o.timeout_ms = 25;
+	ck_assert_ok(faas_telemetry_subscribe(u.rt, &o, &u.id, &d), d);
+	invoke_ok(u.rt, "f", NULL); /* line 1 fills the buffer, line 2 the next one */
+	t_settle(u.rt);
+	ck_assert_int_eq(u.unsub_rc, 0);
+	ck_assert_int_eq(u.flush_rc, 0);
+	ck_assert_int_eq(u.shutdown_rc, FAAS_EDEADLK);
+	ck_assert_int_eq(u.s.released, 1);
+	ck_assert_int_le(u.s.n, 2); /* what was buffered may still come; then nothing */
+	ck_assert_int_ge(u.s.n, 1);
+	invoke_ok(u.rt, "f", NULL);
+	ck_assert_ok(faas_telemetry_flush(u.rt, &d), d);
+	t_settle(u.rt);
+	ck_assert_int_le(u.s.n, 2);
+	ck_assert_int_eq(u.s.released, 1);
+	ck_assert_int_eq(u.s.wrong_thread, 0);
+	faas_runtime_free(u.rt);
+	ck_assert_int_eq(u.s.released, 1);
+	sink_destroy(&u.s);
+}
+
+START_TEST(telemetry_subscriber_unsubscribes_itself)
+{
+	self_unsubscribe(false);
+	self_unsubscribe(true);
+}
+END_TEST
+
 /* ---- modes and lifecycle ------------------------------------------------- */
 
 START_TEST(telemetry_inline_mode)
@@ -1037,6 +1112,7 @@ Suite *telemetry_suite(void)
 	tcase_add_test(tc, telemetry_unsubscribe);
 	tcase_add_test(tc, telemetry_real_clock_timeout);
 	tcase_add_test(tc, telemetry_concurrent_invokers);
+	tcase_add_test(tc, telemetry_subscriber_unsubscribes_itself);
 	tcase_add_test(tc, telemetry_inline_mode);
 	tcase_add_test(tc, telemetry_shutdown_flushes);
 	tcase_add_test(tc, telemetry_bad_options);
