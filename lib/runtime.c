@@ -4,7 +4,9 @@
  * Shutdown: (1) DRAINING: outside callers get FAAS_ESHUTDOWN, runtime
  * threads may still call in; (2) wait for in-flight work up to drain_ms of
  * real time; (3) SHUTDOWN: nobody calls in; idle workers stop, busy ones
- * after their invocation; (4) warm environments get SHUTDOWN (spindown).
+ * after their invocation; (4) warm environments get SHUTDOWN (spindown);
+ * (5) telemetry buffers are delivered and subscriptions end; (6) the
+ * telemetry and housekeeping threads are joined.
  * Handlers that never return are not joined: their worker threads hold a
  * core reference and the last one frees the runtime's memory.
  */
