@@ -191,9 +191,10 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | deps
 
 examples: $(EXAMPLE_BINS)
 
-demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch
+demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch $(BUILD)/examples/telemetry
 	$(BUILD)/examples/registry
 	$(BUILD)/examples/dispatch
+	$(BUILD)/examples/telemetry
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -20,5 +20,6 @@
 #include "faas/metrics.h"
 #include "faas/extension.h"
 #include "faas/async.h"
+#include "faas/telemetry.h"
 
 #endif /* FAAS_H */

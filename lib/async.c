@@ -619,6 +619,11 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 	rc = faas__admit_now(rt, ev->version, &pool, &pc, &reason);
 	if (rc != 0) {
 		faas__metrics_throttle(ev->version);
+		if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_FAAS))) {
+			char label[12];
+			faas__version_label(ev->version->number, label);
+			faas__tel_throttle(rt, ev->version->fn->name, label, ev->qual, ev->qual_len, reason);
+		}
 		count(rt, &a->throttled);
 		ev->throttled = true;
 		if (atomic_load(&ev->version->fn->reserved) == 0) { /* Lambda: no retries */

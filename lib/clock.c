@@ -69,6 +69,8 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 		faas__current_rt = rt; /* spindown callbacks run as on a runtime thread */
 		faas__reap_due(rt);
 		faas__current_rt = prev;
+		if (prev != rt) /* never from a handler (an inline one moving the clock) */
+			faas__tel_poll(rt); /* batches whose timeout passed */
 	}
 	return 0;
 }
@@ -116,14 +118,24 @@ uint64_t faas_clock_monotonic_ms(const faas_runtime_t *rt)
 	return rt ? faas__clock_mono_ns(&rt->clock) / 1000000u : 0;
 }
 
-void faas__format_last_modified(int64_t epoch_ms, char *buf, size_t size)
+static void format_utc_ms(int64_t epoch_ms, const char *zone, char *buf, size_t size)
 {
 	time_t secs = (time_t)(epoch_ms / 1000);
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%s", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000), zone);
+}
+
+void faas__format_last_modified(int64_t epoch_ms, char *buf, size_t size)
+{
+	format_utc_ms(epoch_ms, "+0000", buf, size);
+}
+
+void faas__format_iso_ms(int64_t epoch_ms, char *buf, size_t size)
+{
+	format_utc_ms(epoch_ms, "Z", buf, size);
 }
 
 void faas__iso8601(int64_t epoch_ms, char *buf, size_t size)

@@ -205,12 +205,17 @@ void faas__log_sinks(faas_runtime_t *rt, const char *line, size_t len)
 void faas_context_log(faas_context_t *ctx, const char *fmt, ...)
 {
 	char buf[1024];
+	struct faas_inv *inv;
 	va_list ap;
+	bool sinks, tel;
 	int n;
 
 	if (!ctx || !fmt)
 		return;
-	if (!CTX_INV(ctx)->tail && !CTX_INV(ctx)->rt->log_fn && CTX_INV(ctx)->rt->log_fd < 0)
+	inv = CTX_INV(ctx);
+	sinks = inv->tail || inv->rt->log_fn || inv->rt->log_fd >= 0;
+	tel = faas__tel_wants(inv->rt, FAAS_TELEMETRY_FUNCTION) != 0;
+	if (!sinks && FAAS_LIKELY(!tel))
 		return; /* nobody reads it: do not even format it */
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -221,5 +226,8 @@ void faas_context_log(faas_context_t *ctx, const char *fmt, ...)
 		n = sizeof(buf) - 1;
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
-	faas__log_line(CTX_INV(ctx), buf, (size_t)n);
+	if (sinks)
+		faas__log_line(inv, buf, (size_t)n);
+	if (tel)
+		faas__tel_function(inv, buf, (size_t)n);
 }

@@ -342,6 +342,16 @@ FAAS_INTERNAL void faas__log_sinks(faas_runtime_t *rt, const char *line, size_t 
 FAAS_INTERNAL void faas__inv_logf(struct faas_inv *inv, const char *fmt, ...) FAAS_PRINTF(2, 3);
 /* Deadline = now + the function's timeout, published to the waiting caller. */
 FAAS_INTERNAL void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now);
+/* Size of a json_t as compact JSON text, without building the text. */
+FAAS_INTERNAL size_t faas__json_text_size(const json_t *j);
+
+/* Telemetry's and the extensions' status of an outcome. */
+static inline faas_ext_status_t faas__outcome_status(enum faas_outcome o)
+{
+	return o == FAAS_OUT_SUCCESS ? FAAS_EXT_SUCCESS
+	       : o == FAAS_OUT_TIMEOUT ? FAAS_EXT_TIMEOUT
+	                               : FAAS_EXT_ERROR;
+}
 
 /* The runtime a library thread (or an inline handler) is running for. */
 extern _Thread_local faas_runtime_t *faas__current_rt;
@@ -415,6 +425,30 @@ FAAS_INTERNAL void faas__ext_posts_close(faas_runtime_t *rt);
 /* Shutdown: stop every extension thread and wait up to ext_shutdown_ms
  * (real time); returns how many were abandoned. */
 FAAS_INTERNAL long faas__ext_threads_stop(faas_runtime_t *rt);
+
+/* ---- telemetry (telemetry.c) -------------------------------------------- */
+
+/* Emit points test faas__tel_wants(rt, stream) first (faas_int.h). */
+FAAS_INTERNAL struct faas_tel *faas__tel_new(void);
+FAAS_INTERNAL void faas__tel_free(faas_runtime_t *rt);
+/* Copy the record to every subscriber that wants it; never waits for one. */
+FAAS_INTERNAL void faas__tel_emit(faas_runtime_t *rt, const faas_telemetry_record_t *r);
+/* platform.initStart / initRuntimeDone / initReport from the hooks' event. */
+FAAS_INTERNAL void faas__tel_init(struct faas_inv *inv, faas_telemetry_type_t type,
+                                  const faas_ext_event_t *ev, uint64_t at_ns);
+/* platform.start / runtimeDone / report; created: the invocation made its environment. */
+FAAS_INTERNAL void faas__tel_invoke(struct faas_inv *inv, faas_telemetry_type_t type,
+                                    uint64_t at_ns, bool created);
+FAAS_INTERNAL void faas__tel_function(struct faas_inv *inv, const char *line, size_t len);
+FAAS_INTERNAL void faas__tel_throttle(faas_runtime_t *rt, const char *fn, const char *version,
+                                      const char *qual, size_t qual_len, const char *reason);
+FAAS_INTERNAL void faas__tel_extension(faas_runtime_t *rt, const char *name, unsigned events);
+/* Deliver what is due: here in inline mode, else wake the telemetry thread. */
+FAAS_INTERNAL void faas__tel_poll(faas_runtime_t *rt);
+/* Whether nothing is due or being delivered (inline: delivers first). */
+FAAS_INTERNAL bool faas__tel_settle(faas_runtime_t *rt);
+/* Shutdown: last batches, release, join the thread. */
+FAAS_INTERNAL void faas__tel_stop(faas_runtime_t *rt);
 
 /* ---- metrics (metrics.c) ------------------------------------------------- */
 

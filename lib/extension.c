@@ -201,6 +201,8 @@ int faas_extension_register(faas_runtime_t *rt, const faas_extension_t *x, uint3
 	if (id_out)
 		*id_out = e->id;
 	faas__ext_set_unref(old);
+	if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM)))
+		faas__tel_extension(rt, x->name, x->events); /* the caller's copy: e may be gone */
 	return 0;
 }
 

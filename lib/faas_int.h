@@ -109,6 +109,8 @@ FAAS_INTERNAL void faas__iso8601(int64_t epoch_ms, char *buf, size_t size);
 FAAS_INTERNAL uint64_t faas__real_mono_ns(void);
 /* "2019-09-24T18:20:35.054+0000" (Lambda's LastModified); buf >= 29 bytes. */
 FAAS_INTERNAL void faas__format_last_modified(int64_t epoch_ms, char *buf, size_t size);
+/* "2019-09-24T18:20:35.054Z" (Telemetry's time); buf >= 25 bytes. */
+FAAS_INTERNAL void faas__format_iso_ms(int64_t epoch_ms, char *buf, size_t size);
 
 /* ---- small helpers (util.c) -------------------------------------------- */
 
@@ -140,6 +142,7 @@ struct faas_ext_set;
 struct faas_async;
 struct faas_ext;
 struct faas_ext_msg;
+struct faas_tel;
 
 /* RUNNING -> DRAINING (only runtime threads may call in) -> SHUTDOWN */
 enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN = 2 };
@@ -193,7 +196,16 @@ struct faas_runtime {
 	bool posts_closed;            /* shutdown: nothing waits for extensions any more */
 	pthread_mutex_t vwait_lock; /* virtual clock: sync callers waiting for a deadline */
 	struct faas_vwaiter *vwaiters;
+	/* FAAS_TELEMETRY_* streams some subscriber wants: 0 when none, and
+	 * then an emit point costs this one relaxed load (telemetry.c) */
+	_Atomic unsigned tel_types;
+	struct faas_tel *tel;
 };
+
+static inline unsigned faas__tel_wants(const faas_runtime_t *rt, unsigned streams)
+{
+	return atomic_load_explicit(&rt->tel_types, memory_order_relaxed) & streams;
+}
 
 /* The start of every public control-plane call: reset the detail, refuse a
  * NULL runtime (FAAS_EINVAL) or one that is shut down (FAAS_ESHUTDOWN). */

@@ -88,7 +88,7 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	faas_ext_event_t ev;
 	uint64_t t0, t1;
 	double ms;
-	bool ok;
+	bool ok, tel;
 	int rc = 0;
 
 	if (!in) {
@@ -112,18 +112,24 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	if (in->exts)
 		faas__ext_init(in->exts, false, &ev);
 	t0 = faas__clock_mono_ns(&rt->clock);
+	tel = faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM) != 0;
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_init(inv, FAAS_TEL_INIT_START, &ev, t0);
 	if (code->init)
 		rc = code->init(&inv->ctx, &in->state, code->udata->ptr);
 	t1 = faas__clock_mono_ns(&rt->clock);
 	ms = (double)(t1 - t0) / 1e6;
 	inv->init_timed_out = ms > rt->init_timeout_ms;
 	ok = rc == 0 && !inv->ctx.failed && !inv->init_timed_out;
-	if (in->exts) {
-		ev.status = ok ? FAAS_EXT_SUCCESS : inv->init_timed_out ? FAAS_EXT_TIMEOUT : FAAS_EXT_ERROR;
-		ev.error_type = ok ? NULL : inv->init_timed_out ? "Runtime.Unknown"
-		                        : inv->ctx.failed ? inv->ctx.error_type : "Runtime.InitError";
-		ev.duration_ms = ms;
+	ev.status = ok ? FAAS_EXT_SUCCESS : inv->init_timed_out ? FAAS_EXT_TIMEOUT : FAAS_EXT_ERROR;
+	ev.error_type = ok ? NULL : inv->init_timed_out ? "Runtime.Unknown"
+	                        : inv->ctx.failed ? inv->ctx.error_type : "Runtime.InitError";
+	ev.duration_ms = ms;
+	if (in->exts)
 		faas__ext_init(in->exts, true, &ev);
+	if (FAAS_UNLIKELY(tel)) {
+		faas__tel_init(inv, FAAS_TEL_INIT_RUNTIME_DONE, &ev, t1);
+		faas__tel_init(inv, FAAS_TEL_INIT_REPORT, &ev, t1);
 	}
 	if (ok && inv->init_type) /* Lambda reports provisioned inits even when they succeed */
 		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: success", ms,

@@ -210,8 +210,7 @@ static int count_bytes(const char *buffer, size_t size, void *data)
 	return 0;
 }
 
-/* Size of json_t as compact JSON text, without building the text. */
-static size_t json_text_size(const json_t *j)
+size_t faas__json_text_size(const json_t *j)
 {
 	size_t n = 0;
 
@@ -236,7 +235,7 @@ static void check_response_size(struct faas_inv *inv)
 		inv->text = faas_json_dumps(inv->response, JSON_COMPACT | JSON_ENCODE_ANY);
 		n = inv->text ? strlen(inv->text) : 0;
 	} else {
-		n = json_text_size(inv->response);
+		n = faas__json_text_size(inv->response);
 	}
 	if (n <= rt->max_response_bytes)
 		return;
@@ -304,6 +303,7 @@ void faas__inv_run(struct faas_inv *inv)
 	json_t *response = NULL;
 	bool cold = false, had_post, discard;
 	bool logging = inv->tail || rt->log_fn || rt->log_fd >= 0;
+	bool tel;
 	faas_ext_event_t ev;
 	uint64_t t1, t2;
 	int rc;
@@ -319,6 +319,10 @@ void faas__inv_run(struct faas_inv *inv)
 	t1 = faas__clock_mono_ns(&rt->clock);
 	if (!inv->init_suppressed)
 		faas__inv_set_deadline(inv, t1);
+	/* one load for the invocation's three records (no subscriber: a branch) */
+	tel = faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM) != 0;
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_invoke(inv, FAAS_TEL_START, t1, false);
 	if (rc != 0) {
 		inv->outcome = FAAS_OUT_INIT_ERROR;
 	} else if (t1 >= atomic_load(&inv->deadline_ns) ||
@@ -367,13 +371,13 @@ void faas__inv_run(struct faas_inv *inv)
 	}
 	if (FAAS_UNLIKELY(atomic_load_explicit(&inv->version->pc, memory_order_relaxed) != NULL))
 		faas__metrics_provisioned(inv->version, inv->pc != NULL);
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_invoke(inv, FAAS_TEL_RUNTIME_DONE, t2, false);
 	faas__metrics_invocation(inv->version, inv->outcome,
 	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
 	                         cold && in, cold && in && !inv->init_suppressed, inv->init_ms);
 	if (in && in->exts) {
-		ev.status = inv->outcome == FAAS_OUT_SUCCESS   ? FAAS_EXT_SUCCESS
-		            : inv->outcome == FAAS_OUT_TIMEOUT ? FAAS_EXT_TIMEOUT
-		                                               : FAAS_EXT_ERROR;
+		ev.status = faas__outcome_status(inv->outcome);
 		ev.error_type = json_string_value(json_object_get(inv->response, "errorType"));
 		if (ev.status == FAAS_EXT_SUCCESS)
 			ev.error_type = NULL;
@@ -401,6 +405,8 @@ void faas__inv_run(struct faas_inv *inv)
 		faas__metrics_post_runtime(inv->version, 0);
 	if (logging)
 		log_report(inv, cold && in, had_post ? 0.0 : -1.0, false, true);
+	if (FAAS_UNLIKELY(tel))
+		faas__tel_invoke(inv, FAAS_TEL_REPORT, t2, cold && in);
 	/* Drop the version before the token is released: once nothing is in
 	 * flight, nothing still holds code that should have been destroyed.
 	 * The caller's side never needs it again. Still a runtime thread here:
@@ -454,6 +460,8 @@ void faas__inv_post_complete(struct faas_inv *inv, struct faas_instance *in, uin
 	faas__metrics_post_runtime(inv->version, post_ns);
 	if (rt->log_fn || rt->log_fd >= 0) /* the caller has the tail by now */
 		log_report(inv, cold, (double)post_ns / 1e6, why == FAAS_SHUTDOWN_TIMEOUT, false);
+	if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM)))
+		faas__tel_invoke(inv, FAAS_TEL_REPORT, faas__clock_mono_ns(&rt->clock), cold);
 	faas__instance_release(inv, in, faas__clock_mono_ns(&rt->clock), why >= 0,
 	                       why >= 0 ? (faas_shutdown_reason_t)why : FAAS_SHUTDOWN_SPINDOWN);
 	faas__version_unref(inv->version);
@@ -751,7 +759,7 @@ static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_opti
 	size_t n;
 
 	if (o && o->client_context) {
-		n = json_text_size(o->client_context);
+		n = faas__json_text_size(o->client_context);
 		if (4 * ((n + 2) / 3) > FAAS_CLIENT_CONTEXT_MAX)
 			return faas__fail(d, FAAS_EINVAL,
 			                  "Client context must be at most %u bytes when base64-encoded; this "
@@ -759,7 +767,7 @@ static int check_sizes(faas_runtime_t *rt, json_t *event, const faas_invoke_opti
 			                  FAAS_CLIENT_CONTEXT_MAX, 4 * ((n + 2) / 3));
 	}
 	if (rt->enforce_json_limits && event) {
-		n = json_text_size(event);
+		n = faas__json_text_size(event);
 		if (o && o->type == FAAS_INVOKE_EVENT && n > rt->max_async_request_bytes)
 			return faas__fail(d, FAAS_ETOOLARGE,
 			                  "%zu byte payload is too large for the Event invocation type "
@@ -802,6 +810,15 @@ int faas__admit_now(faas_runtime_t *rt, struct faas_version *v, struct faas_pool
 
 	*pcp = NULL;
 	return admit(rt, &res, NULL, true, pool, pcp, reason);
+}
+
+/* Inline mode has no telemetry thread: a call from outside the runtime
+ * delivers what is due when it ends (never a handler's nested call). */
+static inline void inline_telemetry(faas_runtime_t *rt, const struct faas_inv *parent)
+{
+	if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_ALL)) && rt->inline_mode && !parent &&
+	    faas__current_rt != rt)
+		faas__tel_poll(rt);
 }
 
 static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *identifier,
@@ -870,7 +887,11 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 			return fail_result(r, &d, rc);
 		}
 		faas__metrics_throttle(res.version);
+		if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_FAAS)))
+			faas__tel_throttle(rt, res.version->fn->name, r->executed_version, id.qual,
+			                   id.qual_len, reason);
 		faas__resolved_release(&res);
+		inline_telemetry(rt, parent);
 		r->throttle_reason = reason;
 		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");
 		return fail_result(r, &d, rc);
@@ -898,6 +919,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	abandoned = rt->inline_mode ? false : wait_for(inv);
 	fill_result(inv, r, abandoned);
 	faas__inv_unref(inv);
+	inline_telemetry(rt, parent);
 	return 0;
 }
 

@@ -5,9 +5,12 @@
  * threads may still call in; (2) wait for in-flight work up to drain_ms of
  * real time; (3) SHUTDOWN: nobody calls in; idle workers stop, busy ones
  * after their invocation; (4) environments still waiting for external
- * extensions, then warm ones, get SHUTDOWN (spindown); (5) external
- * extension threads deliver what is queued and exit, waited for up to
- * extension_shutdown_ms (real time), else abandoned.
+ * extensions, then warm ones, get SHUTDOWN (spindown); (5) telemetry
+ * buffers are delivered and subscriptions end; (6) the telemetry and
+ * housekeeping threads are joined; (7) external extension threads deliver
+ * what is queued and exit, waited for up to extension_shutdown_ms (real
+ * time), else abandoned. Async events: dispatched while (2) drains, the
+ * rest end with condition Shutdown at (3).
  * Handlers that never return are not joined: their worker threads hold a
  * core reference and the last one frees the runtime's memory.
  */
@@ -101,6 +104,7 @@ void faas__rt_core_free(faas_runtime_t *rt)
 	faas__async_free(rt);
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
 	faas__hk_free(rt);
+	faas__tel_free(rt);
 	faas__ext_set_unref(rt->exts);
 	pthread_mutex_destroy(&rt->ext_lock);
 	pthread_mutex_destroy(&rt->post_lock);
@@ -162,7 +166,8 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	atomic_init(&rt->core_refs, 1);
 	rt->conc = faas__calloc_aligned(sizeof(*rt->conc));
 	rt->workers = faas__calloc(1, sizeof(*rt->workers));
-	if (!rt->conc || !rt->workers) {
+	rt->tel = faas__tel_new();
+	if (!rt->conc || !rt->workers || !rt->tel) {
 		faas__free(rt->conc); /* nothing initialised inside yet */
 		faas__free(rt->workers);
 		rt->conc = NULL;
@@ -252,6 +257,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	faas__workers_stop(rt, 1000);
 	faas__ext_posts_close(rt); /* environments still waiting for extensions go too */
 	faas__registry_spindown(rt);
+	faas__tel_stop(rt); /* last batches before the threads are joined (step 6) */
 	faas__hk_stop(rt);
 	abandoned = faas__ext_threads_stop(rt); /* they deliver the SHUTDOWN events first */
 	running = faas__conc_in_use(rt);
@@ -329,7 +335,8 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	       faas__async_busy(rt) || atomic_load(&rt->ext_backlog) > 0 ||
 	       atomic_load(&rt->ext_stopping) > 0 ||
 	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&
-	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock)))) {
+	        !faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock))) ||
+	       !faas__tel_settle(rt)) {
 		if (faas__real_mono_ns() >= deadline)
 			return FAAS_ETIMEDOUT;
 		faas__sleep_ms(1);

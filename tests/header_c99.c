@@ -29,8 +29,13 @@ int header_c99_check(void)
 	faas_error_detail_t ed = FAAS_ERROR_DETAIL_INIT;
 	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
 	faas_publish_options_t po = FAAS_PUBLISH_OPTIONS_INIT;
+	faas_telemetry_options_t to = FAAS_TELEMETRY_OPTIONS_INIT;
 	faas_env_var_t env = { "KEY", "value" };
 	faas_handler_fn h = handler;
+	int (*subscribe)(faas_runtime_t *, const faas_telemetry_options_t *, uint32_t *,
+	                 faas_error_detail_t *) = faas_telemetry_subscribe;
+	size_t (*format)(const faas_telemetry_record_t *, char *, size_t) =
+		faas_telemetry_record_format;
 	int (*rt_new)(faas_runtime_t **, const faas_runtime_options_t *, faas_error_detail_t *) =
 		faas_runtime_new;
 	void (*rt_free)(faas_runtime_t *) = faas_runtime_free;
@@ -54,11 +59,13 @@ int header_c99_check(void)
 	fc.environment = &env;
 	fc.environment_count = 1;
 	ac.function_version = FAAS_VERSION_LATEST;
-	sum = ro.version + fc.version + ac.version + po.version + (unsigned long)ed.http_status +
+	sum = ro.version + fc.version + ac.version + po.version + to.version + to.types +
+	      (unsigned long)ed.http_status +
 	      FAAS_VERSION_HEX + FAAS_TIMEOUT_DEFAULT_MS + FAAS_MESSAGE_MAX +
 	      sizeof(codes) / sizeof(codes[0]) + (unsigned long)-codes[0] +
 	      sizeof(FAAS_VERSION_STRING);
 	return (int)(sum & 1) + (rt_new != NULL) + (rt_free != NULL) + (create != NULL) +
 	       (publish != NULL) + (alias != NULL) + (resolve != NULL) + (describe != NULL) +
-	       (dumps != NULL) + (err_name != NULL) + (version != NULL);
+	       (dumps != NULL) + (err_name != NULL) + (version != NULL) + (subscribe != NULL) +
+	       (format != NULL);
 }

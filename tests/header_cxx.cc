@@ -16,6 +16,8 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 int faas_function_create(faas_runtime_t *rt, const char *name, const faas_function_config_t *cfg,
                          faas_error_detail_t *detail);
 char *faas_json_dumps(const json_t *json, size_t flags);
+int faas_telemetry_subscribe(faas_runtime_t *rt, const faas_telemetry_options_t *opts,
+                             uint32_t *id_out, faas_error_detail_t *detail);
 }
 
 namespace {
@@ -41,7 +43,9 @@ int header_cxx_check()
 	faas_error_detail_t ed = FAAS_ERROR_DETAIL_INIT;
 	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
 	faas_publish_options_t po = FAAS_PUBLISH_OPTIONS_INIT;
+	faas_telemetry_options_t to = FAAS_TELEMETRY_OPTIONS_INIT;
 	faas_env_var_t env = { "KEY", "value" };
+	auto subscribe = &faas_telemetry_subscribe;
 	auto rt_new = &faas_runtime_new;
 	auto rt_free = &faas_runtime_free;
 	auto create = &faas_function_create;
@@ -61,12 +65,12 @@ int header_cxx_check()
 	fc.environment_count = 1;
 	ro.clock = FAAS_CLOCK_VIRTUAL;
 	ac.function_version = FAAS_VERSION_LATEST;
-	unsigned long sum = ro.version + fc.version + ac.version + po.version +
+	unsigned long sum = ro.version + fc.version + ac.version + po.version + to.version +
 	                    static_cast<unsigned long>(ed.http_status) + FAAS_VERSION_HEX +
 	                    sizeof(codes) / sizeof(codes[0]) + static_cast<unsigned long>(-codes[0]) +
 	                    std::strlen(FAAS_VERSION_STRING);
 	return static_cast<int>(sum & 1) + (rt_new != nullptr) + (rt_free != nullptr) +
 	       (create != nullptr) + (update != nullptr) + (publish != nullptr) + (del != nullptr) +
 	       (alias != nullptr) + (resolve != nullptr) + (describe != nullptr) +
-	       (dumps != nullptr) + (err_name != nullptr);
+	       (dumps != nullptr) + (err_name != nullptr) + (subscribe != nullptr);
 }

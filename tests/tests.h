@@ -33,6 +33,7 @@ Suite *extension_suite(void);
 Suite *provisioned_suite(void);
 Suite *async_suite(void);
 Suite *extext_suite(void);
+Suite *telemetry_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);

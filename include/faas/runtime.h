@@ -102,8 +102,9 @@ FAAS_EXTERN int faas_runtime_new(faas_runtime_t **out, const faas_runtime_option
  * waiting for a slot are answered FAAS_ESHUTDOWN at once; in-flight
  * invocations are waited for up to @p drain_ms of real time; idle execution
  * environments are shut down (reason spindown); idle workers exit (they are
- * detached threads: busy ones exit after their invocation) and the
- * housekeeping thread is joined. Handlers that never return keep their
+ * detached threads: busy ones exit after their invocation); telemetry
+ * buffers are delivered and every subscription ends (its release runs);
+ * then the telemetry and housekeeping threads are joined. Handlers that never return keep their
  * worker thread, which keeps the runtime's core alive until they finish.
  * Environments still waiting for external extensions' post-runtime work
  * are shut down (spindown); then external extensions deliver their queued

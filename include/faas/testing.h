@@ -12,10 +12,13 @@ FAAS_BEGIN_DECLS
 /**
  * Wait until nothing is running or runnable in @p rt — no invocation holds
  * a concurrency token (post-runtime extension work holds one too), no
- * external extension has an event queued or in hand or is stopping, the
- * housekeeping thread has destroyed what was dropped and, on a virtual
- * clock, has caught up with the clock (reaping, post-runtime deadlines) —
- * or until @p real_ms of real time has passed.
+ * external extension has an event queued or in hand or is stopping, no
+ * async event is running or due, no provisioned environment is being
+ * initialised, the housekeeping thread has destroyed what was dropped and,
+ * on a virtual clock, has caught up with the clock (reaping, post-runtime
+ * deadlines, async retries), and no telemetry batch is due or being
+ * delivered (in inline mode the call delivers them) — or until @p real_ms
+ * of real time has passed.
  * Tests use it instead of sleeping.
  * @return 0 when quiet, FAAS_ETIMEDOUT otherwise, FAAS_EINVAL for NULL.
  */

@@ -299,8 +299,34 @@ PROGRAMS = {
         describe("f1", "beta"), invoke("f1", "$LATEST", typ=2)]),
 }
 
+# ---- telemetry_json: TYPE STATUS FLAGS REAL REAL, fields split by NUL, text --
+
+def record(typ, status=0, flags=0, d1=1.5, d2=0.25, fields=(), text=b""):
+    head = bytes([typ, status, flags]) + struct.pack("<dd", d1, d2)
+    body = b"\0".join(f.encode() if isinstance(f, str) else f for f in fields)
+    return head + body + (b"\0" + text if text else b"")
+
+
+TELEMETRY = {
+    "init-start": record(0),
+    "init-runtime-done-error": record(1, 1, 2, fields=("Runtime.InitError",)),
+    "init-report-timeout": record(2, 2, 0, d1=10000.125),
+    "start": record(3, fields=("", "", "", "3da1f2dc-3222-475e-9205-e2e6c6318895")),
+    "runtime-done": record(4, 0, 0, d1=0.1 + 0.2),
+    "report-cold": record(5, 1, 1, d1=1e20, d2=5e-7, fields=("Sandbox.\"Q\"\\",)),
+    "extension": record(6, 0, 6, fields=("", "audit")),
+    "logs-dropped": record(7, 0, 0, fields=("", "", "slow consumer")),
+    "function-utf8": record(8, fields=("e", "n", "r", "id"),
+                            text="caf\u00e9 \u20ac \U0001f600 \"q\" \\ \t\n".encode()),
+    "function-invalid": record(8, fields=("e", "n", "r", "id"),
+                               text=b"\xff\xe2\x82 \x80 a\0b \x01\x1f\x7f"),
+    "throttle": record(9, 0, 0, fields=("", "live", "ConcurrentInvocationLimitExceeded")),
+}
+
 
 def main():
+    for name, data in TELEMETRY.items():
+        write("telemetry_json", name, data)
     for name, data in IDENT.items():
         write("ident", name, data)
     for name, data in INVOKE_JSON.items():

@@ -6,8 +6,10 @@
  * reservation and deletes and re-creates a function. At the end every call
  * must be accounted for exactly, no cap may ever have been exceeded, nothing
  * may be left in flight, and each handler must have run the code of the
- * version it was reported to run (canaries). A watchdog aborts the run when
- * progress stops.
+ * version it was reported to run (canaries). A Telemetry subscriber counts
+ * every invocation's report (or its loss in logsDropped) while the control
+ * thread subscribes and unsubscribes a second one each round (each must be
+ * released exactly once). A watchdog aborts the run when progress stops.
  *
  * Usage: stress [seconds [callers]]  (defaults 10 and 4). Bounded in time
  * and in count (at most 5,000,000 calls per caller).
@@ -44,6 +46,14 @@ static _Atomic long handler_runs;    /* outermost handler runs, counted by calle
 static _Atomic long nested_runs;     /* handler runs made by nested calls */
 static _Atomic int in_flight, max_in_flight;
 static char first_violation[256];
+
+/* What a Telemetry subscriber saw. */
+struct tel_counts {
+	_Atomic long batches, starts, reports, throttles, dropped, released;
+	uint32_t max_items; /* set before any subscription */
+};
+static struct tel_counts tel_all, tel_churn;
+static _Atomic long churn_subscriptions;
 static pthread_mutex_t violation_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void violation(const char *what, long a, long b)
@@ -63,6 +73,48 @@ static void enter(void)
 		;
 	if (n > MAX_CONC)
 		violation("more handlers at once than max_concurrency", n, MAX_CONC);
+}
+
+static void tel_batch(const faas_telemetry_record_t *r, size_t n, void *ud)
+{
+	struct tel_counts *t = ud;
+	char name[16] = "";
+	size_t i;
+
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	if (strcmp(name, "faas-telemetry") != 0)
+		violation("telemetry delivered off its thread", 0, 0);
+	if (n == 0 || n > t->max_items + 1)
+		violation("telemetry batch size", (long)n, (long)t->max_items);
+	atomic_fetch_add(&t->batches, 1);
+	for (i = 0; i < n; i++) {
+		if (r[i].type == FAAS_TEL_START)
+			atomic_fetch_add(&t->starts, 1);
+		else if (r[i].type == FAAS_TEL_REPORT)
+			atomic_fetch_add(&t->reports, 1);
+		else if (r[i].type == FAAS_TEL_THROTTLE)
+			atomic_fetch_add(&t->throttles, 1);
+		else if (r[i].type == FAAS_TEL_LOGS_DROPPED)
+			atomic_fetch_add(&t->dropped, (long)r[i].dropped_records);
+	}
+}
+
+static void tel_release(void *ud)
+{
+	atomic_fetch_add(&((struct tel_counts *)ud)->released, 1);
+}
+
+static int tel_subscribe(struct tel_counts *t, uint32_t *id)
+{
+	faas_telemetry_options_t o = FAAS_TELEMETRY_OPTIONS_INIT;
+
+	o.types = FAAS_TELEMETRY_PLATFORM | FAAS_TELEMETRY_FAAS;
+	o.on_batch = tel_batch;
+	o.user_data = t;
+	o.release = tel_release;
+	o.max_items = t->max_items;
+	o.timeout_ms = 25;
+	return faas_telemetry_subscribe(rt, &o, id, NULL);
 }
 
 /* "hot": checks that it runs the code of the version it was told it runs. */
@@ -212,6 +264,7 @@ static void *control_main(void *arg)
 	faas_error_detail_t d;
 	uint32_t next = 2, v;
 	int32_t reservations[] = { -1, 0, 2, 4, -1 };
+	uint32_t churn_id = 0;
 	char q[12];
 
 	(void)arg;
@@ -242,6 +295,15 @@ static void *control_main(void *arg)
 			faas_function_config_t q2 = FAAS_FUNCTION_CONFIG_INIT;
 			q2.handler = quick;
 			faas_function_create(rt, "churn", &q2, NULL);
+		}
+		if (churn_id) { /* a subscription that lived one round */
+			if (faas_telemetry_unsubscribe(rt, churn_id, &d) != 0)
+				violation("unsubscribe", (long)churn_id, 0);
+			churn_id = 0;
+		} else if (tel_subscribe(&tel_churn, &churn_id) == 0) {
+			atomic_fetch_add(&churn_subscriptions, 1);
+		} else {
+			violation("subscribe", 0, 0);
 		}
 		next++;
 		control_rounds++;
@@ -296,6 +358,10 @@ int main(int argc, char **argv)
 	create("chain", chain, NULL, NULL);
 	create("quick", quick, NULL, NULL);
 	create("churn", quick, NULL, NULL);
+	tel_all.max_items = 10000;
+	tel_churn.max_items = 1000;
+	if (tel_subscribe(&tel_all, NULL) != 0)
+		violation("subscribe", 0, 0);
 
 	pthread_create(&watchdog, NULL, watchdog_main, NULL);
 	pthread_create(&control, NULL, control_main, NULL);
@@ -326,14 +392,35 @@ int main(int argc, char **argv)
 		violation("unexpected results", other, 0);
 	if (atomic_load(&max_in_flight) > MAX_CONC)
 		violation("max in flight", atomic_load(&max_in_flight), MAX_CONC);
-	if (faas_runtime_shutdown(rt, 5000) != 0)
+	if (faas_runtime_shutdown(rt, 5000) != 0) /* delivers every batch, ends subscriptions */
 		violation("shutdown", 0, 0);
 	faas_runtime_free(rt);
+	/* every invocation that ran (callers' and nested) has its report, or was
+	 * counted among the dropped records */
+	if (atomic_load(&tel_all.reports) > atomic_load(&handler_runs) + atomic_load(&nested_runs) ||
+	    atomic_load(&tel_all.reports) + atomic_load(&tel_all.dropped) <
+	            atomic_load(&handler_runs) + atomic_load(&nested_runs))
+		violation("telemetry reports", atomic_load(&tel_all.reports),
+		          atomic_load(&handler_runs) + atomic_load(&nested_runs));
+	if (atomic_load(&tel_all.dropped) == 0 && atomic_load(&tel_all.starts) != atomic_load(&tel_all.reports))
+		violation("telemetry starts and reports", atomic_load(&tel_all.starts),
+		          atomic_load(&tel_all.reports));
+	if (atomic_load(&tel_all.dropped) == 0 && atomic_load(&tel_all.throttles) < thr)
+		violation("telemetry throttles", atomic_load(&tel_all.throttles), thr);
+	if (atomic_load(&tel_all.released) != 1 ||
+	    atomic_load(&tel_churn.released) != atomic_load(&churn_subscriptions))
+		violation("telemetry releases", atomic_load(&tel_churn.released),
+		          atomic_load(&churn_subscriptions));
 
 	printf("stress: %d s, %d callers: %ld calls (%ld ok, %ld function errors, %ld throttled, "
 	       "%ld not found), %ld nested, %ld control rounds, max %d in flight of %d\n",
 	       seconds, n, calls, ok, ferr, thr, nf, atomic_load(&nested_runs), control_rounds,
 	       atomic_load(&max_in_flight), MAX_CONC);
+	printf("stress: telemetry: %ld reports, %ld throttles, %ld dropped in %ld batches; "
+	       "%ld subscriptions churned\n",
+	       atomic_load(&tel_all.reports), atomic_load(&tel_all.throttles),
+	       atomic_load(&tel_all.dropped), atomic_load(&tel_all.batches),
+	       atomic_load(&churn_subscriptions));
 	if (atomic_load(&violations)) {
 		printf("stress: %ld violations, first: %s\n", atomic_load(&violations), first_violation);
 		return 1;
