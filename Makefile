@@ -191,10 +191,11 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | deps
 
 examples: $(EXAMPLE_BINS)
 
-demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch $(BUILD)/examples/telemetry
+demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch $(BUILD)/examples/telemetry $(BUILD)/examples/async
 	$(BUILD)/examples/registry
 	$(BUILD)/examples/dispatch
 	$(BUILD)/examples/telemetry
+	$(BUILD)/examples/async
 
 clean:
 	rm -rf build build-asan build-tsan
