@@ -735,6 +735,92 @@ START_TEST(async_duplicates_injected)
 }
 END_TEST
 
+/* ---- nothing lost: a mixed stream, shut down mid-way ------------------------ */
+
+static _Atomic unsigned char *seen;
+static _Atomic long seen_twice;
+
+static void mark_seen(json_t *record, void *ud)
+{
+	json_int_t id = json_integer_value(json_object_get(json_object_get(record, "requestPayload"), "id"));
+
+	(void)ud;
+	if (atomic_fetch_add(&seen[id], 1) != 0)
+		atomic_fetch_add(&seen_twice, 1);
+}
+
+static int mixed_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	const char *kind = json_string_value(json_object_get(event, "kind"));
+
+	(void)ud;
+	if (!strcmp(kind, "fail"))
+		return faas_context_fail(ctx, "Boom", "failed");
+	if (!strcmp(kind, "slow")) /* its time runs out while it works */
+		faas_clock_advance(faas_context_runtime(ctx), 3001);
+	*response = json_integer(1);
+	return 0;
+}
+
+START_TEST(async_nothing_lost)
+{
+	faas_runtime_options_t o = t_options();
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	static const char *const fns[] = { "ok", "fail", "slow", "thr0", "thr1" };
+	static const char *const kinds[] = { "ok", "fail", "slow", "ok", "ok" };
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	json_t *m, *a;
+	long n = t_scaled(100000), i, missing = 0;
+	char body[64];
+
+	o.async_queue_max = (uint32_t)n;
+	o.async_delay_scale = 0.001;
+	rt = t_runtime_with(&o);
+	seen = calloc((size_t)n, 1);
+	atomic_store(&seen_twice, 0);
+	c.max_retry_attempts = 1;
+	c.on_success.kind = c.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	c.on_success.callback = c.on_failure.callback = mark_seen;
+	for (i = 0; i < 5; i++) {
+		t_create_fn(rt, fns[i], mixed_h, NULL);
+		ck_assert_ok(faas_function_set_event_invoke_config(rt, fns[i], NULL, &c, &d), d);
+	}
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "thr0", 0, &d), d); /* straight to failure */
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "thr1", 1, &d), d); /* throttles */
+	io.type = FAAS_INVOKE_EVENT;
+	for (i = 0; i < n; i++) {
+		faas_result_t r = FAAS_RESULT_INIT;
+		int len = snprintf(body, sizeof(body), "{\"id\":%ld,\"kind\":\"%s\"}", i, kinds[i % 5]);
+		ck_assert_int_eq(faas_invoke_json(rt, fns[i % 5], body, (size_t)len, &io, &r), 0);
+		faas_result_clear(&r);
+		if (i == n / 2)
+			faas_clock_advance(rt, 100); /* retries and backoffs come due meanwhile */
+	}
+	/* mid-stream: many are queued, some run, some wait for a retry */
+	faas_runtime_shutdown(rt, 0);
+	t_settle(rt); /* attempts that were running finish on their workers */
+	ck_assert_ok(faas_metrics_json(rt, &m, &d), d);
+	a = json_object_get(m, "Async");
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "AsyncEventsReceived")), n);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Succeeded")) +
+	                         json_integer_value(json_object_get(a, "Failed")),
+	                 n);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "AsyncEventsDropped")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "DestinationDeliveryFailures")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "Queued")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(a, "InFlight")), 0);
+	json_decref(m);
+	for (i = 0; i < n; i++) /* each one reached exactly one destination */
+		missing += atomic_load(&seen[i]) == 0;
+	ck_assert_int_eq(missing, 0);
+	ck_assert_int_eq(atomic_load(&seen_twice), 0);
+	faas_runtime_free(rt);
+	free((void *)seen);
+}
+END_TEST
+
 Suite *async_suite(void)
 {
 	Suite *s = suite_create("async");
@@ -755,6 +841,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_dead_letter);
 	tcase_add_test(tc, async_recursion_stops);
 	tcase_add_test(tc, async_duplicates_injected);
+	tcase_add_test(tc, async_nothing_lost);
 	suite_add_tcase(s, tc);
 	return s;
 }
