@@ -441,8 +441,24 @@ static bool deliver(faas_runtime_t *rt, const faas_destination_t *dst, json_t *r
 	return rc == 0;
 }
 
+/* libfaas's async telemetry records (faas.*), when someone listens. */
+static void tel(faas_runtime_t *rt, faas_telemetry_type_t type, const struct faas_aevent *ev,
+                const char *detail, const faas_destination_t *dst, uint64_t n, bool delivered)
+{
+	char label[12];
+
+	if (FAAS_LIKELY(!faas__tel_wants(rt, FAAS_TELEMETRY_FAAS)))
+		return;
+	faas__version_label(ev->version->number, label);
+	faas__tel_async(rt, type, ev->version->fn->name, label, ev->request_id, ev->attempts, detail,
+	                dst ? (dst->kind == FAAS_DESTINATION_FUNCTION ? dst->function : "callback")
+	                    : NULL,
+	                n, delivered);
+}
+
 /* Lambda's DLQ: the event itself, with RequestID, ErrorCode, ErrorMessage. */
-static void dead_letter(const struct faas_aevent *ev, const char *condition, json_t *response)
+static void dead_letter(faas_runtime_t *rt, const struct faas_aevent *ev, const char *condition,
+                        json_t *response)
 {
 	const char *msg = json_string_value(json_object_get(response, "errorMessage"));
 	char text[1025];
@@ -458,6 +474,7 @@ static void dead_letter(const struct faas_aevent *ev, const char *condition, jso
 	info.error_code = ev->attempts > 0 ? 200 : ev->throttled ? 429 : 500;
 	info.error_message = text;
 	ev->version->dead_letter(ev->event, &info, ev->version->dead_letter_ud);
+	tel(rt, FAAS_TEL_DEAD_LETTER, ev, condition, NULL, (uint64_t)info.error_code, true);
 }
 
 /* The end of an event that did not succeed: its dead-letter sink, its
@@ -485,7 +502,7 @@ static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char
 	if (dst && dst->kind == FAAS_DESTINATION_NONE)
 		dst = NULL;
 	if (ev->version->dead_letter) {
-		dead_letter(ev, condition, response);
+		dead_letter(rt, ev, condition, response);
 		count(rt, &a->dead_lettered);
 		taken = true;
 	}
@@ -497,6 +514,8 @@ static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char
 			taken = true;
 		else if (dst)
 			failed_delivery = true;
+		if (dst)
+			tel(rt, FAAS_TEL_DESTINATION, ev, condition, dst, 0, taken);
 	}
 	if (failed_delivery)
 		count(rt, &a->delivery_failures);
@@ -526,9 +545,12 @@ static void finish_succeeded(faas_runtime_t *rt, struct faas_aevent *ev, json_t 
 	}
 	count(rt, &a->succeeded);
 	if (dst && dst->kind != FAAS_DESTINATION_NONE) {
+		bool ok;
 		rec = record(rt, ev, "Success", response, false);
-		if (!rec || !deliver(rt, dst, rec, ev->lineage + 1))
+		ok = rec && deliver(rt, dst, rec, ev->lineage + 1);
+		if (!ok)
 			count(rt, &a->delivery_failures);
+		tel(rt, FAAS_TEL_DESTINATION, ev, "Success", dst, 0, ok);
 		json_decref(rec);
 	}
 	aevent_free(ev);
@@ -574,8 +596,10 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 	now = faas__clock_mono_ns(&rt->clock);
 	if (!ok && (int32_t)ev->attempts <= max_retry && !ev->duplicate &&
 	    atomic_load(&rt->state) != FAAS_RT_SHUTDOWN) {
+		uint64_t delay = scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0);
 		count(rt, &a->retries);
-		requeue(rt, ev, now + scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0));
+		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "FunctionError", NULL, delay / 1000000u, false);
+		requeue(rt, ev, now + delay);
 	} else {
 		if (ok)
 			finish_succeeded(rt, ev, response);
@@ -635,6 +659,7 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		backoff = fmin(1000.0 * ldexp(1.0, (int)(ev->throttles < 20 ? ev->throttles : 20)),
 		               300000.0);
 		ev->throttles++;
+		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "Throttled", NULL, scaled_ms(a, backoff) / 1000000u, false);
 		requeue(rt, ev, now + scaled_ms(a, backoff));
 		return;
 	}

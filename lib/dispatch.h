@@ -440,6 +440,13 @@ FAAS_INTERNAL void faas__tel_init(struct faas_inv *inv, faas_telemetry_type_t ty
 FAAS_INTERNAL void faas__tel_invoke(struct faas_inv *inv, faas_telemetry_type_t type,
                                     uint64_t at_ns, bool created);
 FAAS_INTERNAL void faas__tel_function(struct faas_inv *inv, const char *line, size_t len);
+/* faas.asyncRetry (detail = reason, n = delay ms), faas.destination (detail =
+ * condition, destination, delivered), faas.deadLetter (detail = condition,
+ * n = error code). */
+FAAS_INTERNAL void faas__tel_async(faas_runtime_t *rt, faas_telemetry_type_t type, const char *fn,
+                                   const char *version, const char *request_id, uint32_t attempts,
+                                   const char *detail, const char *destination, uint64_t n,
+                                   bool delivered);
 FAAS_INTERNAL void faas__tel_throttle(faas_runtime_t *rt, const char *fn, const char *version,
                                       const char *qual, size_t qual_len, const char *reason);
 FAAS_INTERNAL void faas__tel_extension(faas_runtime_t *rt, const char *name, unsigned events);

@@ -98,7 +98,8 @@ static void item_unref(struct tel_item *it)
 }
 
 #define STR_FIELDS(X) X(function_name) X(function_version) X(request_id) \
-	X(initialization_type) X(phase) X(error_type) X(name) X(state) X(qualifier) X(reason)
+	X(initialization_type) X(phase) X(error_type) X(name) X(state) X(qualifier) X(reason) \
+	X(condition) X(destination)
 
 /* One block: the record, then copies of its strings. */
 static struct tel_item *item_new(const faas_telemetry_record_t *r)
@@ -133,7 +134,7 @@ static struct tel_item *item_new(const faas_telemetry_record_t *r)
 static unsigned stream_of(faas_telemetry_type_t t)
 {
 	return t == FAAS_TEL_FUNCTION ? FAAS_TELEMETRY_FUNCTION
-	       : t == FAAS_TEL_THROTTLE ? FAAS_TELEMETRY_FAAS
+	       : t >= FAAS_TEL_THROTTLE ? FAAS_TELEMETRY_FAAS
 	                                : FAAS_TELEMETRY_PLATFORM;
 }
 
@@ -702,5 +703,33 @@ void faas__tel_extension(faas_runtime_t *rt, const char *name, unsigned events)
 	r.name = name;
 	r.state = "Ready";
 	r.events = events & (FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN);
+	faas__tel_emit(rt, &r);
+}
+
+void faas__tel_async(faas_runtime_t *rt, faas_telemetry_type_t type, const char *fn,
+                     const char *version, const char *request_id, uint32_t attempts,
+                     const char *detail, const char *destination, uint64_t n, bool delivered)
+{
+	faas_telemetry_record_t r = record_of(type, faas__clock_wall_ms(&rt->clock));
+
+	r.function_name = fn;
+	r.function_version = version;
+	r.request_id = request_id;
+	r.attempts = attempts;
+	switch (type) {
+	case FAAS_TEL_ASYNC_RETRY:
+		r.reason = detail;
+		r.delay_ms = n;
+		break;
+	case FAAS_TEL_DESTINATION:
+		r.condition = detail;
+		r.destination = destination;
+		r.delivered = delivered;
+		break;
+	default: /* FAAS_TEL_DEAD_LETTER */
+		r.condition = detail;
+		r.error_code = (int)n;
+		break;
+	}
 	faas__tel_emit(rt, &r);
 }

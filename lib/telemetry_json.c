@@ -14,7 +14,8 @@ static const char *const type_names[] = {
 	"platform.initStart", "platform.initRuntimeDone", "platform.initReport",
 	"platform.start",     "platform.runtimeDone",     "platform.report",
 	"platform.extension", "platform.logsDropped",     "function",
-	"faas.throttle",
+	"faas.throttle",      "faas.asyncRetry",          "faas.destination",
+	"faas.deadLetter",
 };
 
 const char *faas_telemetry_type_name(faas_telemetry_type_t type)
@@ -248,6 +249,36 @@ static void put_record(struct out *o, const faas_telemetry_record_t *r)
 		put_uint(o, r->dropped_records);
 		key(o, "reason");
 		put_cstr(o, r->reason);
+		break;
+	case FAAS_TEL_ASYNC_RETRY:
+	case FAAS_TEL_DESTINATION:
+	case FAAS_TEL_DEAD_LETTER:
+		key(o, "function");
+		put_cstr(o, r->function_name);
+		key(o, "version");
+		put_cstr(o, r->function_version);
+		key(o, "requestId");
+		put_cstr(o, r->request_id);
+		key(o, "approximateInvokeCount");
+		put_uint(o, r->attempts);
+		if (r->type == FAAS_TEL_ASYNC_RETRY) {
+			key(o, "reason");
+			put_cstr(o, r->reason);
+			key(o, "delayMs");
+			put_uint(o, r->delay_ms);
+			break;
+		}
+		key(o, "condition");
+		put_cstr(o, r->condition);
+		if (r->type == FAAS_TEL_DESTINATION) {
+			key(o, "destination");
+			put_cstr(o, r->destination);
+			key(o, "delivered");
+			put_lit(o, r->delivered ? "true" : "false");
+		} else {
+			key(o, "errorCode");
+			put_uint(o, (uint64_t)r->error_code);
+		}
 		break;
 	default: /* FAAS_TEL_THROTTLE */
 		key(o, "function");

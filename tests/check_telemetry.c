@@ -505,16 +505,31 @@ START_TEST(telemetry_json_every_type)
 	r.reason = "ConcurrentInvocationLimitExceeded";
 	assert_renders(&r, TT "\"faas.throttle\",\"record\":{\"function\":\"f\",\"version\":\"7\","
 	                      "\"qualifier\":\"live\",\"reason\":\"ConcurrentInvocationLimitExceeded\"}}");
+	r = rec(FAAS_TEL_ASYNC_RETRY);
+	r.attempts = 2;
+	r.reason = "Throttled";
+	r.delay_ms = 4000;
+	assert_renders(&r, TT "\"faas.asyncRetry\",\"record\":{\"function\":\"f\",\"version\":\"7\","
+	                      "\"requestId\":\"3da1f2dc-3222-475e-9205-e2e6c6318895\","
+	                      "\"approximateInvokeCount\":2,\"reason\":\"Throttled\",\"delayMs\":4000}}");
+	r = rec(FAAS_TEL_DESTINATION);
+	r.attempts = 1;
+	r.condition = "Success";
+	r.destination = "sink";
+	assert_renders(&r, TT "\"faas.destination\",\"record\":{\"function\":\"f\",\"version\":\"7\","
+	                      "\"requestId\":\"3da1f2dc-3222-475e-9205-e2e6c6318895\","
+	                      "\"approximateInvokeCount\":1,\"condition\":\"Success\","
+	                      "\"destination\":\"sink\",\"delivered\":false}}");
 	/* what is not a record */
 	ck_assert_uint_eq(faas_telemetry_record_format(NULL, NULL, 0), 0);
 	r.version = 2;
 	ck_assert_uint_eq(faas_telemetry_record_format(&r, NULL, 0), 0);
 	ck_assert_int_eq(faas_telemetry_record_json(&r, &j), FAAS_EINVAL);
 	ck_assert_ptr_null(j);
-	r = rec((faas_telemetry_type_t)10);
+	r = rec((faas_telemetry_type_t)13);
 	ck_assert_uint_eq(faas_telemetry_record_format(&r, NULL, 0), 0);
 	ck_assert_int_eq(faas_telemetry_record_json(&r, NULL), FAAS_EINVAL);
-	ck_assert_ptr_null(faas_telemetry_type_name((faas_telemetry_type_t)10));
+	ck_assert_ptr_null(faas_telemetry_type_name((faas_telemetry_type_t)13));
 	ck_assert_str_eq(faas_telemetry_type_name(FAAS_TEL_INIT_RUNTIME_DONE),
 	                 "platform.initRuntimeDone");
 }
@@ -1096,6 +1111,74 @@ START_TEST(telemetry_invoke_alloc_failure)
 }
 END_TEST
 
+/* ---- async records (faas.asyncRetry, faas.destination, faas.deadLetter) ---- */
+
+static int async_fails(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)response;
+	(void)ud;
+	return faas_context_fail(ctx, "Boom", "no");
+}
+
+static void async_dest(json_t *record, void *ud)
+{
+	(void)record;
+	(void)ud;
+}
+
+static void async_dlq(json_t *event, const faas_dead_letter_info_t *info, void *ud)
+{
+	(void)event;
+	(void)info;
+	(void)ud;
+}
+
+START_TEST(telemetry_async_records)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_function_config_t c = t_config(NULL);
+	faas_event_invoke_config_t ec = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	struct sink s;
+	char want[2048];
+
+	sink_init(&s);
+	c.handler = async_fails;
+	c.dead_letter = async_dlq;
+	ck_assert_ok(faas_function_create(rt, "a", &c, &d), d);
+	ec.max_retry_attempts = 1;
+	ec.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	ec.on_failure.callback = async_dest;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "a", NULL, &ec, &d), d);
+	subscribe(rt, &s, FAAS_TELEMETRY_FAAS, 0, 0);
+	io.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke(rt, "a", NULL, &io, &r), 0);
+	t_settle(rt);
+	ck_assert_int_eq(faas_clock_advance(rt, 60000), 0);
+	t_settle(rt);
+	flush_settle(rt);
+	snprintf(want, sizeof(want),
+	         "{\"time\":\"2023-11-14T22:13:20.000Z\",\"type\":\"faas.asyncRetry\",\"record\":"
+	         "{\"function\":\"a\",\"version\":\"$LATEST\",\"requestId\":\"%s\","
+	         "\"approximateInvokeCount\":1,\"reason\":\"FunctionError\",\"delayMs\":60000}}\n"
+	         "{\"time\":\"2023-11-14T22:14:20.000Z\",\"type\":\"faas.deadLetter\",\"record\":"
+	         "{\"function\":\"a\",\"version\":\"$LATEST\",\"requestId\":\"%s\","
+	         "\"approximateInvokeCount\":2,\"condition\":\"RetriesExhausted\",\"errorCode\":200}}\n"
+	         "{\"time\":\"2023-11-14T22:14:20.000Z\",\"type\":\"faas.destination\",\"record\":"
+	         "{\"function\":\"a\",\"version\":\"$LATEST\",\"requestId\":\"%s\","
+	         "\"approximateInvokeCount\":2,\"condition\":\"RetriesExhausted\","
+	         "\"destination\":\"callback\",\"delivered\":true}}\n",
+	         r.request_id, r.request_id, r.request_id);
+	ck_assert_sink(&s, want);
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+	sink_destroy(&s);
+}
+END_TEST
+
 Suite *telemetry_suite(void)
 {
 	Suite *s = suite_create("telemetry");
@@ -1118,6 +1201,7 @@ Suite *telemetry_suite(void)
 	tcase_add_test(tc, telemetry_bad_options);
 	tcase_add_test(tc, telemetry_subscribe_alloc_and_thread_failure);
 	tcase_add_test(tc, telemetry_invoke_alloc_failure);
+	tcase_add_test(tc, telemetry_async_records);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -57,7 +57,10 @@ typedef enum faas_telemetry_type {
 	FAAS_TEL_EXTENSION = 6,         /**< platform.extension (at faas_extension_register) */
 	FAAS_TEL_LOGS_DROPPED = 7,      /**< platform.logsDropped */
 	FAAS_TEL_FUNCTION = 8,          /**< function: one faas_context_log line */
-	FAAS_TEL_THROTTLE = 9           /**< faas.throttle: admission refused (libfaas) */
+	FAAS_TEL_THROTTLE = 9,          /**< faas.throttle: admission refused (libfaas) */
+	FAAS_TEL_ASYNC_RETRY = 10,      /**< faas.asyncRetry: an async event goes back to the queue */
+	FAAS_TEL_DESTINATION = 11,      /**< faas.destination: an invocation record delivered (or not) */
+	FAAS_TEL_DEAD_LETTER = 12       /**< faas.deadLetter: an event handed to the dead-letter sink */
 } faas_telemetry_type_t;
 
 /** Streams a subscriber asks for (Lambda's `types`), a bit mask. */
@@ -65,7 +68,7 @@ typedef enum faas_telemetry_type {
 #define FAAS_TELEMETRY_FUNCTION 0x2u  /**< `function` records */
 #define FAAS_TELEMETRY_EXTENSION 0x4u /**< `extension` log records: none yet (accepted for Lambda's
                                            sake; internal extensions write no log) */
-#define FAAS_TELEMETRY_FAAS 0x8u      /**< libfaas's own records (faas.throttle) */
+#define FAAS_TELEMETRY_FAAS 0x8u      /**< libfaas's own records (faas.*) */
 #define FAAS_TELEMETRY_ALL 0xfu
 
 #define FAAS_TELEMETRY_RECORD_VERSION 1
@@ -86,6 +89,9 @@ typedef enum faas_telemetry_type {
  * | logsDropped | dropped_records, dropped_bytes, reason |
  * | function | function_name, function_version, request_id, text, text_len |
  * | faas.throttle | function_name, function_version, qualifier (or NULL), reason |
+ * | faas.asyncRetry | function_name, function_version, request_id, attempts (made so far), delay_ms, reason ("FunctionError" or "Throttled") |
+ * | faas.destination | function_name, function_version, request_id, attempts, condition, destination ("callback" or the function), delivered |
+ * | faas.deadLetter | function_name, function_version, request_id, attempts, condition, error_code |
  *
  * error_type is set only when status is FAAS_EXT_ERROR. phase is "init",
  * or "invoke" for an init retried inside the invocation that needed it
@@ -120,6 +126,12 @@ typedef struct faas_telemetry_record {
 	const char *reason;             /**< faas.throttle, logsDropped */
 	uint64_t dropped_records;       /**< logsDropped */
 	uint64_t dropped_bytes;         /**< logsDropped: their JSON text, as rendered below */
+	uint32_t attempts;              /**< faas.asyncRetry, faas.destination, faas.deadLetter */
+	uint64_t delay_ms;              /**< faas.asyncRetry: until the next try (runtime clock) */
+	const char *condition;          /**< faas.destination, faas.deadLetter: Success, ... */
+	const char *destination;        /**< faas.destination */
+	bool delivered;                 /**< faas.destination: the destination took it */
+	int error_code;                 /**< faas.deadLetter: ErrorCode */
 } faas_telemetry_record_t;
 
 /**
