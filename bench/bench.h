@@ -81,6 +81,27 @@ struct bench_tput {
 };
 
 /* Resolve timing (reported): ns per faas_function_resolve, one entry per run. */
+enum bench_as {
+	AS_FAAS1, /* libfaas Event invokes, 1 producer thread */
+	AS_GTP1,  /* g_thread_pool_push, 1 producer thread */
+	AS_FAAS2, /* the same, 2 producers */
+	AS_GTP2,
+	AS_N
+};
+
+#define BENCH_EVENTS_DEFAULT 40000
+
+struct bench_async {
+	int ok;
+	int pinned;
+	char cpus[128];
+	int runs;
+	long events;                       /* per run and configuration */
+	double cpu[AS_N][BENCH_RUNS_MAX];  /* process CPU time per completed event (ns) */
+	double rate[AS_N][BENCH_RUNS_MAX]; /* events queued and completed per second */
+	char err[256];
+};
+
 #define BENCH_RESOLVE_SMALL 1000L
 #define BENCH_RESOLVE_LARGE 100000L
 #define BENCH_LOOKUPS_DEFAULT 200000L
@@ -106,6 +127,8 @@ enum bench_cnt {
 	CNT_EVENT_LARGE,  /* the same with the 6 MB event */
 	CNT_RES_SMALL,    /* faas_function_resolve, 1 000 names among 1 000 functions */
 	CNT_RES_LARGE,    /* the same names among 100 000 */
+	CNT_ASYNC_ACCEPT, /* faas_invoke Event, queued (the worker busy) */
+	CNT_GTP_PUSH,     /* g_thread_pool_push to a busy one-thread pool */
 	CNT_N
 };
 
@@ -153,6 +176,12 @@ void bench_throughput(struct bench_tput *out, int pin, int runs, long tasks);
 /* resolve.c: fill *out in this process (unpinned). */
 void bench_resolve_time(struct bench_resolve *out, int runs, long lookups);
 
+/* Async throughput in this process (pinned to @p pin unless < 0). */
+void bench_async(struct bench_async *out, int pin, int runs, long events);
+/* The count modes "async-accept" and "gtp-push". */
+int bench_async_loop(const char *mode, long n);
+void bench_print_async(const char *title, const struct bench_async *a);
+
 /* count.c: the loop callgrind runs for a count mode (the table in count.c). */
 int bench_count_loop(const char *mode, long n);
 
@@ -183,7 +212,7 @@ void bench_print_tput(const char *title, const struct bench_tput *t);
 void bench_print_resolve(const struct bench_resolve *r);
 void bench_print_counts(const struct bench_counts *c);
 void bench_print_targets(const struct bench_mode *pinned, const struct bench_tput *tput,
-                         const struct bench_counts *c);
+                         const struct bench_async *async, const struct bench_counts *c);
 
 /* count.c: is valgrind on the PATH? */
 int bench_have_valgrind(void);

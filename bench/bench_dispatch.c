@@ -132,6 +132,11 @@ static void tput_child(void *out, int pin, int runs, long n)
 	bench_throughput(out, pin, runs, n);
 }
 
+static void async_child(void *out, int pin, int runs, long n)
+{
+	bench_async(out, pin, runs, n);
+}
+
 static void resolve_child(void *out, int pin, int runs, long n)
 {
 	(void)pin;
@@ -181,7 +186,7 @@ static int run_child(void *out, size_t size, child_fn fn, int pin, int runs, lon
 
 static const char *const cnt_mode[CNT_N] = {
 	"direct", "inline", "throttle", "json-faas", "json-jansson", "event-small", "event-large",
-	"resolve-small", "resolve-large"
+	"resolve-small", "resolve-large", "async-accept", "gtp-push"
 };
 
 /* Length of an event as compact text, for the labels (0 if unknown). */
@@ -249,6 +254,7 @@ int main(int argc, char **argv)
 {
 	struct bench_mode pinned, unpinned;
 	struct bench_tput tp_pinned, tp_unpinned;
+	struct bench_async as_pinned, as_unpinned;
 	struct bench_resolve res;
 	struct bench_counts c;
 	char cpus[128];
@@ -296,6 +302,18 @@ int main(int argc, char **argv)
 	                     tp_unpinned.err, sizeof(tp_unpinned.err)) != 0 || !tp_unpinned.ok;
 	bench_print_tput("unpinned (reported, not counted)", &tp_unpinned);
 
+	printf("\nasync: %ld events per run and system, no-op handler, 2 workers each, %d runs;\n"
+	       "cpu = process CPU time (all threads) from the first queued to the last completed\n",
+	       (long)BENCH_EVENTS_DEFAULT, runs);
+	crashed |= run_child(&as_pinned, sizeof(as_pinned), async_child, pin, runs,
+	                     BENCH_EVENTS_DEFAULT, as_pinned.err, sizeof(as_pinned.err)) != 0 ||
+	           !as_pinned.ok;
+	bench_print_async("pinned: one CPU (cpu counted, events/s reported)", &as_pinned);
+	crashed |= run_child(&as_unpinned, sizeof(as_unpinned), async_child, -1, runs,
+	                     BENCH_EVENTS_DEFAULT, as_unpinned.err, sizeof(as_unpinned.err)) != 0 ||
+	           !as_unpinned.ok;
+	bench_print_async("unpinned (reported, not counted)", &as_unpinned);
+
 	crashed |= run_child(&res, sizeof(res), resolve_child, -1, runs, BENCH_LOOKUPS_DEFAULT, res.err,
 	                     sizeof(res.err)) != 0 || !res.ok;
 	bench_print_resolve(&res);
@@ -309,6 +327,6 @@ int main(int argc, char **argv)
 	}
 	bench_print_counts(&c);
 	crashed |= c.have < 0;
-	bench_print_targets(&pinned, &tp_pinned, &c);
+	bench_print_targets(&pinned, &tp_pinned, &as_pinned, &c);
 	return crashed ? 1 : 0;
 }

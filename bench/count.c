@@ -141,6 +141,8 @@ static const struct count_mode {
 	{ "event-large", bench_payload_loop, 1000, 11000, 1 },
 	{ "resolve-small", bench_resolve_loop, 1000, 11000, 1 },
 	{ "resolve-large", bench_resolve_loop, 1000, 11000, 1 },
+	{ "async-accept", bench_async_loop, 1000, 11000, 1 },
+	{ "gtp-push", bench_async_loop, 1000, 11000, 1 },
 };
 
 static const struct count_mode *mode_of(const char *name)

@@ -30,6 +30,8 @@
 #define TARGET_JSON_RATIO 1.10    /* invoke_json <= 1.10 x jansson + one inline invoke */
 #define TARGET_EVENT_RATIO 1.05   /* 6 MB event / small event */
 #define TARGET_RESOLVE_RATIO 1.5  /* among 100 000 / among 1 000 */
+#define TARGET_ASYNC_CPU_RATIO 0.7 /* CPU per completed event / GThreadPool's per task, pinned */
+#define TARGET_ASYNC_ACCEPT_RATIO 1.5 /* Ir per accepted Event call / per g_thread_pool_push */
 
 static const char *const sys_name[SYS_N] = {
 	"direct call (floor)", "libfaas inline", "libfaas sync", "GThreadPool", "libuv uv_queue_work"
@@ -172,6 +174,38 @@ void bench_print_tput(const char *title, const struct bench_tput *t)
 	}
 }
 
+static const char *const as_name[AS_N] = {
+	"libfaas Event, 1 producer", "GThreadPool push, 1 producer", "libfaas Event, 2 producers",
+	"GThreadPool push, 2 producers"
+};
+
+static int as_gtp_of(int cfg)
+{
+	return cfg == AS_FAAS1 || cfg == AS_GTP1 ? AS_GTP1 : AS_GTP2;
+}
+
+void bench_print_async(const char *title, const struct bench_async *a)
+{
+	char cpu[128], rate[128];
+	int cfg;
+
+	printf("\n%s — CPU set %s\n", title, a->cpus);
+	if (!a->ok) {
+		printf("  FAILED: %s\n", a->err);
+		return;
+	}
+	if (a->err[0])
+		printf("  warning: %s\n", a->err);
+	printf("  %-30s %-22s %-26s %8s\n", "per event", "cpu ns [min-max]", "events/s [min-max]",
+	       "cpu/GTP");
+	for (cfg = 0; cfg < AS_N; cfg++) {
+		fmt_cell(cpu, sizeof(cpu), a->cpu[cfg], a->runs);
+		fmt_kcell(rate, sizeof(rate), a->rate[cfg], a->runs);
+		printf("  %-30s %-22s %-26s %8.2f\n", as_name[cfg], cpu, rate,
+		       median(a->cpu[cfg], a->runs) / median(a->cpu[as_gtp_of(cfg)], a->runs));
+	}
+}
+
 /* ---- resolve timing ---------------------------------------------------------- */
 
 void bench_print_resolve(const struct bench_resolve *r)
@@ -245,6 +279,10 @@ void bench_print_counts(const struct bench_counts *c)
 	snprintf(note, sizeof(note), "(%.3f x among 1 000)",
 	         c->ir[CNT_RES_LARGE] / c->ir[CNT_RES_SMALL]);
 	print_ir(c, CNT_RES_LARGE, "among 100 000 functions", c->ok[CNT_RES_SMALL] ? note : "");
+	printf("\nasync: one accepted call, the only worker busy (callgrind, only the measured\n"
+	       "loop collected; difference of 11000 and 1000 calls)\n");
+	print_ir(c, CNT_ASYNC_ACCEPT, "faas_invoke Event, queued", "(with the housekeeping wake)");
+	print_ir(c, CNT_GTP_PUSH, "g_thread_pool_push, queued", "");
 }
 
 /* ---- targets --------------------------------------------------------------- */
@@ -329,8 +367,21 @@ static void count_targets(struct tally *t, const struct bench_counts *c)
 	             "resolve among 100 000 <= 1.5 x among 1 000");
 }
 
+static void async_targets(struct tally *t, const struct bench_async *a, const struct bench_counts *c)
+{
+	int n = a->runs, ok = a->ok && a->pinned;
+
+	ratio_target(t, ok, ok ? median(a->cpu[AS_FAAS1], n) : 0, ok ? median(a->cpu[AS_GTP1], n) : 1,
+	             TARGET_ASYNC_CPU_RATIO, "pinned async CPU/event, 1 producer <= 0.7 x GThreadPool");
+	ratio_target(t, ok, ok ? median(a->cpu[AS_FAAS2], n) : 0, ok ? median(a->cpu[AS_GTP2], n) : 1,
+	             TARGET_ASYNC_CPU_RATIO, "pinned async CPU/event, 2 producers <= 0.7 x GThreadPool");
+	ratio_target(t, c->ok[CNT_ASYNC_ACCEPT] && c->ok[CNT_GTP_PUSH], c->ir[CNT_ASYNC_ACCEPT],
+	             c->ir[CNT_GTP_PUSH], TARGET_ASYNC_ACCEPT_RATIO,
+	             "async accepted call <= 1.5 x a g_thread_pool_push (Ir)");
+}
+
 void bench_print_targets(const struct bench_mode *pinned, const struct bench_tput *tput,
-                         const struct bench_counts *c)
+                         const struct bench_async *async, const struct bench_counts *c)
 {
 	struct tally t = { 0, 0, 0 };
 
@@ -339,6 +390,7 @@ void bench_print_targets(const struct bench_mode *pinned, const struct bench_tpu
 	latency_targets(&t, pinned);
 	tput_targets(&t, tput);
 	count_targets(&t, c);
+	async_targets(&t, async, c);
 	if (t.skipped)
 		printf("  (%d target%s skipped: counted as not met)\n", t.skipped,
 		       t.skipped > 1 ? "s" : "");

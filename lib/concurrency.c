@@ -453,7 +453,6 @@ static int reserve(struct faas_conc *c, struct faas_fn *fn, int32_t old, int32_t
 	if (old < 0) {
 		if (!faas__array_reserve(&c->reserved_fns, c->nreserved, &c->cap_reserved))
 			return faas__fail(d, FAAS_ENOMEM, NULL);
-		fn->pool.reserved = true;
 		fn->conc_spare = *keep; /* for the day the reservation goes */
 		*keep = NULL;
 		move_tokens(c, &c->unreserved, &fn->pool, n - fn->provisioned, spare);

@@ -107,6 +107,7 @@ struct faas_fn *faas__fn_new(faas_runtime_t *rt, const char *name, size_t len)
 	f->rt = rt;
 	pthread_mutex_init(&f->udata_lock, NULL);
 	atomic_init(&f->reserved, -1);
+	f->pool.reserved = true; /* only ever used as a reservation: never written again */
 	atomic_init(&f->pool.avail, 0);
 	atomic_init(&f->pool.debt, 0);
 	f->name_len = len;
