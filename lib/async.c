@@ -366,7 +366,8 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
 	pthread_mutex_unlock(&a->lock);
-	faas__reap_hint(rt, due); /* wakes the pump then */
+	(void)due;
+	faas__hk_kick(rt); /* the pump recomputes when it must wake */
 }
 
 static void release_slot(struct faas_async *a)
@@ -695,7 +696,7 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 	}
 }
 
-void faas__async_pump(faas_runtime_t *rt)
+uint64_t faas__async_pump(faas_runtime_t *rt)
 {
 	struct faas_async *a = rt->async;
 	struct faas_inv *inv, *late[16];
@@ -704,7 +705,7 @@ void faas__async_pump(faas_runtime_t *rt)
 	size_t nlate, i;
 
 	if (!a)
-		return;
+		return UINT64_MAX;
 	for (;;) { /* attempts past their deadline: timeouts */
 		nlate = 0;
 		pthread_mutex_lock(&a->lock);
@@ -739,8 +740,7 @@ void faas__async_pump(faas_runtime_t *rt)
 		pthread_mutex_unlock(&a->lock);
 		attempt(rt, ev, now);
 	}
-	if (next != UINT64_MAX)
-		faas__reap_hint(rt, next > now ? next : now + 1);
+	return next;
 }
 
 bool faas__async_busy(faas_runtime_t *rt)
@@ -864,7 +864,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 		inject_duplicate(a, ev);
 	pthread_mutex_unlock(&a->lock);
 	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE); /* ev may already be running */
-	faas__reap_hint(rt, 0); /* the pump, now */
+	faas__hk_kick(rt); /* the pump, now: every change to the queue kicks it */
 	return 0;
 }
 

@@ -214,8 +214,10 @@ FAAS_INTERNAL int faas__async_enqueue(faas_runtime_t *rt, const struct faas_reso
                                       const struct faas_ident *id, json_t *event,
                                       uint32_t lineage, char request_id[FAAS_REQUEST_ID_SIZE],
                                       faas_error_detail_t *d);
-/* Housekeeping: start due events, time out late attempts. */
-FAAS_INTERNAL void faas__async_pump(faas_runtime_t *rt);
+/* Housekeeping: start due events, time out late attempts; returns when it
+ * must run again (runtime clock, UINT64_MAX: when kicked). Every change to
+ * the queue kicks the housekeeping thread (no wake-up is left to hints). */
+FAAS_INTERNAL uint64_t faas__async_pump(faas_runtime_t *rt);
 /* Attempts running, or events due now (quiesce waits for these). */
 FAAS_INTERNAL bool faas__async_busy(faas_runtime_t *rt);
 /* Anything queued or running (shutdown drains these). */

@@ -55,7 +55,7 @@ static void *hk_main(void *arg)
 	uint32_t seen;
 
 	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL;
-	uint64_t now, next;
+	uint64_t now, next, anext;
 
 	faas__current_rt = rt; /* callbacks here count as a runtime thread's */
 	for (;;) {
@@ -70,11 +70,13 @@ static void *hk_main(void *arg)
 			break;
 		if (atomic_load(&rt->pc_work))
 			faas__pc_work(rt);
-		faas__async_pump(rt);
+		anext = faas__async_pump(rt);
 		faas__reap_due(rt);
 		faas__ext_post_expire(rt, now); /* extensions' post-runtime work past its deadline */
 		atomic_store(&hk->seen_ns, now);
 		next = atomic_load(&rt->next_reap_ns);
+		if (anext < next) /* async retries and attempt deadlines */
+			next = anext;
 		atomic_store(&hk->sleeping, true);
 		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop) &&
 		    !atomic_load(&rt->pc_work))
