@@ -614,7 +614,12 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 
 	if (!inv)
 		return NULL;
-	memset(inv, 0, offsetof(struct faas_inv, request_id));
+	/* Zero what needs it, not the context's message buffers (half a KB):
+	 * an empty string is all they need. */
+	memset(inv, 0, offsetof(struct faas_inv, ctx));
+	memset(&inv->ctx, 0, offsetof(struct faas_context, error_type));
+	inv->ctx.error_type[0] = '\0';
+	inv->ctx.error_message[0] = '\0';
 	inv->tail = NULL;
 	if (o && o->log_type == FAAS_LOG_TAIL) {
 		if (!(inv->tail = faas__malloc(FAAS_TAIL_MAX + 1))) {

@@ -9,7 +9,11 @@
  * version it was reported to run (canaries). A Telemetry subscriber counts
  * every invocation's report (or its loss in logsDropped) while the control
  * thread subscribes and unsubscribes a second one each round (each must be
- * released exactly once). A watchdog aborts the run when progress stops.
+ * released exactly once). Callers also queue async events (to a function
+ * whose reservation changes, and to a version whose provisioned concurrency
+ * the control thread grows, shrinks and deletes): every accepted event must
+ * end exactly once, in a destination or `undelivered`. A watchdog aborts
+ * the run when progress stops.
  *
  * Usage: stress [seconds [callers]]  (defaults 10 and 4). Bounded in time
  * and in count (at most 5,000,000 calls per caller).
@@ -44,6 +48,8 @@ static _Atomic long progress;
 static _Atomic long violations;
 static _Atomic long handler_runs;    /* outermost handler runs, counted by callers' successes */
 static _Atomic long nested_runs;     /* handler runs made by nested calls */
+static _Atomic long async_runs;      /* handler runs of async attempts */
+static _Atomic long async_ok, async_failed, async_undelivered; /* where events ended */
 static _Atomic int in_flight, max_in_flight;
 static char first_violation[256];
 
@@ -166,6 +172,8 @@ static int quick(faas_context_t *ctx, json_t *event, json_t **response, void *ud
 	(void)event;
 	(void)ud;
 	enter();
+	if (json_is_true(json_object_get(event, "async")))
+		atomic_fetch_add(&async_runs, 1);
 	if (json_is_true(json_object_get(event, "fail")))
 		faas_context_fail(ctx, "Planned", "planned failure");
 	*response = NULL;
@@ -177,7 +185,43 @@ struct caller {
 	pthread_t tid;
 	unsigned seed;
 	long calls, ok, function_errors, throttled, not_found, other;
+	long queued; /* async events accepted */
 };
+
+static void async_end(json_t *record, void *ud)
+{
+	const char *cond = json_string_value(json_object_get(json_object_get(record, "requestContext"),
+	                                                     "condition"));
+
+	if ((ud == &async_ok) != (cond && strcmp(cond, "Success") == 0))
+		violation("async record in the wrong destination", 0, 0);
+	atomic_fetch_add((_Atomic long *)ud, 1);
+}
+
+static void async_lost(json_t *record, void *ud)
+{
+	(void)record;
+	(void)ud;
+	atomic_fetch_add(&async_undelivered, 1);
+}
+
+/* One async event, now and then: to "quick" (its reservation changes, 0
+ * included) or to provisioned "prov:1"; some of them fail and are retried. */
+static void queue_event(struct caller *c, json_t *ok_ev, json_t *fail_ev)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	unsigned pick = (unsigned)rand_r(&c->seed);
+	int rc;
+
+	o.type = FAAS_INVOKE_EVENT;
+	rc = faas_invoke(rt, pick % 2 ? "quick" : "prov:1", pick % 5 == 0 ? fail_ev : ok_ev, &o, &r);
+	if (rc == 0)
+		c->queued++;
+	else
+		violation("async invoke refused", rc, 0);
+	faas_result_clear(&r);
+}
 
 static const char *targets[] = { "hot:live", "hot", "chain", "quick", "churn" };
 
@@ -186,10 +230,17 @@ static void *caller_main(void *arg)
 	struct caller *c = arg;
 	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
 	json_t *ev = json_pack("{s:i}", "n", 1), *fail = json_pack("{s:b}", "fail", 1);
+	json_t *aok = json_pack("{s:b}", "async", 1), *afail = json_pack("{s:b,s:b}", "async", 1, "fail", 1);
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed) && c->calls < MAX_CALLS) {
 		faas_result_t r = FAAS_RESULT_INIT;
 		unsigned pick = (unsigned)rand_r(&c->seed) % 10;
+
+		if (rand_r(&c->seed) % 8 == 0) {
+			queue_event(c, aok, afail);
+			atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
+			continue;
+		}
 		const char *t = targets[pick % 5];
 		bool dry = pick == 9, text = pick == 8, failing = pick == 3;
 		int rc;
@@ -223,6 +274,8 @@ static void *caller_main(void *arg)
 	}
 	json_decref(ev);
 	json_decref(fail);
+	json_decref(aok);
+	json_decref(afail);
 	return NULL;
 }
 
@@ -296,6 +349,13 @@ static void *control_main(void *arg)
 			q2.handler = quick;
 			faas_function_create(rt, "churn", &q2, NULL);
 		}
+		{ /* provisioned concurrency on prov:1 grows, shrinks and goes */
+			static const uint32_t pcs[] = { 1, 2, 0, 2, 1, 0 };
+			uint32_t want = pcs[control_rounds % 6];
+			int rc = faas_function_set_provisioned_concurrency(rt, "prov", "1", want, &d);
+			if (rc != 0 && !(want == 0 && rc == FAAS_ENOTFOUND))
+				violation("provisioned concurrency", rc, (long)want);
+		}
 		if (churn_id) { /* a subscription that lived one round */
 			if (faas_telemetry_unsubscribe(rt, churn_id, &d) != 0)
 				violation("unsubscribe", (long)churn_id, 0);
@@ -341,7 +401,8 @@ int main(int argc, char **argv)
 	pthread_t control, watchdog;
 	faas_error_detail_t d;
 	int seconds = argc > 1 ? atoi(argv[1]) : 10, n = argc > 2 ? atoi(argv[2]) : 4, i;
-	long calls = 0, ok = 0, ferr = 0, thr = 0, nf = 0, other = 0;
+	long calls = 0, ok = 0, ferr = 0, thr = 0, nf = 0, other = 0, queued = 0;
+	json_t *m = NULL, *a;
 
 	if (seconds < 1 || n < 1 || n > MAX_CALLERS) {
 		fprintf(stderr, "usage: stress [seconds [callers (1-%d)]]\n", MAX_CALLERS);
@@ -350,6 +411,8 @@ int main(int argc, char **argv)
 	o.max_concurrency = MAX_CONC;
 	o.unreserved_min = 2;
 	o.seed = 7;
+	o.async_delay_scale = 0.001; /* retries after 60 and 120 ms */
+	o.async_undelivered = async_lost;
 	must("runtime", faas_runtime_new(&rt, &o, &d), &d);
 	create("hot", hot, canary(1), canary_free);
 	must("publish", faas_function_publish(rt, "hot", NULL, NULL, &d), &d);
@@ -358,6 +421,17 @@ int main(int argc, char **argv)
 	create("chain", chain, NULL, NULL);
 	create("quick", quick, NULL, NULL);
 	create("churn", quick, NULL, NULL);
+	create("prov", quick, NULL, NULL);
+	must("publish prov", faas_function_publish(rt, "prov", NULL, NULL, &d), &d);
+	{
+		faas_event_invoke_config_t ec = FAAS_EVENT_INVOKE_CONFIG_INIT;
+		ec.on_success.kind = ec.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+		ec.on_success.callback = ec.on_failure.callback = async_end;
+		ec.on_success.user_data = &async_ok;
+		ec.on_failure.user_data = &async_failed;
+		must("async config", faas_function_set_event_invoke_config(rt, "quick", NULL, &ec, &d), &d);
+		must("async config", faas_function_set_event_invoke_config(rt, "prov", "1", &ec, &d), &d);
+	}
 	tel_all.max_items = 10000;
 	tel_churn.max_items = 1000;
 	if (tel_subscribe(&tel_all, NULL) != 0)
@@ -380,6 +454,7 @@ int main(int argc, char **argv)
 		thr += callers[i].throttled;
 		nf += callers[i].not_found;
 		other += callers[i].other;
+		queued += callers[i].queued;
 	}
 	pthread_join(control, NULL);
 	pthread_join(watchdog, NULL);
@@ -394,14 +469,30 @@ int main(int argc, char **argv)
 		violation("max in flight", atomic_load(&max_in_flight), MAX_CONC);
 	if (faas_runtime_shutdown(rt, 5000) != 0) /* delivers every batch, ends subscriptions */
 		violation("shutdown", 0, 0);
+	/* every accepted event ended exactly once */
+	if (faas_metrics_json(rt, &m, &d) != 0)
+		violation("metrics", 0, 0);
+	a = json_object_get(m, "Async");
+	if (json_integer_value(json_object_get(a, "AsyncEventsReceived")) != queued ||
+	    json_integer_value(json_object_get(a, "Succeeded")) != atomic_load(&async_ok) ||
+	    json_integer_value(json_object_get(a, "Failed")) !=
+	            atomic_load(&async_failed) + atomic_load(&async_undelivered) ||
+	    atomic_load(&async_ok) + atomic_load(&async_failed) + atomic_load(&async_undelivered) !=
+	            queued ||
+	    json_integer_value(json_object_get(a, "AsyncEventsDropped")) != 0)
+		violation("async events not accounted for", queued,
+		          atomic_load(&async_ok) + atomic_load(&async_failed) +
+		                  atomic_load(&async_undelivered));
+	json_decref(m);
 	faas_runtime_free(rt);
 	/* every invocation that ran (callers' and nested) has its report, or was
 	 * counted among the dropped records */
-	if (atomic_load(&tel_all.reports) > atomic_load(&handler_runs) + atomic_load(&nested_runs) ||
+	if (atomic_load(&tel_all.reports) >
+	            atomic_load(&handler_runs) + atomic_load(&nested_runs) + atomic_load(&async_runs) ||
 	    atomic_load(&tel_all.reports) + atomic_load(&tel_all.dropped) <
-	            atomic_load(&handler_runs) + atomic_load(&nested_runs))
+	            atomic_load(&handler_runs) + atomic_load(&nested_runs) + atomic_load(&async_runs))
 		violation("telemetry reports", atomic_load(&tel_all.reports),
-		          atomic_load(&handler_runs) + atomic_load(&nested_runs));
+		          atomic_load(&handler_runs) + atomic_load(&nested_runs) + atomic_load(&async_runs));
 	if (atomic_load(&tel_all.dropped) == 0 && atomic_load(&tel_all.starts) != atomic_load(&tel_all.reports))
 		violation("telemetry starts and reports", atomic_load(&tel_all.starts),
 		          atomic_load(&tel_all.reports));
@@ -416,6 +507,10 @@ int main(int argc, char **argv)
 	       "%ld not found), %ld nested, %ld control rounds, max %d in flight of %d\n",
 	       seconds, n, calls, ok, ferr, thr, nf, atomic_load(&nested_runs), control_rounds,
 	       atomic_load(&max_in_flight), MAX_CONC);
+	printf("stress: async: %ld events queued, %ld ran (retries included), %ld succeeded, %ld "
+	       "failed, %ld undelivered at shutdown\n",
+	       queued, atomic_load(&async_runs), atomic_load(&async_ok), atomic_load(&async_failed),
+	       atomic_load(&async_undelivered));
 	printf("stress: telemetry: %ld reports, %ld throttles, %ld dropped in %ld batches; "
 	       "%ld subscriptions churned\n",
 	       atomic_load(&tel_all.reports), atomic_load(&tel_all.throttles),
