@@ -356,12 +356,22 @@ static struct faas_aevent *heap_pop(struct faas_async *a)
  * the event together, release_slot() once the event has ended (after its
  * destination: faas_test_quiesce counts it busy until then).
  */
+static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
+                          json_t *response, bool function_error);
+static void release_slot(struct faas_async *a);
+
 static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 {
 	struct faas_async *a = rt->async;
 
 	ev->due_ns = due;
 	pthread_mutex_lock(&a->lock);
+	if (a->closed) { /* shutdown emptied the queue meanwhile: this one ends too */
+		pthread_mutex_unlock(&a->lock);
+		finish_failed(rt, ev, "Shutdown", NULL, false);
+		release_slot(a);
+		return;
+	}
 	a->inflight--;
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
