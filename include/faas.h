@@ -20,6 +20,7 @@
 #include "faas/metrics.h"
 #include "faas/extension.h"
 #include "faas/async.h"
+#include "faas/queue.h"
 #include "faas/telemetry.h"
 
 #endif /* FAAS_H */

@@ -89,8 +89,13 @@ struct faas_async {
 
 static void aconf_unref(struct faas_aconf *c)
 {
-	if (c && atomic_fetch_sub(&c->refs, 1) == 1)
-		faas__free(c);
+	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (c->on_success.kind == FAAS_DESTINATION_QUEUE)
+		faas__queue_unref(c->on_success.queue);
+	if (c->on_failure.kind == FAAS_DESTINATION_QUEUE)
+		faas__queue_unref(c->on_failure.queue);
+	faas__free(c);
 }
 
 static int check_destination(const faas_destination_t *dst, const char *which,
@@ -103,6 +108,10 @@ static int check_destination(const faas_destination_t *dst, const char *which,
 		if (!dst->callback)
 			return faas__fail(d, FAAS_EINVAL, "%s: a callback destination needs a callback",
 			                  which);
+		return 0;
+	case FAAS_DESTINATION_QUEUE:
+		if (!dst->queue)
+			return faas__fail(d, FAAS_EINVAL, "%s: a queue destination needs a queue", which);
 		return 0;
 	case FAAS_DESTINATION_FUNCTION:
 		if (!dst->function || !*dst->function)
@@ -141,6 +150,10 @@ static struct faas_aconf *aconf_build(const faas_event_invoke_config_t *cfg, faa
 		memcpy(p, cfg->on_failure.function, lf);
 		c->on_failure.function = p;
 	}
+	if (c->on_success.kind == FAAS_DESTINATION_QUEUE)
+		faas__queue_ref(c->on_success.queue);
+	if (c->on_failure.kind == FAAS_DESTINATION_QUEUE)
+		faas__queue_ref(c->on_failure.queue);
 	return c;
 }
 
@@ -215,6 +228,11 @@ int faas_function_set_event_invoke_config(faas_runtime_t *rt, const char *name,
 		if ((rc = check_destination(&cfg->on_success, "on_success", d)) != 0 ||
 		    (rc = check_destination(&cfg->on_failure, "on_failure", d)) != 0)
 			return rc;
+		if ((cfg->on_success.kind == FAAS_DESTINATION_QUEUE &&
+		     faas__queue_runtime(cfg->on_success.queue) != rt) ||
+		    (cfg->on_failure.kind == FAAS_DESTINATION_QUEUE &&
+		     faas__queue_runtime(cfg->on_failure.queue) != rt))
+			return faas__fail(d, FAAS_EINVAL, "a destination queue belongs to another runtime");
 		if (!(conf = aconf_build(cfg, d)))
 			return FAAS_ENOMEM;
 		if (!(fresh = faas__calloc(1, sizeof(*fresh)))) {
@@ -443,6 +461,12 @@ static bool deliver(faas_runtime_t *rt, const faas_destination_t *dst, json_t *r
 		dst->callback(rec, dst->user_data);
 		return true;
 	}
+	if (dst->kind == FAAS_DESTINATION_QUEUE) { /* the record as the message body */
+		char *text = faas_json_dumps(rec, JSON_COMPACT);
+		rc = text ? faas__queue_put(dst->queue, text, strlen(text)) : FAAS_ENOMEM;
+		faas__json_text_free(text);
+		return rc == 0;
+	}
 	faas__detail_reset(&d);
 	if (faas__ident_parse(rt, dst->function, NULL, FAAS_IDENT_INVOKE, &id, &d) != 0 ||
 	    faas__registry_resolve(rt, &id, NULL, true, &res, &d) != 0)
@@ -462,7 +486,9 @@ static void tel(faas_runtime_t *rt, faas_telemetry_type_t type, const struct faa
 		return;
 	faas__version_label(ev->version->number, label);
 	faas__tel_async(rt, type, ev->version->fn->name, label, ev->request_id, ev->attempts, detail,
-	                dst ? (dst->kind == FAAS_DESTINATION_FUNCTION ? dst->function : "callback")
+	                dst ? (dst->kind == FAAS_DESTINATION_FUNCTION ? dst->function
+	                       : dst->kind == FAAS_DESTINATION_QUEUE  ? faas_queue_arn(dst->queue)
+	                                                               : "callback")
 	                    : NULL,
 	                n, delivered);
 }

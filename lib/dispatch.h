@@ -204,6 +204,17 @@ FAAS_INTERNAL void faas__pc_qualifier_gone(faas_runtime_t *rt, struct faas_entry
 /* The entry is being freed (function deleted, runtime freed). */
 FAAS_INTERNAL void faas__pc_entry_free(faas_runtime_t *rt, struct faas_entry *e);
 
+/* ---- built-in queues (queue.c) ------------------------------------------- */
+
+/* At the runtime's end: every queue and its messages. */
+FAAS_INTERNAL void faas__queues_free(faas_runtime_t *rt);
+/* References for those who keep a queue (async destinations). */
+FAAS_INTERNAL void faas__queue_ref(faas_queue_t *q);
+FAAS_INTERNAL void faas__queue_unref(faas_queue_t *q);
+FAAS_INTERNAL faas_runtime_t *faas__queue_runtime(const faas_queue_t *q);
+/* Send without the runtime-state check (records at shutdown). */
+FAAS_INTERNAL int faas__queue_put(faas_queue_t *q, const char *body, size_t len);
+
 /* ---- asynchronous invocation (async.c) ---------------------------------- */
 
 FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o,

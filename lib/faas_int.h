@@ -175,6 +175,8 @@ struct faas_runtime {
 	_Atomic uint64_t next_reap_ns; /* earliest time an idle environment may expire */
 	_Atomic bool pc_work;    /* provisioned concurrency: the provisioner has work */
 	struct faas_async *async; /* the Event queue (async.c) */
+	pthread_mutex_t queue_lock; /* the built-in queues' list (queue.c) */
+	struct faas_queue *queues;
 	uint32_t max_async_request_bytes;
 	_Atomic int pc_running;  /* provisioner passes under way */
 	faas_log_fn log_fn;

@@ -103,6 +103,8 @@ void faas__rt_core_free(faas_runtime_t *rt)
 {
 	faas__async_free(rt);
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
+	faas__queues_free(rt);
+	pthread_mutex_destroy(&rt->queue_lock);
 	faas__hk_free(rt);
 	faas__tel_free(rt);
 	faas__ext_set_unref(rt->exts);
@@ -160,6 +162,7 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	pthread_mutex_init(&rt->vwait_lock, NULL);
 	pthread_mutex_init(&rt->ext_lock, NULL);
+	pthread_mutex_init(&rt->queue_lock, NULL);
 	rt->max_extensions = o->max_extensions ? o->max_extensions : 10;
 	rt->ext_shutdown_ms = o->extension_shutdown_ms ? o->extension_shutdown_ms : 2000;
 	pthread_mutex_init(&rt->post_lock, NULL);

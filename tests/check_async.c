@@ -821,6 +821,49 @@ START_TEST(async_nothing_lost)
 }
 END_TEST
 
+/* A built-in queue as the failure destination: the record is the body. */
+START_TEST(async_queue_destination)
+{
+	faas_runtime_t *rt = setup(NULL);
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_queue_message_t m;
+	faas_error_detail_t d;
+	faas_queue_t *q = NULL;
+	json_t *rec;
+	size_t n;
+	char rid[40];
+
+	ck_assert_ok(faas_queue_create(rt, "failures", NULL, &q, &d), d);
+	c.max_retry_attempts = 0;
+	c.on_failure.kind = FAAS_DESTINATION_QUEUE;
+	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_EINVAL,
+	               "needs a queue");
+	c.on_failure.queue = q;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d);
+	/* the config keeps the queue alive; deleted, it refuses records */
+	post(rt, "w", "{\"fail\":true}", rid);
+	t_settle(rt);
+	ck_assert_ok(faas_queue_receive(q, 10, 0, &m, &n, &d), d);
+	ck_assert_uint_eq(n, 1);
+	rec = json_loads(m.body, 0, NULL);
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "requestContext"), "condition"), "RetriesExhausted");
+	ck_assert_str_eq(t_jstr(json_object_get(rec, "requestContext"), "requestId"), rid);
+	json_decref(rec);
+	faas_queue_message_clear(&m);
+	ck_assert_ok(faas_queue_delete(q, &d), d);
+	post(rt, "w", "{\"fail\":true}", NULL);
+	t_settle(rt);
+	{
+		json_t *mj;
+		ck_assert_ok(faas_metrics_json(rt, &mj, &d), d);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(mj, "Async"),
+		                                                    "DestinationDeliveryFailures")), 1);
+		json_decref(mj);
+	}
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *async_suite(void)
 {
 	Suite *s = suite_create("async");
@@ -842,6 +885,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_recursion_stops);
 	tcase_add_test(tc, async_duplicates_injected);
 	tcase_add_test(tc, async_nothing_lost);
+	tcase_add_test(tc, async_queue_destination);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -28,6 +28,7 @@
 
 #include "faas/common.h"
 #include "faas/error.h"
+#include "faas/queue.h"
 
 FAAS_BEGIN_DECLS
 
@@ -35,7 +36,8 @@ FAAS_BEGIN_DECLS
 typedef enum faas_destination_kind {
 	FAAS_DESTINATION_NONE = 0,
 	FAAS_DESTINATION_CALLBACK = 1, /**< a C function */
-	FAAS_DESTINATION_FUNCTION = 2  /**< another function, invoked asynchronously with the record */
+	FAAS_DESTINATION_FUNCTION = 2, /**< another function, invoked asynchronously with the record */
+	FAAS_DESTINATION_QUEUE = 3     /**< a built-in queue: the record as the message body */
 } faas_destination_kind_t;
 
 /**
@@ -57,6 +59,8 @@ typedef struct faas_destination {
 	void *user_data;              /**< passed to callback */
 	const char *function;         /**< FAAS_DESTINATION_FUNCTION: name or ARN, optionally
 	                                   qualified (copied) */
+	faas_queue_t *queue;          /**< FAAS_DESTINATION_QUEUE: of the same runtime (the config
+	                                   keeps it alive; a deleted queue refuses records) */
 } faas_destination_t;
 
 #define FAAS_EVENT_INVOKE_CONFIG_VERSION 1
@@ -72,8 +76,8 @@ typedef struct faas_event_invoke_config {
 } faas_event_invoke_config_t;
 
 #define FAAS_EVENT_INVOKE_CONFIG_INIT                                                              \
-	{ FAAS_EVENT_INVOKE_CONFIG_VERSION, -1, 0, { FAAS_DESTINATION_NONE, NULL, NULL, NULL },         \
-	  { FAAS_DESTINATION_NONE, NULL, NULL, NULL } }
+	{ FAAS_EVENT_INVOKE_CONFIG_VERSION, -1, 0, { FAAS_DESTINATION_NONE, NULL, NULL, NULL, NULL },   \
+	  { FAAS_DESTINATION_NONE, NULL, NULL, NULL, NULL } }
 
 /**
  * Put (replace) or, with @p cfg NULL, delete the event invoke config of a
