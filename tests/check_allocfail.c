@@ -228,6 +228,9 @@ static int op_invoke_event(faas_runtime_t *rt, faas_error_detail_t *d)
 	snprintf(d->message, sizeof(d->message), "%s", r.message);
 	d->code = r.code;
 	faas_result_clear(&r);
+	/* let the attempt finish: the sweep counts live blocks after the runtime
+	 * is freed, and a worker still running it would hold the runtime's core */
+	faas_test_quiesce(rt, 10000);
 	return rc;
 }
 
