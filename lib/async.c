@@ -75,6 +75,7 @@ struct faas_async {
 	struct faas_inv *running; /* attempts in flight (anext/aprev) */
 	uint32_t inflight, max_inflight;
 	uint32_t max_queued;
+	uint64_t hk_wake; /* when the pump means to run next (runtime clock) */
 	double scale;
 	bool closed;
 	faas_destination_fn undelivered;
@@ -300,6 +301,7 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 	                  : o->async_max_inflight == 0 ? (rt->conc->max / 2 ? rt->conc->max / 2 : 1)
 	                                               : (uint32_t)o->async_max_inflight;
 	a->scale = o->async_delay_scale > 0 ? o->async_delay_scale : 1.0;
+	a->hk_wake = UINT64_MAX;
 	a->undelivered = o->async_undelivered;
 	a->dup_every = o->async_duplicate_every;
 	a->undelivered_ud = o->async_undelivered_user_data;
@@ -377,6 +379,7 @@ static struct faas_aevent *heap_pop(struct faas_async *a)
 static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
                           json_t *response, bool function_error);
 static void release_slot(struct faas_async *a);
+static void start_due(faas_runtime_t *rt, bool producer);
 
 static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 {
@@ -650,11 +653,37 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 		release_slot(a); /* after the destination: until then the event is busy */
 	}
 	json_decref(response);
-	faas__hk_kick(rt); /* a slot is free: the next due event may start */
+	start_due(rt, false); /* a slot is free: the next due event starts here */
 }
 
-/* One attempt of a due event (its heap slot stays reserved). */
-static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
+/* The housekeeping thread wakes by @p deadline at the latest. */
+static void watch(faas_runtime_t *rt, uint64_t deadline)
+{
+	struct faas_async *a = rt->async;
+	bool kick = false;
+
+	pthread_mutex_lock(&a->lock);
+	if (deadline < a->hk_wake) {
+		a->hk_wake = deadline;
+		kick = true;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (kick)
+		faas__hk_kick(rt);
+}
+
+void faas__async_deadline(faas_runtime_t *rt, uint64_t deadline)
+{
+	watch(rt, deadline);
+}
+
+/*
+ * One attempt of a due event (its heap slot stays reserved); true when it
+ * was handed to a worker. With @p here_ok false (a producer's thread) an
+ * event that would end here instead goes back for the housekeeping thread
+ * to end: destinations never run inside a caller's faas_invoke.
+ */
+static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bool here_ok)
 {
 	struct faas_async *a = rt->async;
 	int64_t max_age = ev->conf ? ev->conf->max_age_ms : AGE_MAX_MS;
@@ -665,17 +694,24 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 	double backoff;
 	int rc;
 
-	if (now - ev->enqueued_ns >= (uint64_t)max_age * 1000000u) {
+	bool too_old = now - ev->enqueued_ns >= (uint64_t)max_age * 1000000u;
+	bool looping = ev->lineage > FAAS_RECURSION_LIMIT && !ev->version->allow_recursion;
+
+	if (!here_ok && (too_old || looping || atomic_load(&ev->version->fn->reserved) == 0)) {
+		requeue(rt, ev, ev->due_ns);
+		return false;
+	}
+	if (too_old) {
 		finish_failed(rt, ev, "EventAgeExceeded", NULL, false);
 		release_slot(a);
-		return;
+		return false;
 	}
-	if (ev->lineage > FAAS_RECURSION_LIMIT && !ev->version->allow_recursion) {
+	if (looping) {
 		/* DESIGN 9.13: the failure path, without retries */
 		count(rt, &a->recursion_dropped);
 		finish_failed(rt, ev, "RetriesExhausted", NULL, false);
 		release_slot(a);
-		return;
+		return false;
 	}
 	rc = faas__admit_now(rt, ev->version, &pool, &pc, &reason);
 	if (rc != 0) {
@@ -688,9 +724,13 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		count(rt, &a->throttled);
 		ev->throttled = true;
 		if (atomic_load(&ev->version->fn->reserved) == 0) { /* Lambda: no retries */
+			if (!here_ok) {
+				requeue(rt, ev, ev->due_ns);
+				return false;
+			}
 			finish_failed(rt, ev, "RetriesExhausted", NULL, false);
 			release_slot(a);
-			return;
+			return false;
 		}
 		/* 1 s, 2 s, 4 s ... 5 min: not an attempt, retries stay */
 		backoff = fmin(1000.0 * ldexp(1.0, (int)(ev->throttles < 20 ? ev->throttles : 20)),
@@ -698,7 +738,7 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		ev->throttles++;
 		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "Throttled", NULL, scaled_ms(a, backoff) / 1000000u, false);
 		requeue(rt, ev, now + scaled_ms(a, backoff));
-		return;
+		return false;
 	}
 	inv = faas__inv_async(rt, ev->version, ev->qual, ev->qual_len, ev->event, ev->request_id,
 	                      ev->lineage);
@@ -706,7 +746,7 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		faas__conc_release(rt, pool);
 		faas__pc_unref(pc);
 		requeue(rt, ev, now + scaled_ms(a, 1000.0));
-		return;
+		return false;
 	}
 	inv->pool = pool;
 	inv->pc = pc;
@@ -719,6 +759,7 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		a->running->aprev = inv;
 	a->running = inv;
 	pthread_mutex_unlock(&a->lock);
+	watch(rt, atomic_load(&inv->deadline_ns)); /* the pump times it out */
 	if ((rc = faas__submit(inv)) != 0) { /* no thread: try again later */
 		pthread_mutex_lock(&a->lock);
 		running_remove(a, inv);
@@ -729,6 +770,34 @@ static void attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now)
 		atomic_store(&inv->refs, 1);
 		faas__inv_unref(inv);
 		requeue(rt, ev, now + scaled_ms(a, 1000.0));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Start due events on this thread while slots are free (DESIGN 9.7: no hop
+ * through the housekeeping thread). A producer stops at the first event it
+ * may not end itself; a worker that just finished an attempt goes on.
+ */
+static void start_due(faas_runtime_t *rt, bool producer)
+{
+	struct faas_async *a = rt->async;
+	struct faas_aevent *ev;
+	uint64_t now;
+
+	for (;;) {
+		now = faas__clock_mono_ns(&rt->clock);
+		pthread_mutex_lock(&a->lock);
+		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
+			pthread_mutex_unlock(&a->lock);
+			return;
+		}
+		ev = heap_pop(a);
+		a->inflight++;
+		pthread_mutex_unlock(&a->lock);
+		if (!attempt(rt, ev, now, !producer) && producer)
+			return;
 	}
 }
 
@@ -768,13 +837,14 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 			for (inv = a->running; inv; inv = inv->anext)
 				if (atomic_load(&inv->deadline_ns) < next)
 					next = atomic_load(&inv->deadline_ns);
+			a->hk_wake = next;
 			pthread_mutex_unlock(&a->lock);
 			break;
 		}
 		ev = heap_pop(a);
 		a->inflight++; /* its slot, until it ends or comes back */
 		pthread_mutex_unlock(&a->lock);
-		attempt(rt, ev, now);
+		attempt(rt, ev, now, true);
 	}
 	return next;
 }
@@ -900,7 +970,10 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 		inject_duplicate(a, ev);
 	pthread_mutex_unlock(&a->lock);
 	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE); /* ev may already be running */
-	faas__hk_kick(rt); /* the pump, now: every change to the queue kicks it */
+	if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
+		start_due(rt, true);
+	else
+		faas__hk_kick(rt);
 	return 0;
 }
 

@@ -229,6 +229,9 @@ FAAS_INTERNAL int faas__async_enqueue(faas_runtime_t *rt, const struct faas_reso
  * must run again (runtime clock, UINT64_MAX: when kicked). Every change to
  * the queue kicks the housekeeping thread (no wake-up is left to hints). */
 FAAS_INTERNAL uint64_t faas__async_pump(faas_runtime_t *rt);
+/* An async attempt's deadline moved (its handler started): the pump must
+ * wake by then. */
+FAAS_INTERNAL void faas__async_deadline(faas_runtime_t *rt, uint64_t deadline);
 /* Attempts running, or events due now (quiesce waits for these). */
 FAAS_INTERNAL bool faas__async_busy(faas_runtime_t *rt);
 /* Anything queued or running (shutdown drains these). */
