@@ -281,7 +281,7 @@ void bench_print_counts(const struct bench_counts *c)
 	print_ir(c, CNT_RES_LARGE, "among 100 000 functions", c->ok[CNT_RES_SMALL] ? note : "");
 	printf("\nasync: one accepted call, the only worker busy (callgrind, only the measured\n"
 	       "loop collected; difference of 11000 and 1000 calls)\n");
-	print_ir(c, CNT_ASYNC_ACCEPT, "faas_invoke Event, queued", "(with the housekeeping wake)");
+	print_ir(c, CNT_ASYNC_ACCEPT, "faas_invoke Event, queued", "(its start check included)");
 	print_ir(c, CNT_GTP_PUSH, "g_thread_pool_push, queued", "");
 }
 
