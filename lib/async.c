@@ -69,6 +69,7 @@ struct faas_aevent {
 };
 
 struct faas_async {
+	faas_runtime_t *rt;
 	pthread_mutex_t lock;
 	struct faas_aevent **heap; /* by due_ns */
 	size_t n, cap;
@@ -302,6 +303,7 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 	                                               : (uint32_t)o->async_max_inflight;
 	a->scale = o->async_delay_scale > 0 ? o->async_delay_scale : 1.0;
 	a->hk_wake = UINT64_MAX;
+	a->rt = rt;
 	a->undelivered = o->async_undelivered;
 	a->dup_every = o->async_duplicate_every;
 	a->undelivered_ud = o->async_undelivered_user_data;
@@ -349,6 +351,12 @@ static void heap_up(struct faas_async *a, size_t i)
 	a->heap[i] = ev;
 }
 
+/* Under lock: what the inline invoke path reads without it. */
+static void publish_n(struct faas_async *a)
+{
+	atomic_store_explicit(&a->rt->async_queued, a->n, memory_order_relaxed);
+}
+
 static struct faas_aevent *heap_pop(struct faas_async *a)
 {
 	struct faas_aevent *top = a->heap[0], *last = a->heap[--a->n];
@@ -367,6 +375,7 @@ static struct faas_aevent *heap_pop(struct faas_async *a)
 	}
 	if (a->n)
 		a->heap[i] = last;
+	publish_n(a);
 	return top;
 }
 
@@ -396,6 +405,7 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	a->inflight--;
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
+	publish_n(a);
 	pthread_mutex_unlock(&a->lock);
 	(void)due;
 	faas__hk_kick(rt); /* the pump recomputes when it must wake */
@@ -780,12 +790,18 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
  * through the housekeeping thread). A producer stops at the first event it
  * may not end itself; a worker that just finished an attempt goes on.
  */
+/* Inline mode: the runtime whose events this thread is running (attempts
+ * run right here, so one that ends must not start the next inside itself). */
+static _Thread_local faas_runtime_t *inline_pumping;
+
 static void start_due(faas_runtime_t *rt, bool producer)
 {
 	struct faas_async *a = rt->async;
 	struct faas_aevent *ev;
 	uint64_t now;
 
+	if (rt->inline_mode && inline_pumping == rt)
+		return; /* the loop of faas__async_run_inline goes on */
 	for (;;) {
 		now = faas__clock_mono_ns(&rt->clock);
 		pthread_mutex_lock(&a->lock);
@@ -914,6 +930,7 @@ static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
 		atomic_fetch_add(&dup->conf->refs, 1);
 	a->heap[a->n++] = dup;
 	heap_up(a, a->n - 1);
+	publish_n(a);
 	a->duplicates++;
 }
 
@@ -965,12 +982,15 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	}
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
+	publish_n(a);
 	a->received++;
 	if (a->dup_every && ++a->dup_counter % a->dup_every == 0)
 		inject_duplicate(a, ev);
 	pthread_mutex_unlock(&a->lock);
 	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE); /* ev may already be running */
-	if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
+	if (rt->inline_mode) /* no threads: it runs now, unless a handler queued it */
+		faas__async_run_inline(rt);
+	else if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
 		start_due(rt, true);
 	else
 		faas__hk_kick(rt);
@@ -981,10 +1001,34 @@ int faas__async_enqueue(faas_runtime_t *rt, const struct faas_resolved *res,
                         const struct faas_ident *id, json_t *event, uint32_t lineage,
                         char request_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
 {
-	if (rt->inline_mode)
-		return faas__fail(d, FAAS_EUNSUPPORTED,
-		                  "Event invocations need the worker pool: not available in inline mode");
 	return enqueue(rt, res->version, id->qual, id->qual_len, event, lineage, request_id, d);
+}
+
+void faas__async_run_inline(faas_runtime_t *rt)
+{
+	faas_runtime_t *prev = faas__current_rt;
+
+	if (!rt->async || !rt->inline_mode || inline_pumping == rt || prev == rt)
+		return; /* never inside a handler, nor inside this very loop */
+	inline_pumping = rt;
+	faas__current_rt = rt; /* destinations run as on a runtime thread */
+	for (;;) {
+		struct faas_async *a = rt->async;
+		struct faas_aevent *ev;
+		uint64_t now = faas__clock_mono_ns(&rt->clock);
+
+		pthread_mutex_lock(&a->lock);
+		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		ev = heap_pop(a);
+		a->inflight++;
+		pthread_mutex_unlock(&a->lock);
+		attempt(rt, ev, now, true); /* runs it to its end, right here */
+	}
+	faas__current_rt = prev;
+	inline_pumping = NULL;
 }
 
 json_t *faas__async_metrics(faas_runtime_t *rt)

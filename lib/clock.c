@@ -69,8 +69,10 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 		faas__current_rt = rt; /* spindown callbacks run as on a runtime thread */
 		faas__reap_due(rt);
 		faas__current_rt = prev;
-		if (prev != rt) /* never from a handler (an inline one moving the clock) */
+		if (prev != rt) { /* never from a handler (an inline one moving the clock) */
+			faas__async_run_inline(rt); /* retries and backoffs now due */
 			faas__tel_poll(rt); /* batches whose timeout passed */
+		}
 	}
 	return 0;
 }

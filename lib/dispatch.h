@@ -232,6 +232,9 @@ FAAS_INTERNAL uint64_t faas__async_pump(faas_runtime_t *rt);
 /* An async attempt's deadline moved (its handler started): the pump must
  * wake by then. */
 FAAS_INTERNAL void faas__async_deadline(faas_runtime_t *rt, uint64_t deadline);
+/* Inline mode: run the events that are due, on this thread (not from a
+ * handler: those wait for the outermost call to end). */
+FAAS_INTERNAL void faas__async_run_inline(faas_runtime_t *rt);
 /* Attempts running, or events due now (quiesce waits for these). */
 FAAS_INTERNAL bool faas__async_busy(faas_runtime_t *rt);
 /* Anything queued or running (shutdown drains these). */

@@ -175,6 +175,7 @@ struct faas_runtime {
 	_Atomic uint64_t next_reap_ns; /* earliest time an idle environment may expire */
 	_Atomic bool pc_work;    /* provisioned concurrency: the provisioner has work */
 	struct faas_async *async; /* the Event queue (async.c) */
+	_Atomic size_t async_queued; /* events queued: a hint read without the queue's lock */
 	pthread_mutex_t queue_lock; /* the built-in queues' list (queue.c) */
 	struct faas_queue *queues;
 	uint32_t max_async_request_bytes;

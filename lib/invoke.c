@@ -826,6 +826,9 @@ static inline void inline_telemetry(faas_runtime_t *rt, const struct faas_inv *p
 	if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_ALL)) && rt->inline_mode && !parent &&
 	    faas__current_rt != rt)
 		faas__tel_poll(rt);
+	if (FAAS_UNLIKELY(atomic_load_explicit(&rt->async_queued, memory_order_relaxed) != 0) &&
+	    rt->inline_mode && !parent && faas__current_rt != rt)
+		faas__async_run_inline(rt); /* events its handlers queued */
 }
 
 static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *identifier,

@@ -253,8 +253,11 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	deadline = faas__real_mono_ns() + (uint64_t)drain_ms * 1000000u;
 	/* queued events keep being dispatched while we drain (DESIGN 9.10) */
 	while ((faas__conc_in_use(rt) > 0 || faas__async_pending(rt)) &&
-	       faas__real_mono_ns() < deadline)
+	       faas__real_mono_ns() < deadline) {
+		if (rt->inline_mode)
+			faas__async_run_inline(rt); /* nobody else runs them */
 		faas__sleep_ms(1);
+	}
 	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
 	faas__async_close(rt); /* the rest: failure destination or undelivered, "Shutdown" */
 	faas__workers_stop(rt, 1000);
@@ -334,6 +337,8 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
 	if (rt->inline_mode && atomic_load(&rt->pc_work)) /* no housekeeping thread to do it */
 		faas__pc_work(rt);
+	if (rt->inline_mode)
+		faas__async_run_inline(rt);
 	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 || faas__pc_busy(rt) ||
 	       faas__async_busy(rt) || atomic_load(&rt->ext_backlog) > 0 ||
 	       atomic_load(&rt->ext_stopping) > 0 ||

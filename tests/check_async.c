@@ -559,14 +559,6 @@ START_TEST(async_bad_requests)
 	ck_assert_fail(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d, FAAS_ESHUTDOWN,
 	               "shut down");
 	faas_runtime_free(rt);
-	/* inline mode has no pool to run them */
-	o = t_options();
-	o.inline_mode = true;
-	rt = setup(&o);
-	ck_assert_int_eq(faas_invoke(rt, "w", NULL, &io, &r), FAAS_EUNSUPPORTED);
-	ck_assert_ptr_nonnull(strstr(r.message, "inline mode"));
-	faas_result_clear(&r);
-	faas_runtime_free(rt);
 }
 END_TEST
 
@@ -864,6 +856,55 @@ START_TEST(async_queue_destination)
 }
 END_TEST
 
+static int forward_once(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+
+	(void)event;
+	(void)response;
+	(void)ud;
+	o.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_context_invoke(ctx, "w", NULL, &o, &r), 0);
+	faas_result_clear(&r);
+	/* queued from a handler: it runs once the outermost call is over */
+	ck_assert_int_eq(atomic_load(&attempts), 3);
+	return 0;
+}
+
+/* Inline mode: no threads, so events run on the caller's thread — the one
+ * that queues them, the clock's advance for retries, the end of the
+ * outermost call for events its handlers queued. */
+START_TEST(async_inline_mode)
+{
+	faas_runtime_options_t o = t_options();
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+
+	o.inline_mode = true;
+	rt = setup(&o);
+	set_config(rt, NULL, 1, 0);
+	post(rt, "w", "{\"reply\":7}", NULL);
+	ck_assert_int_eq(atomic_load(&attempts), 1); /* already ran */
+	ck_assert_int_eq(ngot(), 1);
+	post(rt, "w", "{\"fail\":true}", NULL);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	ck_assert_int_eq(ngot(), 1); /* waiting for its retry */
+	ck_assert_int_eq(faas_clock_advance(rt, 59999), 0);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	ck_assert_int_eq(faas_clock_advance(rt, 1), 0);
+	ck_assert_int_eq(atomic_load(&attempts), 3);
+	ck_assert_int_eq(ngot(), 2); /* RetriesExhausted */
+	t_create_fn(rt, "fwd", forward_once, NULL);
+	ck_assert_int_eq(faas_invoke(rt, "fwd", NULL, NULL, &r), 0);
+	faas_result_clear(&r);
+	ck_assert_int_eq(atomic_load(&attempts), 4); /* ran after fwd returned */
+	t_settle(rt);
+	faas_runtime_free(rt);
+	reset_got();
+}
+END_TEST
+
 Suite *async_suite(void)
 {
 	Suite *s = suite_create("async");
@@ -886,6 +927,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_duplicates_injected);
 	tcase_add_test(tc, async_nothing_lost);
 	tcase_add_test(tc, async_queue_destination);
+	tcase_add_test(tc, async_inline_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }

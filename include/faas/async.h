@@ -14,6 +14,10 @@
  * using up retries, until the event is max_event_age_ms old. Reserved
  * concurrency 0 sends events to the failure path at once.
  *
+ * In inline mode the events run on the caller's thread: the one queueing
+ * them, faas_clock_advance() for retries, or the end of the outermost call
+ * for events a handler queued (never inside a handler).
+ *
  * Delivery is at least once: a handler may see an event again (a timed-out
  * attempt may even still be running when the retry starts); order is not
  * guaranteed. Nothing accepted is lost silently: each event ends in

@@ -852,6 +852,9 @@ static void op_invoke(struct state *st)
 	} else if (o.type == FAAS_INVOKE_DRY_RUN) {
 		FUZZ_CHECK(r.status_code == 204 && r.payload == NULL, "DryRun status %d",
 		           r.status_code);
+	} else if (o.type == FAAS_INVOKE_EVENT) { /* queued (and, inline, already run) */
+		FUZZ_CHECK(r.status_code == 202 && r.payload == NULL && r.request_id[0],
+		           "Event status %d", r.status_code);
 	} else {
 		FUZZ_CHECK(r.status_code == 200 && r.payload != NULL, "invoke status %d",
 		           r.status_code);
