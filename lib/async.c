@@ -771,15 +771,21 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
 	pthread_mutex_unlock(&a->lock);
 	watch(rt, atomic_load(&inv->deadline_ns)); /* the pump times it out */
 	if ((rc = faas__submit(inv)) != 0) { /* no thread: try again later */
-		pthread_mutex_lock(&a->lock);
-		running_remove(a, inv);
-		pthread_mutex_unlock(&a->lock);
+		int expected = FAAS_INV_RUNNING;
+		/* unless the pump timed it out meanwhile: then the event is its */
+		bool mine = atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_DONE);
 		faas__conc_release(rt, inv->pool);
 		faas__pc_unref(inv->pc);
 		inv->pc = NULL;
-		atomic_store(&inv->refs, 1);
-		faas__inv_unref(inv);
-		requeue(rt, ev, now + scaled_ms(a, 1000.0));
+		if (mine) {
+			pthread_mutex_lock(&a->lock);
+			running_remove(a, inv);
+			pthread_mutex_unlock(&a->lock);
+			faas__inv_unref(inv); /* the running list's */
+		}
+		faas__inv_unref(inv); /* the worker's, which never came */
+		if (mine)
+			requeue(rt, ev, now + scaled_ms(a, 1000.0));
 		return false;
 	}
 	return true;

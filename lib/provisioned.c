@@ -197,7 +197,14 @@ static void step(faas_runtime_t *rt, struct faas_pc *pc)
 	char reason[256];
 	bool changed = false;
 
-	if (!faas__version_tryref(v)) /* being destroyed: nothing to provision */
+	bool alive;
+
+	/* the version may be going on another thread (inline mode): it sets
+	 * `gone` under this lock before its memory goes */
+	pthread_mutex_lock(&pc->lock);
+	alive = !pc->gone && faas__version_tryref(v);
+	pthread_mutex_unlock(&pc->lock);
+	if (!alive)
 		return;
 	for (;;) {
 		pthread_mutex_lock(&pc->lock);

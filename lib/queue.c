@@ -406,7 +406,9 @@ int faas_queue_delete(faas_queue_t *q, faas_error_detail_t *d)
 		;
 	if (*pp)
 		*pp = q->next;
+	pthread_mutex_lock(&q->lock); /* senders read it under this one */
 	q->deleted = true;
+	pthread_mutex_unlock(&q->lock);
 	pthread_mutex_unlock(&rt->queue_lock);
 	queue_unref(q); /* the list's reference */
 	return 0;
@@ -545,19 +547,28 @@ static void redrive(faas_queue_t *q, struct qmsg *moved)
 	struct qmsg *m;
 
 	while ((m = moved) != NULL) {
+		uint32_t count = m->receive_count;
+		int64_t first = m->first_receive_ms;
 		int rc;
 		moved = m->next;
-		m->receive_count = 0;
+		m->receive_count = 0; /* it starts over there */
 		m->first_receive_ms = 0;
 		pthread_mutex_lock(&dlq->lock);
 		rc = dlq->deleted ? FAAS_ENOTFOUND : admit_msg(dlq, m, false, NULL);
 		pthread_mutex_unlock(&dlq->lock);
 		if (rc == 0)
 			continue;
-		/* the dead-letter queue cannot take it: it stays here, visible */
+		/* the dead-letter queue cannot take it: it stays here, as it was,
+		 * at the front (the next receive tries to move it again) */
+		m->receive_count = count;
+		m->first_receive_ms = first;
 		pthread_mutex_lock(&q->lock);
 		if (admit_msg(q, m, true, NULL) != 0) /* only without memory for the table */
 			msg_free(m);
+		else {
+			list_remove(q, m);
+			list_push_front(q, m);
+		}
 		pthread_mutex_unlock(&q->lock);
 	}
 }

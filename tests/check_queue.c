@@ -181,6 +181,48 @@ START_TEST(queue_redrive_to_dead_letter)
 }
 END_TEST
 
+/* A full dead-letter queue: the message stays, as it was, and moves later. */
+START_TEST(queue_redrive_to_a_full_dead_letter)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_queue_options_t o = FAAS_QUEUE_OPTIONS_INIT, od = FAAS_QUEUE_OPTIONS_INIT;
+	faas_queue_message_t m;
+	faas_queue_t *dlq, *q;
+	char id[40];
+	int i;
+
+	od.capacity = 1;
+	dlq = mkq(rt, "dlq", &od);
+	send_text(dlq, "filler", NULL);
+	o.visibility_timeout_ms = 1000;
+	o.max_receive_count = 2;
+	o.dead_letter = dlq;
+	q = mkq(rt, "work", &o);
+	send_text(q, "poison", id);
+	for (i = 1; i <= 2; i++) {
+		ck_assert_uint_eq(recv(q, 1, 0, &m), 1);
+		faas_queue_message_clear(&m);
+		faas_clock_advance(rt, 1000);
+	}
+	send_text(q, "later", NULL);
+	/* the poison cannot move (the DLQ is full): "later" is received instead */
+	ck_assert_uint_eq(recv(q, 1, 0, &m), 1);
+	ck_assert_str_eq(m.body, "later");
+	ck_assert_int_eq(faas_queue_delete_message(q, m.receipt_handle, NULL), 0);
+	faas_queue_message_clear(&m);
+	counts_are(q, 1, 0); /* the poison, still here, never received again */
+	ck_assert_uint_eq(recv(dlq, 1, 0, &m), 1); /* make room */
+	ck_assert_int_eq(faas_queue_delete_message(dlq, m.receipt_handle, NULL), 0);
+	faas_queue_message_clear(&m);
+	ck_assert_uint_eq(recv(q, 1, 0, &m), 0); /* now it moves */
+	counts_are(q, 0, 0);
+	ck_assert_uint_eq(recv(dlq, 1, 0, &m), 1);
+	ck_assert_str_eq(m.message_id, id);
+	faas_queue_message_clear(&m);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(queue_bounded)
 {
 	faas_runtime_t *rt = t_runtime();
@@ -362,6 +404,7 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, queue_send_receive_delete);
 	tcase_add_test(tc, queue_visibility_timeout);
 	tcase_add_test(tc, queue_redrive_to_dead_letter);
+	tcase_add_test(tc, queue_redrive_to_a_full_dead_letter);
 	tcase_add_test(tc, queue_bounded);
 	tcase_add_test(tc, queue_bad_requests);
 	tcase_add_test(tc, queue_concurrent);
