@@ -146,6 +146,11 @@ static bool wait_mail(struct faas_worker *w)
 	}
 }
 
+/* The worker this thread is while it finishes an invocation from the idle
+ * stack: an async attempt's continuation runs destinations, which may
+ * invoke synchronously and wait; that call must not be handed to itself. */
+static _Thread_local struct faas_worker *finishing;
+
 static void *worker_main(void *arg)
 {
 	struct faas_worker *w = arg;
@@ -171,7 +176,9 @@ static void *worker_main(void *arg)
 		if (idle)
 			wp->idle[wp->nidle++] = w; /* idle before the token is free */
 		pthread_mutex_unlock(&wp->lock);
-		faas__inv_complete(inv);
+		finishing = idle ? w : NULL;
+		faas__inv_complete(inv); /* an async attempt's continuation may invoke */
+		finishing = NULL;
 		if (!idle)
 			break;
 	}
@@ -245,8 +252,20 @@ int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
 	struct faas_worker *w;
 	int rc;
 
+	bool take = true;
+
 	pthread_mutex_lock(&wp->lock);
-	if (wp->nidle) {
+	if (FAAS_UNLIKELY(finishing != NULL) && !inv->done_cb && wp->nidle &&
+	    wp->idle[wp->nidle - 1] == finishing) {
+		/* a sync call from this very worker: another one, or a new one */
+		if (wp->nidle > 1) {
+			wp->idle[wp->nidle - 1] = wp->idle[wp->nidle - 2];
+			wp->idle[wp->nidle - 2] = finishing;
+		} else if (!wp->stopping && wp->nthreads < wp->max) {
+			take = false;
+		} /* else every thread is taken: it waits for this one (to its timeout) */
+	}
+	if (wp->nidle && take) {
 		w = wp->idle[--wp->nidle];
 		pthread_mutex_unlock(&wp->lock);
 		post(w, inv);

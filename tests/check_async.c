@@ -905,6 +905,41 @@ START_TEST(async_inline_mode)
 }
 END_TEST
 
+static faas_runtime_t *dest_rt;
+static _Atomic int dest_rc = 99;
+
+/* A destination that invokes synchronously (allowed): it must not wait for
+ * the very worker it runs on. */
+static void invoking_destination(json_t *record, void *ud)
+{
+	faas_result_t r = FAAS_RESULT_INIT;
+	int rc;
+
+	(void)record;
+	(void)ud;
+	rc = faas_invoke(dest_rt, "w", NULL, NULL, &r);
+	atomic_store(&dest_rc, rc == 0 && r.function_error == FAAS_FUNCTION_ERROR_NONE ? 0 : 1);
+	faas_result_clear(&r);
+}
+
+START_TEST(async_destination_invokes)
+{
+	faas_runtime_t *rt = setup(NULL); /* virtual clock: a wait would never end */
+	faas_event_invoke_config_t c = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+
+	dest_rt = rt;
+	c.on_success.kind = FAAS_DESTINATION_CALLBACK;
+	c.on_success.callback = invoking_destination;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d);
+	post(rt, "w", "{\"reply\":1}", NULL);
+	t_settle(rt);
+	ck_assert_int_eq(atomic_load(&dest_rc), 0);
+	ck_assert_int_eq(atomic_load(&attempts), 2);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *async_suite(void)
 {
 	Suite *s = suite_create("async");
@@ -928,6 +963,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_nothing_lost);
 	tcase_add_test(tc, async_queue_destination);
 	tcase_add_test(tc, async_inline_mode);
+	tcase_add_test(tc, async_destination_invokes);
 	suite_add_tcase(s, tc);
 	return s;
 }
