@@ -564,6 +564,45 @@ struct faas_debt *faas__conc_spare(void)
 	return faas__malloc(sizeof(struct faas_debt));
 }
 
+/*
+ * Under the lock: hand up to @p max of what other pools still owe `from`
+ * over to `to` (what `to` owes `from` is simply forgiven); returns how many.
+ * A provisioned pool gives its credits away with its capacity, so nothing
+ * is ever owed to a pool whose version may be destroyed.
+ */
+static int64_t give_credits(struct faas_conc *c, struct faas_pool *from, struct faas_pool *to,
+                            int64_t max)
+{
+	struct faas_debt **pp = &c->debts, *d;
+	int64_t moved = 0;
+
+	while (moved < max && (d = *pp) != NULL) {
+		if (d->to != from || d->waiter) {
+			pp = &d->next;
+			continue;
+		}
+		if (d->n > max - moved) { /* part of this one: split it */
+			struct faas_debt *rest = faas__malloc(sizeof(*rest));
+			if (!rest)
+				break; /* what is left stays owed to `from`, as it was */
+			*rest = *d;
+			rest->n = d->n - (max - moved);
+			d->n = max - moved;
+			d->next = rest;
+		}
+		moved += d->n;
+		if (d->from == to) { /* `to` owed it: forgiven */
+			atomic_fetch_sub(&to->debt, d->n);
+			*pp = d->next;
+			faas__free(d);
+			continue;
+		}
+		d->to = to;
+		pp = &d->next;
+	}
+	return moved;
+}
+
 int faas__conc_provision(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pc *pc,
                          int64_t delta, struct faas_debt **spare, faas_error_detail_t *d)
 {
@@ -585,7 +624,8 @@ int faas__conc_provision(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pc 
 	if (delta > 0)
 		move_tokens(c, home, &pc->pool, delta, spare);
 	else if (delta < 0)
-		move_tokens(c, &pc->pool, home, -delta, spare);
+		move_tokens(c, &pc->pool, home, -delta - give_credits(c, &pc->pool, home, -delta),
+		            spare);
 	fn->provisioned += delta;
 	if (r < 0)
 		c->reserved_total += delta;
@@ -595,7 +635,8 @@ int faas__conc_provision(faas_runtime_t *rt, struct faas_fn *fn, struct faas_pc 
 void faas__conc_pc_move(faas_runtime_t *rt, struct faas_pc *from, struct faas_pc *to, int64_t n,
                         struct faas_debt **spare)
 {
-	move_tokens(rt->conc, &from->pool, &to->pool, n, spare);
+	move_tokens(rt->conc, &from->pool, &to->pool,
+	            n - give_credits(rt->conc, &from->pool, &to->pool, n), spare);
 }
 
 void faas__conc_pc_link(faas_runtime_t *rt, struct faas_pc *pc)

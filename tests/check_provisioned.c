@@ -623,6 +623,49 @@ START_TEST(provisioned_function_deleted_while_busy)
 }
 END_TEST
 
+/* Provisioned while the account is full (its tokens are owed), then the
+ * alias moves and the old version goes: what was owed follows the config,
+ * nothing is owed to a destroyed version (ASan checks), no token is lost. */
+START_TEST(provisioned_owed_tokens_follow_the_config)
+{
+	faas_runtime_options_t o = t_options();
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	faas_error_detail_t d;
+	struct bg_invoke bg[8];
+	struct latch l;
+	faas_runtime_t *rt;
+	int i;
+
+	o.max_concurrency = 8;
+	o.unreserved_min = 1;
+	rt = setup(&o);
+	latch_init(&l);
+	t_create_fn(rt, "hog", t_latch_handler, &l);
+	for (i = 0; i < 8; i++) /* the whole account */
+		bg_start(&bg[i], rt, "hog");
+	latch_wait_entered(&l, 8);
+	ck_assert_ok(faas_function_set_provisioned_concurrency(rt, "f", "live", 2, &d), d);
+	ac.function_version = 2;
+	ck_assert_ok(faas_alias_update(rt, "f", "live", &ac, &d), d);
+	ck_assert_ok(faas_function_delete(rt, "f", "1", &d), d);
+	latch_open(&l);
+	for (i = 0; i < 8; i++) {
+		bg_join(&bg[i]);
+		faas_result_clear(&bg[i].result);
+	}
+	t_settle(rt);
+	ck_assert_uint_eq(faas_runtime_concurrent_executions(rt), 0);
+	ck_assert_uint_eq(info_of(rt, "live").function_version, 2);
+	ck_assert_int_eq(info_of(rt, "live").status, FAAS_PROVISIONED_READY);
+	/* the account is whole: 8 - 2 provisioned - 1 unreserved minimum */
+	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "hog", 5, &d), d);
+	ck_assert_fail(faas_function_set_reserved_concurrency(rt, "hog", 6, &d), d, FAAS_EINVAL,
+	               "minimum value of [1]");
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
 Suite *provisioned_suite(void)
 {
 	Suite *s = suite_create("provisioned");
@@ -639,6 +682,7 @@ Suite *provisioned_suite(void)
 	tcase_add_test(tc, provisioned_alias_moved_back_and_forth);
 	tcase_add_test(tc, provisioned_inline_mode);
 	tcase_add_test(tc, provisioned_function_deleted_while_busy);
+	tcase_add_test(tc, provisioned_owed_tokens_follow_the_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
