@@ -157,13 +157,7 @@ void bench_async(struct bench_async *out, int pin, int runs, long events)
 	memset(&c, 0, sizeof(c));
 	out->runs = runs;
 	out->events = events;
-	if (pin >= 0) {
-		if (bench_pin_to(pin) == 0)
-			out->pinned = 1;
-		else
-			snprintf(out->err, sizeof(out->err), "sched_setaffinity(CPU %d) failed", pin);
-	}
-	bench_cpuset_text(out->cpus, sizeof(out->cpus));
+	out->pinned = bench_pin_child(pin, out->cpus, sizeof(out->cpus), out->err, sizeof(out->err));
 	if (as_setup(&c, events, out->err, sizeof(out->err)) != 0)
 		goto out;
 	for (cfg = 0; cfg < AS_N; cfg++) /* warm-up: workers started */

@@ -166,6 +166,9 @@ int bench_cpuset_text(char *buf, size_t size);
 
 /* Pin the whole process (every thread it starts later) to one CPU; 0 or -1. */
 int bench_pin_to(int cpu);
+/* A measuring child's start: pinned to @p pin unless < 0 (1 when it worked;
+ * the reason in err otherwise), the CPU set it got in cpus. */
+int bench_pin_child(int pin, char *cpus, size_t cpus_size, char *err, size_t err_size);
 
 /* latency.c: fill *out in this process (pin first when @p pin >= 0). */
 void bench_latency(struct bench_mode *out, int pin, int runs, long calls);

@@ -97,6 +97,20 @@ int bench_pin_to(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+int bench_pin_child(int pin, char *cpus, size_t cpus_size, char *err, size_t err_size)
+{
+	int pinned = 0;
+
+	if (pin >= 0) {
+		if (bench_pin_to(pin) == 0)
+			pinned = 1;
+		else
+			snprintf(err, err_size, "sched_setaffinity(CPU %d) failed", pin);
+	}
+	bench_cpuset_text(cpus, cpus_size);
+	return pinned;
+}
+
 /* ---- measuring children ---------------------------------------------------- */
 
 /* Read exactly size bytes unless the writer goes away first; bytes read. */

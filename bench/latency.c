@@ -320,13 +320,7 @@ void bench_latency(struct bench_mode *out, int pin, int runs, long calls)
 	l.errsize = sizeof(out->err);
 	out->runs = runs;
 	out->calls = calls;
-	if (pin >= 0) {
-		if (bench_pin_to(pin) == 0)
-			out->pinned = 1;
-		else
-			snprintf(out->err, sizeof(out->err), "sched_setaffinity(CPU %d) failed", pin);
-	}
-	bench_cpuset_text(out->cpus, sizeof(out->cpus));
+	out->pinned = bench_pin_child(pin, out->cpus, sizeof(out->cpus), out->err, sizeof(out->err));
 	memset(&sm, 0, sizeof(sm));
 	for (s = SYS_INLINE; s < SYS_N; s++)
 		ok &= (sm.ns[s] = malloc((size_t)calls * sizeof(uint64_t))) != NULL;

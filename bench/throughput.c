@@ -228,13 +228,7 @@ void bench_throughput(struct bench_tput *out, int pin, int runs, long tasks)
 	memset(&t, 0, sizeof(t));
 	out->runs = runs;
 	out->tasks = tasks;
-	if (pin >= 0) {
-		if (bench_pin_to(pin) == 0)
-			out->pinned = 1;
-		else
-			snprintf(out->err, sizeof(out->err), "sched_setaffinity(CPU %d) failed", pin);
-	}
-	bench_cpuset_text(out->cpus, sizeof(out->cpus));
+	out->pinned = bench_pin_child(pin, out->cpus, sizeof(out->cpus), out->err, sizeof(out->err));
 	if (tp_setup(&t, out->err, sizeof(out->err)) == 0 && tp_measure(&t, out) == 0)
 		out->ok = 1;
 	tp_teardown(&t);
