@@ -9,12 +9,16 @@
  *   `faas_aconf`), its request id, times and attempt counts. Queued events
  *   wait in one min-heap by due time under `lock`; the heap is bounded
  *   (async_queue_max: beyond it, FAAS_EAGAIN, never a block or a drop).
- * - The housekeeping thread pumps: it pops due events while fewer than
- *   max_inflight attempts run, takes a token like a sync call (provisioned,
- *   reserved or unreserved pool; never waiting) and hands the attempt to a
+ * - Starting an attempt (start_due, DESIGN 9.7): while fewer than
+ *   max_inflight run, a due event is popped, takes a token like a sync call
+ *   (provisioned, reserved or unreserved pool; never waiting) and goes to a
  *   worker as an invocation whose completion runs `attempt_done` instead of
- *   waking a caller (DESIGN 9.8's continuation). A throttled attempt goes
- *   back to the heap at once with backoff: no thread ever waits for it.
+ *   waking a caller (DESIGN 9.8's continuation). This happens on the thread
+ *   that queued it (a caller never ends an event itself: what would end
+ *   there goes back for housekeeping) and on the worker whose attempt just
+ *   ended (it posts the next one to itself, no wake). The housekeeping
+ *   thread pumps only what waits: retries, backoffs, deadlines. A throttled
+ *   attempt goes back to the heap at once with backoff: no thread waits.
  * - Timeouts without timers: running attempts sit on a list with the
  *   deadline their worker publishes; the pump abandons one whose deadline
  *   passed (state RUNNING -> ABANDONED, the same CAS a sync caller uses) and
@@ -82,7 +86,8 @@ struct faas_async {
 	faas_destination_fn undelivered;
 	void *undelivered_ud;
 	/* counters (under lock) */
-	uint64_t received, succeeded, failed, dropped, retries, throttled, expired, shutdown,
+	/* counters: atomic, so counting an outcome takes no lock */
+	_Atomic uint64_t received, succeeded, failed, dropped, retries, throttled, expired, shutdown,
 	        delivery_failures, undelivered_count, dead_lettered, recursion_dropped, duplicates;
 	uint32_t dup_every, dup_counter;
 };
@@ -407,7 +412,6 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	heap_up(a, a->n - 1);
 	publish_n(a);
 	pthread_mutex_unlock(&a->lock);
-	(void)due;
 	faas__hk_kick(rt); /* the pump recomputes when it must wake */
 }
 
@@ -436,7 +440,7 @@ static json_t *record(faas_runtime_t *rt, const struct faas_aevent *ev, const ch
 	faas__version_label(ev->version->number, label);
 	faas__format_arn(rt, ev->version->fn->name, ev->version->fn->name_len, label, strlen(label),
 	                 arn, sizeof(arn));
-	faas__iso8601(faas__clock_wall_ms(&rt->clock), ts, sizeof(ts));
+	faas__format_iso_ms(faas__clock_wall_ms(&rt->clock), ts, sizeof(ts));
 	rec = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:i},s:O}", "version", "1.0", "timestamp", ts,
 	                "requestContext", "requestId", ev->request_id, "functionArn", arn, "condition",
 	                condition, "approximateInvokeCount", (int)ev->attempts, "requestPayload",
@@ -451,11 +455,10 @@ static json_t *record(faas_runtime_t *rt, const struct faas_aevent *ev, const ch
 	return rec;
 }
 
-static void count(faas_runtime_t *rt, uint64_t *counter)
+static void count(faas_runtime_t *rt, _Atomic uint64_t *counter)
 {
-	pthread_mutex_lock(&rt->async->lock);
-	(*counter)++;
-	pthread_mutex_unlock(&rt->async->lock);
+	(void)rt;
+	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
 static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
@@ -542,13 +545,11 @@ static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char
 		aevent_free(ev);
 		return;
 	}
-	pthread_mutex_lock(&a->lock);
-	a->failed++;
+	count(rt, &a->failed);
 	if (!strcmp(condition, "EventAgeExceeded"))
-		a->expired++;
+		count(rt, &a->expired);
 	if (shutdown)
-		a->shutdown++;
-	pthread_mutex_unlock(&a->lock);
+		count(rt, &a->shutdown);
 	if (dst && dst->kind == FAAS_DESTINATION_NONE)
 		dst = NULL;
 	if (ev->version->dead_letter) {

@@ -139,13 +139,3 @@ void faas__format_iso_ms(int64_t epoch_ms, char *buf, size_t size)
 {
 	format_utc_ms(epoch_ms, "Z", buf, size);
 }
-
-void faas__iso8601(int64_t epoch_ms, char *buf, size_t size)
-{
-	time_t secs = (time_t)(epoch_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
-}

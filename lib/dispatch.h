@@ -171,7 +171,6 @@ struct faas_pcfg {
 	struct faas_pc *pc; /* the target version's set */
 	uint32_t requested;
 	uint32_t number;    /* the version it provisions */
-	bool alias;
 	int64_t last_modified_ms;
 	struct faas_debt *spare;      /* debt entry for giving the tokens back */
 	struct faas_debt *move_spare; /* and for an alias move */

@@ -104,8 +104,6 @@ struct faas_clock {
 FAAS_INTERNAL void faas__clock_init(struct faas_clock *c, faas_clock_kind_t kind, int64_t epoch_ms);
 FAAS_INTERNAL uint64_t faas__clock_mono_ns(const struct faas_clock *c);
 FAAS_INTERNAL int64_t faas__clock_wall_ms(const struct faas_clock *c);
-/* "2019-11-14T18:16:05.568Z" (Telemetry and invocation records). */
-FAAS_INTERNAL void faas__iso8601(int64_t epoch_ms, char *buf, size_t size);
 FAAS_INTERNAL uint64_t faas__real_mono_ns(void);
 /* "2019-09-24T18:20:35.054+0000" (Lambda's LastModified); buf >= 29 bytes. */
 FAAS_INTERNAL void faas__format_last_modified(int64_t epoch_ms, char *buf, size_t size);

@@ -495,7 +495,6 @@ static int put(faas_runtime_t *rt, struct faas_entry *e, const struct faas_ident
 	if (add) {
 		cfg->pc = pc;
 		cfg->number = v->number;
-		cfg->alias = id->kind == FAAS_QUAL_ALIAS;
 		memcpy(cfg->qual, id->qual, id->qual_len);
 		cfg->qual[id->qual_len] = '\0';
 		cfg->next = e->pcfgs;

@@ -6,8 +6,10 @@
  * checks the async payload limit, queues the event (a reference is taken:
  * the event is frozen from then on, the caller may drop its own) on the
  * version chosen now (alias routing is drawn once per event) and returns
- * at once: 0, status 202, a request id. The housekeeping thread hands due
- * events to workers through the same token pools as sync calls; a function
+ * at once: 0, status 202, a request id. A due event starts on the thread
+ * that queues it or on the worker that frees a slot (the housekeeping thread
+ * handles what waits: retries, backoffs, deadlines), through the same token
+ * pools as sync calls; a function
  * error or timeout is retried (max_retry_attempts, about 1 then 2 minutes
  * later, scaled by the runtime option async_delay_scale); a throttle is
  * retried with exponential backoff (1 s up to 5 min, same scaling) without
