@@ -991,10 +991,12 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	heap_up(a, a->n - 1);
 	publish_n(a);
 	a->received++;
+	/* copied under the lock: once it is released another thread may run
+	 * ev to its end and free it */
+	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE);
 	if (a->dup_every && ++a->dup_counter % a->dup_every == 0)
 		inject_duplicate(a, ev);
 	pthread_mutex_unlock(&a->lock);
-	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE); /* ev may already be running */
 	if (rt->inline_mode) /* no threads: it runs now, unless a handler queued it */
 		faas__async_run_inline(rt);
 	else if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
