@@ -21,6 +21,8 @@
 #include "faas/extension.h"
 #include "faas/async.h"
 #include "faas/queue.h"
+#include "faas/source.h"
+#include "faas/mapping.h"
 #include "faas/telemetry.h"
 
 #endif /* FAAS_H */

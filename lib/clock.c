@@ -71,6 +71,9 @@ int faas_clock_advance(faas_runtime_t *rt, uint64_t ms)
 		faas__current_rt = prev;
 		if (prev != rt) { /* never from a handler (an inline one moving the clock) */
 			faas__async_run_inline(rt); /* retries and backoffs now due */
+			faas__current_rt = rt;
+			faas__mappings_step(rt); /* mappings poll when the clock moves */
+			faas__current_rt = prev;
 			faas__tel_poll(rt); /* batches whose timeout passed */
 		}
 	}

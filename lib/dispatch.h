@@ -214,6 +214,24 @@ FAAS_INTERNAL faas_runtime_t *faas__queue_runtime(const faas_queue_t *q);
 /* Send without the runtime-state check (records at shutdown). */
 FAAS_INTERNAL int faas__queue_put(faas_queue_t *q, const char *body, size_t len);
 
+/* ---- event source mappings (mapping.c) ------------------------------------ */
+
+/* Mappings of the runtime should poll soon (a source has records). */
+FAAS_INTERNAL void faas__mappings_kick(faas_runtime_t *rt);
+/* Housekeeping (or inline: the clock's mover): time out late batches, step
+ * every mapping; returns when it must run again (UINT64_MAX: when kicked). */
+FAAS_INTERNAL uint64_t faas__mappings_step(faas_runtime_t *rt);
+/* A batch's deadline moved (its handler started). */
+FAAS_INTERNAL void faas__mappings_deadline(faas_runtime_t *rt, uint64_t deadline);
+/* Batches in flight, or a step that is due (quiesce waits for these). */
+FAAS_INTERNAL bool faas__mappings_busy(faas_runtime_t *rt);
+/* Shutdown step 2: stop polling, release gathered records. */
+FAAS_INTERNAL void faas__mappings_stop(faas_runtime_t *rt);
+/* At the runtime's end: every mapping (their sources are released). */
+FAAS_INTERNAL void faas__mappings_free(faas_runtime_t *rt);
+/* The continuation of a batch's invocation (invoke.c tells them apart). */
+FAAS_INTERNAL void faas__batch_done(struct faas_inv *inv, bool abandoned);
+
 /* ---- asynchronous invocation (async.c) ---------------------------------- */
 
 FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o,

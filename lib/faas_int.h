@@ -116,6 +116,8 @@ FAAS_INTERNAL uint64_t faas__hash64(const void *data, size_t len, uint64_t seed)
 FAAS_INTERNAL uint64_t faas__splitmix64(uint64_t *state);
 /* Standard base64 with padding, NUL-terminated, from faas__malloc; NULL on ENOMEM. */
 FAAS_INTERNAL char *faas__base64(const void *data, size_t len);
+/* The bytes of base64 text (*len set), or NULL (invalid text, no memory). */
+FAAS_INTERNAL unsigned char *faas__base64_decode(const char *text, size_t *len);
 /* Replace, in place, bytes that are not valid UTF-8 with '?'. */
 FAAS_INTERNAL void faas__make_utf8(char *s);
 /* Number of UTF-8 characters in s[0..len), or -1 if not valid UTF-8. */
@@ -136,6 +138,7 @@ struct faas_vwaiter {
 struct faas_workers;
 struct faas_inv;
 struct faas_hk;
+struct faas_maps;
 struct faas_ext_set;
 struct faas_async;
 struct faas_ext;
@@ -201,6 +204,8 @@ struct faas_runtime {
 	 * then an emit point costs this one relaxed load (telemetry.c) */
 	_Atomic unsigned tel_types;
 	struct faas_tel *tel;
+	_Atomic(struct faas_maps *) maps; /* event source mappings (mapping.c), made on first use */
+	double delay_scale; /* async_delay_scale: async retries, mapping backoff */
 };
 
 static inline unsigned faas__tel_wants(const faas_runtime_t *rt, unsigned streams)

@@ -55,7 +55,7 @@ static void *hk_main(void *arg)
 	uint32_t seen;
 
 	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL;
-	uint64_t now, next, anext;
+	uint64_t now, next, anext, mnext;
 
 	faas__current_rt = rt; /* callbacks here count as a runtime thread's */
 	for (;;) {
@@ -71,12 +71,15 @@ static void *hk_main(void *arg)
 		if (atomic_load(&rt->pc_work))
 			faas__pc_work(rt);
 		anext = faas__async_pump(rt);
+		mnext = faas__mappings_step(rt); /* event source mappings poll and send */
 		faas__reap_due(rt);
 		faas__ext_post_expire(rt, now); /* extensions' post-runtime work past its deadline */
 		atomic_store(&hk->seen_ns, now);
 		next = atomic_load(&rt->next_reap_ns);
 		if (anext < next) /* async retries and attempt deadlines */
 			next = anext;
+		if (mnext < next) /* batching windows, backoffs, batch deadlines */
+			next = mnext;
 		atomic_store(&hk->sleeping, true);
 		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop) &&
 		    !atomic_load(&rt->pc_work))

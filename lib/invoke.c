@@ -261,8 +261,12 @@ void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now)
 	atomic_fetch_add(&inv->wake, 1);
 	if (atomic_load(&inv->sleeping))
 		faas__futex_wake(&inv->wake, 1);
-	if (FAAS_UNLIKELY(inv->done_cb != NULL)) /* async: the pump is the watchdog */
-		faas__async_deadline(inv->rt, atomic_load(&inv->deadline_ns));
+	if (FAAS_UNLIKELY(inv->done_cb != NULL)) { /* async, batches: housekeeping is the watchdog */
+		if (inv->done_cb == faas__batch_done)
+			faas__mappings_deadline(inv->rt, atomic_load(&inv->deadline_ns));
+		else
+			faas__async_deadline(inv->rt, atomic_load(&inv->deadline_ns));
+	}
 }
 
 /* INVOKE to the environment's extensions; -1 when one vetoes (the

@@ -103,6 +103,7 @@ void faas__rt_core_free(faas_runtime_t *rt)
 {
 	faas__async_free(rt);
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
+	faas__mappings_free(rt); /* before the queues their sources hold */
 	faas__queues_free(rt);
 	pthread_mutex_destroy(&rt->queue_lock);
 	faas__hk_free(rt);
@@ -209,6 +210,7 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	snprintf(rt->account, sizeof(rt->account), "%s", o->account_id ? o->account_id : "123456789012");
 	rt->seed = o->seed ? o->seed : random_seed();
 	rt->min_timeout_ms = o->min_timeout_ms ? o->min_timeout_ms : 1000;
+	rt->delay_scale = o->async_delay_scale > 0 ? o->async_delay_scale : 1.0;
 	faas__clock_init(&rt->clock, o->clock, o->virtual_epoch_ms);
 	if (faas__registry_new(rt) != 0) {
 		faas__rt_core_free(rt);
@@ -250,6 +252,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	if (!atomic_compare_exchange_strong(&rt->state, &expected, FAAS_RT_DRAINING))
 		return FAAS_ESHUTDOWN;
 	faas__conc_close(rt);
+	faas__mappings_stop(rt); /* step 2: no more polling, gathered records go back */
 	deadline = faas__real_mono_ns() + (uint64_t)drain_ms * 1000000u;
 	/* queued events keep being dispatched while we drain (DESIGN 9.10) */
 	while ((faas__conc_in_use(rt) > 0 || faas__async_pending(rt)) &&
@@ -337,9 +340,14 @@ int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms)
 	deadline = faas__real_mono_ns() + (uint64_t)real_ms * 1000000u;
 	if (rt->inline_mode && atomic_load(&rt->pc_work)) /* no housekeeping thread to do it */
 		faas__pc_work(rt);
-	if (rt->inline_mode)
+	if (rt->inline_mode) {
+		faas_runtime_t *prev = faas__current_rt;
 		faas__async_run_inline(rt);
-	while (faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 || faas__pc_busy(rt) ||
+		faas__current_rt = rt;
+		faas__mappings_step(rt);
+		faas__current_rt = prev;
+	}
+	while (faas__mappings_busy(rt) || faas__conc_in_use(rt) > 0 || faas__hk_pending(rt) > 0 || faas__pc_busy(rt) ||
 	       faas__async_busy(rt) || atomic_load(&rt->ext_backlog) > 0 ||
 	       atomic_load(&rt->ext_stopping) > 0 ||
 	       (rt->clock.kind == FAAS_CLOCK_VIRTUAL &&

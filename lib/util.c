@@ -97,3 +97,39 @@ char *faas__base64(const void *data, size_t len)
 	out[j] = '\0';
 	return out;
 }
+
+static int b64_value(char c)
+{
+	return c >= 'A' && c <= 'Z'   ? c - 'A'
+	       : c >= 'a' && c <= 'z' ? c - 'a' + 26
+	       : c >= '0' && c <= '9' ? c - '0' + 52
+	       : c == '+'             ? 62
+	       : c == '/'             ? 63
+	                              : -1;
+}
+
+unsigned char *faas__base64_decode(const char *text, size_t *len)
+{
+	size_t n = strlen(text), i, j = 0;
+	unsigned char *out = faas__malloc(n / 4 * 3 + 3);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n && text[i] != '='; i++) {
+		int v = b64_value(text[i]);
+		if (v < 0) {
+			faas__free(out);
+			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[j++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*len = j;
+	return out;
+}

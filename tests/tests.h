@@ -35,6 +35,7 @@ Suite *async_suite(void);
 Suite *queue_suite(void);
 Suite *extext_suite(void);
 Suite *telemetry_suite(void);
+Suite *mapping_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);

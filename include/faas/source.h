@@ -1,0 +1,104 @@
+/*
+ * libfaas — event sources for event source mappings (faas/mapping.h).
+ *
+ * A source is anything a mapping can poll for records: the built-in queue
+ * (faas_queue_source_new) or a queue of the host's own, plugged in through
+ * a versioned vtable (faas_source_new). The built-in queue implements the
+ * same vtable through the public queue API, with no private shortcut.
+ *
+ * A source hands out records that are hidden from other consumers until
+ * the mapping settles each one exactly once with one of:
+ *   ack      processed (or filtered out): delete it;
+ *   nack     its batch failed: leave it to the source's own retry rule
+ *            (the built-in queue does nothing: the message comes back when
+ *            its visibility timeout runs out, as an SQS message does);
+ *   release  never processed (a throttled batch, a disabled or deleted
+ *            mapping, shutdown): make it available again at once.
+ * Nothing the mapping did not process is ever acknowledged.
+ *
+ * Threads: `receive` is called by one thread at a time per mapping (the
+ * housekeeping thread, a worker finishing a batch, or in inline mode the
+ * caller of faas_clock_advance); ack / nack / release may be called from
+ * any worker concurrently. No library lock is held during any of them.
+ * They must not block for long (a source whose receive blocks is not
+ * supported yet).
+ */
+#ifndef FAAS_SOURCE_H
+#define FAAS_SOURCE_H
+
+#include <jansson.h>
+
+#include "faas/common.h"
+#include "faas/error.h"
+#include "faas/queue.h"
+
+FAAS_BEGIN_DECLS
+
+typedef struct faas_source faas_source_t;
+
+#define FAAS_SOURCE_ID_MAX 128
+#define FAAS_SOURCE_HANDLE_MAX 128
+
+/** One record a source handed out. */
+typedef struct faas_source_record {
+	json_t *record;  /**< the item of the event's "Records" array (new reference: the
+	                      mapping takes it over) */
+	size_t size;     /**< its payload size in bytes, toward the 6 MB batch limit */
+	uint32_t lineage; /**< invocations already in its request chain (0: none) */
+	char id[FAAS_SOURCE_ID_MAX];         /**< itemIdentifier in "batchItemFailures" */
+	char handle[FAAS_SOURCE_HANDLE_MAX]; /**< the source's own token (a receipt handle) */
+} faas_source_record_t;
+
+#define FAAS_SOURCE_OPS_VERSION 1
+
+/** The vtable of a host source. Every pointer but `receive` may be NULL. */
+typedef struct faas_source_ops {
+	unsigned version;         /**< FAAS_SOURCE_OPS_VERSION */
+	const char *event_source; /**< "aws:sqs" style name (copied); NULL = "custom" */
+	const char *arn;          /**< the eventSourceARN of its records (copied); may be NULL */
+	const char *data_key;     /**< the record key whose string value filters match as JSON
+	                               ("body" for SQS); NULL = match the record as it is */
+	/**
+	 * Fill up to @p max records into @p out and set *n (0 is fine), each
+	 * hidden from other consumers for at least @p visibility_ms.
+	 * @return 0, or a negative faas_error_t (the mapping backs off)
+	 */
+	int (*receive)(void *user_data, uint32_t max, uint32_t visibility_ms,
+	               faas_source_record_t *out, size_t *n);
+	void (*ack)(void *user_data, const faas_source_record_t *r);
+	void (*nack)(void *user_data, const faas_source_record_t *r);
+	void (*release)(void *user_data, const faas_source_record_t *r);
+	/** The last mapping and handle are gone: free user_data. */
+	void (*close)(void *user_data);
+} faas_source_ops_t;
+
+/**
+ * A host source over @p ops (copied) and @p user_data (passed to every
+ * op; close() runs when the source is freed and no mapping uses it).
+ * @return 0; FAAS_EINVAL (NULL out or ops, no receive, unknown version),
+ *         FAAS_ENOMEM (then close is not called)
+ */
+FAAS_EXTERN int faas_source_new(faas_source_t **out, const faas_source_ops_t *ops,
+                                void *user_data, faas_error_detail_t *detail);
+
+/**
+ * A source over the built-in queue @p q: records in Lambda's SQS shape
+ * (messageId, receiptHandle, body, attributes, messageAttributes,
+ * md5OfBody, md5OfMessageAttributes, eventSource "aws:sqs",
+ * eventSourceARN, awsRegion). The source keeps the queue alive.
+ */
+FAAS_EXTERN int faas_queue_source_new(faas_queue_t *q, faas_source_t **out,
+                                      faas_error_detail_t *detail);
+
+/** Drop the caller's handle (NULL is fine); mappings keep their own. */
+FAAS_EXTERN void faas_source_free(faas_source_t *src);
+
+/**
+ * Records may be waiting: mappings over @p src poll at their next chance
+ * (a real-clock runtime's housekeeping thread wakes now). Any thread.
+ */
+FAAS_EXTERN void faas_source_notify(faas_source_t *src);
+
+FAAS_END_DECLS
+
+#endif /* FAAS_SOURCE_H */
