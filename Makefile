@@ -191,11 +191,13 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | deps
 
 examples: $(EXAMPLE_BINS)
 
-demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch $(BUILD)/examples/telemetry $(BUILD)/examples/async
+demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch $(BUILD)/examples/telemetry $(BUILD)/examples/async \
+	$(BUILD)/examples/queue_trigger
 	$(BUILD)/examples/registry
 	$(BUILD)/examples/dispatch
 	$(BUILD)/examples/telemetry
 	$(BUILD)/examples/async
+	$(BUILD)/examples/queue_trigger
 
 clean:
 	rm -rf build build-asan build-tsan
