@@ -116,6 +116,13 @@ FAAS_INTERNAL uint64_t faas__hash64(const void *data, size_t len, uint64_t seed)
 FAAS_INTERNAL uint64_t faas__splitmix64(uint64_t *state);
 /* Standard base64 with padding, NUL-terminated, from faas__malloc; NULL on ENOMEM. */
 FAAS_INTERNAL char *faas__base64(const void *data, size_t len);
+/* After a failed json_load* with @p e zeroed first: whether jansson ran out
+ * of memory ("out of memory", or no text at all when its very first
+ * allocation failed: every real parse error has a text). */
+static inline bool faas__json_oom(const json_error_t *e)
+{
+	return json_error_code(e) == json_error_out_of_memory || !e->text[0];
+}
 /* The bytes of base64 text (*len set), or NULL (invalid text, no memory). */
 FAAS_INTERNAL unsigned char *faas__base64_decode(const char *text, size_t *len);
 /* Replace, in place, bytes that are not valid UTF-8 with '?'. */

@@ -125,7 +125,10 @@ int faas__filter_compile(const char *text, json_t **out, faas_error_detail_t *d)
 	if (!text)
 		return faas__fail(d, FAAS_EINVAL, "a filter pattern must not be NULL");
 	/* duplicate keys: the last one wins, as in Lambda */
-	if (!(p = json_loads(text, 0, &e)))
+	memset(&e, 0, sizeof(e)); /* jansson leaves it untouched when it fails at once */
+	if (!(p = json_loads(text, 0, &e)) && faas__json_oom(&e))
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	if (!p)
 		return faas__fail(d, FAAS_EINVAL,
 		                  "Invalid filter pattern definition: %s (line %d, column %d)", e.text,
 		                  e.line, e.column);

@@ -995,9 +995,7 @@ int faas_invoke_json(faas_runtime_t *rt, const char *identifier, const char *tex
 	if (len == 0) {
 		event = json_null();
 	} else if (!(event = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err))) {
-		/* jansson says "out of memory", or nothing at all when its very first
-		 * allocation failed: every real parse error has a text */
-		if (json_error_code(&err) == json_error_out_of_memory || !err.text[0]) {
+		if (faas__json_oom(&err)) {
 			result_api_error(r, FAAS_ENOMEM, NULL);
 			return FAAS_ENOMEM;
 		}

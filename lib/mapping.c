@@ -144,27 +144,36 @@ static void release_all(struct faas_mapping *m, faas_source_record_t *recs, size
 		settle(m, &recs[i], m->src->ops.release);
 }
 
+enum verdict { PASS, FILTERED, NO_MEMORY };
+
 /* The record as filters see it: the data key's text parsed as JSON when a
- * pattern looks inside it (plain text then matches no such pattern). */
-static bool passes(struct faas_mapping *m, const struct map_conf *c, json_t *rec)
+ * pattern looks inside it (plain text then matches no such pattern). A
+ * record is never filtered out for want of memory: it goes back instead. */
+static enum verdict passes(struct faas_mapping *m, const struct map_conf *c, json_t *rec)
 {
 	const char *key = m->src->data_key;
 	json_t *view = rec, *data = NULL;
 	bool ok = false, inside = false;
+	json_error_t e;
 	size_t i;
 
 	if (!c->nfilters)
-		return true;
+		return PASS;
 	for (i = 0; key[0] && i < c->nfilters; i++)
 		inside |= json_is_object(json_object_get(c->filters[i], key));
 	if (inside && json_is_string(json_object_get(rec, key))) {
 		const char *text = json_string_value(json_object_get(rec, key));
-		data = json_loads(text, JSON_DECODE_ANY, NULL);
+		memset(&e, 0, sizeof(e));
+		data = json_loads(text, JSON_DECODE_ANY, &e);
+		if (!data && faas__json_oom(&e))
+			return NO_MEMORY;
 		view = json_copy(rec); /* shallow: only the data key changes */
-		if (view)
-			json_object_set_new(view, key, data ? data : json_null());
-		else
-			json_decref(data);
+		if (!view || json_object_set_new(view, key, data ? data : json_null()) != 0) {
+			if (!view)
+				json_decref(data);
+			json_decref(view);
+			return NO_MEMORY;
+		}
 	}
 	for (i = 0; i < c->nfilters && !ok; i++) {
 		json_t *p = c->filters[i];
@@ -175,7 +184,7 @@ static bool passes(struct faas_mapping *m, const struct map_conf *c, json_t *rec
 	}
 	if (view != rec)
 		json_decref(view);
-	return ok;
+	return ok ? PASS : FILTERED;
 }
 
 /* ---- batches ------------------------------------------------------------------------ */
@@ -533,9 +542,26 @@ static size_t filters_get(struct faas_mapping *m, struct map_conf *c)
 	return c->nfilters;
 }
 
-/* Receive up to @p room records into pending; false when none came. The
- * source's visibility timeout applies (Lambda asks for one of at least six
- * times the function's timeout). */
+/* How long a record may be held before it is settled: the window plus
+ * the function's timeout (the source hides it at least that long). */
+static uint32_t hold_ms(struct faas_mapping *m)
+{
+	struct faas_resolved res = { NULL, 0 };
+	struct faas_ident id;
+	uint32_t window, timeout = 0;
+
+	pthread_mutex_lock(&m->lock);
+	window = m->conf.window_ms;
+	pthread_mutex_unlock(&m->lock);
+	if (faas__ident_parse(m->rt, m->function, NULL, FAAS_IDENT_INVOKE, &id, NULL) == 0 &&
+	    faas__registry_resolve(m->rt, &id, NULL, false, &res, NULL) == 0) {
+		timeout = res.version->timeout_ms;
+		faas__resolved_release(&res);
+	}
+	return window + timeout;
+}
+
+/* Receive up to @p room records into pending; false when none came. */
 static bool gather(struct faas_mapping *m, uint32_t room, uint64_t now)
 {
 	faas_source_record_t *got = faas__calloc(room, sizeof(*got));
@@ -545,15 +571,19 @@ static bool gather(struct faas_mapping *m, uint32_t room, uint64_t now)
 
 	if (!got)
 		return false;
-	rc = m->src->ops.receive(m->src->ud, room, 0, got, &n);
+	rc = m->src->ops.receive(m->src->ud, room, hold_ms(m), got, &n);
 	if (n > room)
 		n = room;
 	filters_get(m, &c);
 	for (i = 0; i < n; i++) {
-		if (!passes(m, &c, got[i].record)) {
-			settle(m, &got[i], m->src->ops.ack);
+		enum verdict v = passes(m, &c, got[i].record);
+		if (v != PASS) {
+			settle(m, &got[i], v == FILTERED ? m->src->ops.ack : m->src->ops.release);
 			pthread_mutex_lock(&m->lock);
-			m->filtered++;
+			if (v == FILTERED)
+				m->filtered++;
+			else
+				m->released++;
 			pthread_mutex_unlock(&m->lock);
 			continue;
 		}
@@ -618,9 +648,22 @@ static bool step_once(struct faas_mapping *m, struct faas_maps *ms, uint64_t now
 	if (room)
 		got = gather(m, room, now);
 	pthread_mutex_lock(&m->lock);
-	if (batch_ready(m, now) && (!m->conf.max_conc || m->inflight < m->conf.max_conc))
-		b = take_batch(m, now);
+	if (batch_ready(m, now) && (!m->conf.max_conc || m->inflight < m->conf.max_conc) &&
+	    !(b = take_batch(m, now))) {
+		/* no memory for the batch: records must not wait in pending past
+		 * their visibility (they would come twice); back to the source */
+		drop = m->pending;
+		ndrop = m->npending;
+		m->released += ndrop;
+		m->pending = NULL;
+		m->npending = m->cap_pending = m->pending_bytes = 0;
+		back_off(m, now, "PROBLEM: Out of memory");
+	}
 	pthread_mutex_unlock(&m->lock);
+	if (drop) {
+		release_all(m, drop, ndrop);
+		faas__free(drop);
+	}
 	if (b)
 		return send_batch(m, b, now) || got;
 	return false;
@@ -857,9 +900,10 @@ static int conf_build(const faas_mapping_options_t *o, struct map_conf *c, faas_
 		                  "Member must have value less than or equal to %u",
 		                  c->max_conc, CONCURRENCY_MAX);
 	for (i = 0; i < FAAS_MAPPING_FILTERS_MAX && o->filters[i]; i++) {
-		if (faas__filter_compile(o->filters[i], &c->filters[i], d) != 0) {
+		int rc = faas__filter_compile(o->filters[i], &c->filters[i], d);
+		if (rc != 0) {
 			conf_clear(c);
-			return FAAS_EINVAL;
+			return rc;
 		}
 		c->nfilters++;
 	}
@@ -896,7 +940,8 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 		conf_clear(&conf);
 		return faas__fail(d, FAAS_EINVAL, "the source serves mappings of another runtime");
 	}
-	if (!(ms = maps_of(rt, true)) || !(m = faas__calloc(1, sizeof(*m)))) {
+	if (!(m = faas__calloc(1, sizeof(*m))) || !(ms = maps_of(rt, true))) {
+		faas__free(m);
 		conf_clear(&conf);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}

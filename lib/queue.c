@@ -738,3 +738,8 @@ void faas_queue_counts(faas_queue_t *q, uint64_t *visible, uint64_t *in_flight)
 	if (in_flight)
 		*in_flight = f;
 }
+
+uint32_t faas_queue_visibility_timeout(const faas_queue_t *q)
+{
+	return q ? q->visibility_ms : 0; /* fixed at create */
+}

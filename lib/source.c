@@ -299,6 +299,9 @@ static int queue_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_so
 	*n = 0;
 	if (!msgs)
 		return FAAS_ENOMEM;
+	/* Lambda: when window + function timeout exceed the queue's visibility
+	 * timeout, the messages stay hidden for that + 30 s instead */
+	visibility_ms = visibility_ms > faas_queue_visibility_timeout(q) ? visibility_ms + 30000u : 0;
 	rc = faas_queue_receive(q, max, visibility_ms, msgs, &got, NULL);
 	for (i = 0; i < got; i++) {
 		json_t *rec = rc == 0 ? sqs_record(q, &msgs[i]) : NULL;

@@ -109,6 +109,9 @@ FAAS_EXTERN int faas_queue_change_visibility(faas_queue_t *q, const char *receip
 /** ApproximateNumberOfMessages (visible) and ...NotVisible (in flight). */
 FAAS_EXTERN void faas_queue_counts(faas_queue_t *q, uint64_t *visible, uint64_t *in_flight);
 
+/** The queue's VisibilityTimeout in ms (0 for NULL). */
+FAAS_EXTERN uint32_t faas_queue_visibility_timeout(const faas_queue_t *q);
+
 FAAS_END_DECLS
 
 #endif /* FAAS_QUEUE_H */

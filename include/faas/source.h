@@ -59,8 +59,11 @@ typedef struct faas_source_ops {
 	const char *data_key;     /**< the record key whose string value filters match as JSON
 	                               ("body" for SQS); NULL = match the record as it is */
 	/**
-	 * Fill up to @p max records into @p out and set *n (0 is fine), each
-	 * hidden from other consumers for at least @p visibility_ms.
+	 * Fill up to @p max records into @p out and set *n (0 is fine). A
+	 * record may be held up to @p visibility_ms (the mapping's window plus
+	 * the function's timeout) before it is settled: hide it at least that
+	 * long (the built-in queue applies Lambda's rule: its own visibility
+	 * timeout, or @p visibility_ms + 30 s when that is longer).
 	 * @return 0, or a negative faas_error_t (the mapping backs off)
 	 */
 	int (*receive)(void *user_data, uint32_t max, uint32_t visibility_ms,
