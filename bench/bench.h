@@ -8,6 +8,7 @@
  * count.c           callgrind instruction counts by the difference method
  * payload.c         the loops counted for JSON text and large events
  * resolve.c         name resolution among 1 000 and 100 000 functions
+ * mapping.c         queue -> event source mapping -> no-op handler
  * gtp.h             the GThreadPool round trip shared by latency and throughput
  */
 #ifndef FAAS_BENCH_H
@@ -101,6 +102,26 @@ struct bench_async {
 	double rate[AS_N][BENCH_RUNS_MAX]; /* events queued and completed per second */
 	char err[256];
 };
+
+/* Mappings: records per batch measured. */
+#define BENCH_MAP_SIZES 3
+#define BENCH_MAP_RECORDS_DEFAULT 100000L
+
+struct bench_map {
+	int ok;
+	int pinned;
+	char cpus[128];
+	int runs;
+	long records;                                  /* per run and batch size */
+	int sizes[BENCH_MAP_SIZES];                    /* 1, 10, 100 */
+	double cpu[BENCH_MAP_SIZES][BENCH_RUNS_MAX];   /* CPU ns per record, send to delete */
+	double direct[BENCH_MAP_SIZES][BENCH_RUNS_MAX]; /* the handler called on the same batches */
+	char err[256];
+};
+
+/* mapping.c: fill *out in this process (pinned to @p pin unless < 0). */
+void bench_mapping(struct bench_map *out, int pin, int runs, long records);
+void bench_print_mapping(const char *title, const struct bench_map *m);
 
 #define BENCH_RESOLVE_SMALL 1000L
 #define BENCH_RESOLVE_LARGE 100000L

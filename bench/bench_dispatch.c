@@ -151,6 +151,11 @@ static void async_child(void *out, int pin, int runs, long n)
 	bench_async(out, pin, runs, n);
 }
 
+static void mapping_child(void *out, int pin, int runs, long n)
+{
+	bench_mapping(out, pin, runs, n);
+}
+
 static void resolve_child(void *out, int pin, int runs, long n)
 {
 	(void)pin;
@@ -270,6 +275,7 @@ int main(int argc, char **argv)
 	struct bench_tput tp_pinned, tp_unpinned;
 	struct bench_async as_pinned, as_unpinned;
 	struct bench_resolve res;
+	struct bench_map map;
 	struct bench_counts c;
 	char cpus[128];
 	int runs = BENCH_RUNS_DEFAULT, callgrind = 1, i, crashed = 0, ncpu, pin;
@@ -327,6 +333,14 @@ int main(int argc, char **argv)
 	                     BENCH_EVENTS_DEFAULT, as_unpinned.err, sizeof(as_unpinned.err)) != 0 ||
 	           !as_unpinned.ok;
 	bench_print_async("unpinned (reported, not counted)", &as_unpinned);
+
+	printf("\nmappings: %ld records per run and batch size through the built-in queue, a mapping\n"
+	       "and a no-op handler (inline runtime, virtual clock), %d runs; cpu = CPU time per\n"
+	       "record from the first send to the last delete (reported, not counted)\n",
+	       BENCH_MAP_RECORDS_DEFAULT, runs);
+	crashed |= run_child(&map, sizeof(map), mapping_child, pin, runs, BENCH_MAP_RECORDS_DEFAULT,
+	                     map.err, sizeof(map.err)) != 0 || !map.ok;
+	bench_print_mapping("pinned: one CPU", &map);
 
 	crashed |= run_child(&res, sizeof(res), resolve_child, -1, runs, BENCH_LOOKUPS_DEFAULT, res.err,
 	                     sizeof(res.err)) != 0 || !res.ok;

@@ -206,6 +206,31 @@ void bench_print_async(const char *title, const struct bench_async *a)
 	}
 }
 
+/* ---- event source mappings ------------------------------------------------------ */
+
+void bench_print_mapping(const char *title, const struct bench_map *m)
+{
+	char cpu[128], dir[128], ns[32];
+	int s;
+
+	printf("\n%s — CPU set %s\n", title, m->cpus);
+	if (!m->ok) {
+		printf("  FAILED: %s\n", m->err);
+		return;
+	}
+	if (m->err[0])
+		printf("  warning: %s\n", m->err);
+	printf("  %-18s %-24s %-10s %-24s %s\n", "records per batch", "cpu ns/record [min-max]",
+	       "records/s", "direct loop ns/record", "overhead/record");
+	for (s = 0; s < BENCH_MAP_SIZES; s++) {
+		double c = median(m->cpu[s], m->runs), d = median(m->direct[s], m->runs);
+		fmt_cell(cpu, sizeof(cpu), m->cpu[s], m->runs);
+		fmt_cell(dir, sizeof(dir), m->direct[s], m->runs);
+		printf("  %-18d %-24s %-10.0f %-24s %s\n", m->sizes[s], cpu, 1e9 / c, dir,
+		       fmt_ns(ns, sizeof(ns), c - d));
+	}
+}
+
 /* ---- resolve timing ---------------------------------------------------------- */
 
 void bench_print_resolve(const struct bench_resolve *r)

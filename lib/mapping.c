@@ -76,6 +76,7 @@ struct faas_mapping {
 struct batch {
 	struct faas_mapping *m; /* referenced */
 	struct faas_inv *inv;
+	bool rbif; /* report_batch_item_failures when it was sent */
 	struct batch *next, *prev; /* the runtime's running list */
 	size_t n;
 	faas_source_record_t recs[];
@@ -87,6 +88,7 @@ struct faas_maps {
 	struct batch *running;
 	bool closed;
 	uint64_t stepped_ns; /* the clock at the last step of every mapping */
+	_Atomic uint64_t planned_ns; /* when the housekeeping thread means to step them next */
 	_Atomic bool kicked;
 };
 
@@ -161,7 +163,9 @@ static enum verdict passes(struct faas_mapping *m, const struct map_conf *c, jso
 		return PASS;
 	for (i = 0; key[0] && i < c->nfilters; i++)
 		inside |= json_is_object(json_object_get(c->filters[i], key));
-	if (inside && json_is_string(json_object_get(rec, key))) {
+	if (inside && json_is_object(json_object_get(rec, key))) {
+		data = json_incref(json_object_get(rec, key)); /* JSON already: as it is */
+	} else if (inside && json_is_string(json_object_get(rec, key))) {
 		const char *text = json_string_value(json_object_get(rec, key));
 		memset(&e, 0, sizeof(e));
 		data = json_loads(text, JSON_DECODE_ANY, &e);
@@ -190,6 +194,7 @@ static enum verdict passes(struct faas_mapping *m, const struct map_conf *c, jso
 /* ---- batches ------------------------------------------------------------------------ */
 
 static void mapping_unref(struct faas_mapping *m);
+static void wake_housekeeping(struct faas_mapping *m);
 
 static void conf_clear(struct map_conf *c)
 {
@@ -276,7 +281,7 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 	struct batch *b = inv->done_arg;
 	struct faas_mapping *m = b->m;
 	struct faas_maps *ms = atomic_load(&m->rt->maps);
-	bool ok = !abandoned && inv->outcome == FAAS_OUT_SUCCESS, all_failed = false, rbif;
+	bool ok = !abandoned && inv->outcome == FAAS_OUT_SUCCESS, all_failed = false;
 	json_t *failures = NULL;
 	uint64_t nok = 0, nfail = 0;
 	size_t i;
@@ -289,10 +294,7 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 	if (b->next)
 		b->next->prev = b->prev;
 	pthread_mutex_unlock(&ms->lock);
-	pthread_mutex_lock(&m->lock);
-	rbif = m->conf.rbif;
-	pthread_mutex_unlock(&m->lock);
-	if (ok && rbif)
+	if (ok && b->rbif)
 		failures = parse_failures(inv->response, b, &all_failed);
 	if (all_failed)
 		ok = false;
@@ -313,6 +315,7 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 	pthread_mutex_unlock(&m->lock);
 	faas__free(b);
 	step(m); /* a slot is free: the next batch goes from here */
+	wake_housekeeping(m);
 	mapping_unref(m);
 }
 
@@ -357,8 +360,18 @@ static bool send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 	char rid[FAAS_REQUEST_ID_SIZE];
 	struct faas_ident id;
 	uint32_t lineage = batch_lineage(b);
+	struct faas_inv *inv;
 	json_t *event = NULL;
+	bool closed;
 	int rc;
+
+	pthread_mutex_lock(&ms->lock);
+	closed = ms->closed; /* shutdown began while this step ran */
+	pthread_mutex_unlock(&ms->lock);
+	if (closed) {
+		why = "PROBLEM: The runtime shut down";
+		goto refused;
+	}
 
 	if (faas__ident_parse(rt, m->function, NULL, FAAS_IDENT_INVOKE, &id, NULL) != 0 ||
 	    faas__registry_resolve(rt, &id, NULL, true, &res, NULL) != 0)
@@ -400,10 +413,14 @@ static bool send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 	}
 	json_decref(event); /* the invocation holds it */
 	faas__resolved_release(&res);
-	b->inv->pool = pool;
-	b->inv->pc = pc;
-	b->inv->done_cb = faas__batch_done;
-	b->inv->done_arg = b;
+	inv = b->inv; /* once b is on the running list, a step may end it and free it */
+	inv->pool = pool;
+	inv->pc = pc;
+	inv->done_cb = faas__batch_done;
+	inv->done_arg = b;
+	pthread_mutex_lock(&m->lock);
+	b->rbif = m->conf.rbif; /* the response is read as the batch was sent */
+	pthread_mutex_unlock(&m->lock);
 	atomic_fetch_add(&m->refs, 1); /* the batch's */
 	pthread_mutex_lock(&ms->lock);
 	b->prev = NULL;
@@ -417,9 +434,8 @@ static bool send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 	m->batches++; /* before it runs: a handler may look at the count */
 	m->backoffs = 0;
 	pthread_mutex_unlock(&m->lock);
-	if ((rc = faas__submit(b->inv)) != 0) { /* no thread: as a throttle */
+	if ((rc = faas__submit(inv)) != 0) { /* no thread: as a throttle */
 		int expected = FAAS_INV_RUNNING;
-		struct faas_inv *inv = b->inv;
 		faas__conc_release(rt, inv->pool);
 		faas__pc_unref(inv->pc);
 		inv->pc = NULL;
@@ -496,7 +512,7 @@ static struct batch *take_batch(struct faas_mapping *m, uint64_t now)
 	memmove(m->pending, m->pending + n, (m->npending - n) * sizeof(m->pending[0]));
 	m->npending -= n;
 	m->pending_bytes -= bytes - EVENT_OVERHEAD;
-	m->window_start_ns = now; /* what is left starts a window of its own */
+	(void)now; /* what is left keeps its window: it came as early, and goes next */
 	m->inflight++;
 	return b;
 }
@@ -542,8 +558,10 @@ static size_t filters_get(struct faas_mapping *m, struct map_conf *c)
 	return c->nfilters;
 }
 
-/* How long a record may be held before it is settled: the window plus
- * the function's timeout (the source hides it at least that long). */
+/* How long a record may be held before it is settled: its window, a wait
+ * for one of the mapping's own batches to end (a throttle while they fill
+ * the function), and its own batch: window + 2 x the function's timeout.
+ * The source hides it at least that long. */
 static uint32_t hold_ms(struct faas_mapping *m)
 {
 	struct faas_resolved res = { NULL, 0 };
@@ -558,7 +576,7 @@ static uint32_t hold_ms(struct faas_mapping *m)
 		timeout = res.version->timeout_ms;
 		faas__resolved_release(&res);
 	}
-	return window + timeout;
+	return window + 2 * timeout;
 }
 
 /* Receive up to @p room records into pending; false when none came. */
@@ -595,6 +613,8 @@ static bool gather(struct faas_mapping *m, uint32_t room, uint64_t now)
 	if (rc != 0 && n == 0)
 		back_off(m, now, "PROBLEM: The source could not be read");
 	if (kept && !pending_reserve(m, m->npending + kept)) {
+		m->released += kept;
+		back_off(m, now, "PROBLEM: Out of memory");
 		pthread_mutex_unlock(&m->lock);
 		release_all(m, got, kept);
 		faas__free(got);
@@ -664,9 +684,8 @@ static bool step_once(struct faas_mapping *m, struct faas_maps *ms, uint64_t now
 		release_all(m, drop, ndrop);
 		faas__free(drop);
 	}
-	if (b)
-		return send_batch(m, b, now) || got;
-	return false;
+	(void)got;
+	return b && send_batch(m, b, now); /* refused: no more tries in this step */
 }
 
 static void step(struct faas_mapping *m)
@@ -749,6 +768,8 @@ static uint64_t wake_of(const struct faas_mapping *m, uint64_t now, bool real)
 		return m->not_before_ns;
 	if (m->npending && m->conf.window_ms)
 		next = m->window_start_ns + (uint64_t)m->conf.window_ms * 1000000u;
+	if (next <= now) /* ready, held back by batches in flight: their ends step it */
+		next = UINT64_MAX;
 	if (real) { /* a quiet source is polled now and then */
 		uint64_t poll = now + (uint64_t)m->conf.poll_ms * 1000000u;
 		if (poll < next)
@@ -795,25 +816,44 @@ uint64_t faas__mappings_step(faas_runtime_t *rt)
 		if (atomic_load(&b->inv->deadline_ns) < next)
 			next = atomic_load(&b->inv->deadline_ns);
 	pthread_mutex_unlock(&ms->lock);
+	atomic_store(&ms->planned_ns, next);
 	return next;
+}
+
+/* A step off the housekeeping thread may need it earlier than it planned
+ * (a window opened, a backoff began): wake it then. */
+static void wake_housekeeping(struct faas_mapping *m)
+{
+	struct faas_maps *ms = atomic_load(&m->rt->maps);
+	uint64_t now = faas__clock_mono_ns(&m->rt->clock), w;
+
+	pthread_mutex_lock(&m->lock);
+	w = wake_of(m, now, m->rt->clock.kind != FAAS_CLOCK_VIRTUAL);
+	pthread_mutex_unlock(&m->lock);
+	if (w < atomic_load(&ms->planned_ns))
+		faas__hk_kick(m->rt);
 }
 
 bool faas__mappings_busy(faas_runtime_t *rt)
 {
 	struct faas_maps *ms = atomic_load(&rt->maps);
-	struct faas_mapping *m;
+	struct faas_mapping **all;
 	bool busy;
+	size_t n, i;
 
 	if (!ms)
 		return false;
 	pthread_mutex_lock(&ms->lock);
 	busy = ms->running != NULL;
-	for (m = ms->list; m && !busy; m = m->next) {
-		pthread_mutex_lock(&m->lock);
-		busy = m->stepping || m->inflight > 0;
-		pthread_mutex_unlock(&m->lock);
-	}
 	pthread_mutex_unlock(&ms->lock);
+	all = busy ? NULL : snapshot(ms, &n); /* one lock at a time */
+	for (i = 0; all && i < n; i++) {
+		pthread_mutex_lock(&all[i]->lock);
+		busy |= all[i]->stepping || all[i]->inflight > 0;
+		pthread_mutex_unlock(&all[i]->lock);
+		mapping_unref(all[i]);
+	}
+	faas__free(all);
 	return busy || atomic_load(&ms->kicked);
 }
 
@@ -844,7 +884,15 @@ void faas__mappings_stop(faas_runtime_t *rt)
 	pthread_mutex_unlock(&ms->lock);
 	all = snapshot(ms, &n);
 	for (i = 0; i < n; i++) { /* a closed step releases what it gathered */
+		bool stepping = true;
 		step(all[i]);
+		while (stepping) { /* another thread's step sees `closed` on its next round */
+			pthread_mutex_lock(&all[i]->lock);
+			stepping = all[i]->stepping;
+			pthread_mutex_unlock(&all[i]->lock);
+			if (stepping)
+				faas__sleep_ms(1);
+		}
 		mapping_unref(all[i]);
 	}
 	faas__free(all);
@@ -1065,7 +1113,7 @@ static json_t *filters_json(const struct map_conf *c)
 	for (i = 0; arr && i < c->nfilters; i++) {
 		char *text = json_dumps(c->filters[i], JSON_COMPACT);
 		json_array_append_new(arr, json_pack("{s:s}", "Pattern", text ? text : ""));
-		free(text);
+		faas__json_text_free(text);
 	}
 	return json_pack("{s:o}", "Filters", arr);
 }

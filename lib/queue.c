@@ -479,6 +479,25 @@ int faas__queue_put(faas_queue_t *q, const char *body, size_t len)
 	return send_msg(q, body, len, NULL, NULL, NULL);
 }
 
+/* SQS's rule: Unicode text of #x9, #xA, #xD and #x20 upwards (valid UTF-8). */
+static int check_body(const char *body, size_t len, faas_error_detail_t *d)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)body[i];
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return faas__fail(d, FAAS_EINVAL,
+			                  "Invalid binary character '#x%X' was found in the message body, "
+			                  "the set of allowed characters is #x9 | #xA | #xD | #x20 to "
+			                  "#xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+			                  c);
+	}
+	if (faas__utf8_chars(body, len) < 0)
+		return faas__fail(d, FAAS_EINVAL, "The message body is not valid UTF-8 text");
+	return 0;
+}
+
 static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attributes,
                     char message_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
 {
@@ -497,6 +516,8 @@ static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attri
 		                  q->max_bytes);
 	if (attributes && !json_is_object(attributes))
 		return faas__fail(d, FAAS_EINVAL, "message attributes must be a JSON object");
+	if ((rc = check_body(body, len, d)) != 0)
+		return rc;
 	if (!(m = msg_new(body, len, attributes)))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	faas__request_id(m->id);

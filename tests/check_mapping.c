@@ -260,6 +260,43 @@ START_TEST(mapping_sqs_record_shape)
 }
 END_TEST
 
+/* The size the batch limit counts is the record's compact JSON text, to the byte. */
+START_TEST(mapping_sqs_record_size)
+{
+	static const char *const bodies[] = { "plain", "quote \" and \\ back", "tab\tnl\ncr\r",
+		                              "unicode \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		                              "{\"json\":[1,2,{\"x\":\"y\"}]}", "/slash/" };
+	faas_runtime_t *rt = rt_inline();
+	faas_queue_t *q = mkq(rt, "sizes", NULL);
+	json_t *attrs = json_pack("{s:{s:s,s:s},s:{s:s}}", "k\"ey", "stringValue", "v\n", "dataType",
+	                          "String", "untyped", "stringValue", "no dataType: String");
+	faas_source_record_t recs[16];
+	faas_error_detail_t d;
+	faas_source_t *src;
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		ck_assert_ok(faas_queue_send(q, bodies[i], strlen(bodies[i]), i % 2 ? attrs : NULL, NULL,
+		                             &d),
+		             d);
+	ck_assert_ok(faas_queue_source_new(q, &src, &d), d);
+	ck_assert_int_eq(src->ops.receive(src->ud, 16, 0, recs, &n), 0);
+	ck_assert_uint_eq(n, sizeof(bodies) / sizeof(bodies[0]));
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(recs[i].size, faas__json_text_size(recs[i].record));
+		json_decref(recs[i].record);
+	}
+	/* SQS refuses what is not Unicode text */
+	ck_assert_fail(faas_queue_send(q, "a\x01" "b", 3, NULL, NULL, &d), d, FAAS_EINVAL,
+	               "Invalid binary character '#x1'");
+	ck_assert_fail(faas_queue_send(q, "\xff\xfe", 2, NULL, NULL, &d), d, FAAS_EINVAL, "UTF-8");
+	ck_assert_fail(faas_queue_send(q, "a\0b", 3, NULL, NULL, &d), d, FAAS_EINVAL, "'#x0'");
+	faas_source_free(src);
+	json_decref(attrs);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(mapping_md5_vectors)
 {
 	char out[33];
@@ -938,7 +975,7 @@ START_TEST(mapping_allocation_failures)
 		faas_error_detail_t d;
 		long fails;
 		uint64_t v, f;
-		char body[4];
+		char body[16];
 		int i, rounds = 0;
 
 		t_create_fn(rt, "f", count_h, NULL);
@@ -1099,6 +1136,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_batches_by_bytes);
 	tcase_add_test(tc, mapping_sqs_record_shape);
 	tcase_add_test(tc, mapping_md5_vectors);
+	tcase_add_test(tc, mapping_sqs_record_size);
 	tcase_add_test(tc, mapping_failed_batch_comes_back_and_redrives);
 	tcase_add_test(tc, mapping_timeout_is_a_failure);
 	tcase_add_loop_test(tc, mapping_partial_batch_responses, 0, 17);

@@ -93,7 +93,8 @@ FAAS_EXTERN int faas_source_new(faas_source_t **out, const faas_source_ops_t *op
 FAAS_EXTERN int faas_queue_source_new(faas_queue_t *q, faas_source_t **out,
                                       faas_error_detail_t *detail);
 
-/** Drop the caller's handle (NULL is fine); mappings keep their own. */
+/** Drop the caller's handle (NULL is fine); mappings keep their own. Once
+ * its runtime is freed, this is the only call a source handle still takes. */
 FAAS_EXTERN void faas_source_free(faas_source_t *src);
 
 /**
