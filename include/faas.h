@@ -23,6 +23,7 @@
 #include "faas/queue.h"
 #include "faas/source.h"
 #include "faas/mapping.h"
+#include "faas/stream.h"
 #include "faas/telemetry.h"
 
 #endif /* FAAS_H */

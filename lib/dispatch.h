@@ -232,6 +232,10 @@ FAAS_INTERNAL void faas__mappings_free(faas_runtime_t *rt);
 /* The continuation of a batch's invocation (invoke.c tells them apart). */
 FAAS_INTERNAL void faas__batch_done(struct faas_inv *inv, bool abandoned);
 
+/* ---- built-in streams (stream.c) ----------------------------------------- */
+
+FAAS_INTERNAL void faas__streams_free(faas_runtime_t *rt);
+
 /* ---- asynchronous invocation (async.c) ---------------------------------- */
 
 FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o,

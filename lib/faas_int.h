@@ -186,6 +186,7 @@ struct faas_runtime {
 	_Atomic size_t async_queued; /* events queued: a hint read without the queue's lock */
 	pthread_mutex_t queue_lock; /* the built-in queues' list (queue.c) */
 	struct faas_queue *queues;
+	struct faas_stream *streams; /* the built-in streams' list, under queue_lock too */
 	uint32_t max_async_request_bytes;
 	_Atomic int pc_running;  /* provisioner passes under way */
 	faas_log_fn log_fn;

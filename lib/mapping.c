@@ -148,45 +148,59 @@ static void release_all(struct faas_mapping *m, faas_source_record_t *recs, size
 
 enum verdict { PASS, FILTERED, NO_MEMORY };
 
-/* The record as filters see it: the data key's text parsed as JSON when a
- * pattern looks inside it (plain text then matches no such pattern). A
- * record is never filtered out for want of memory: it goes back instead. */
+/* The record as filters see it: its filter root (the "kinesis" object of
+ * a Kinesis record), the data key's text parsed as JSON when a pattern looks
+ * inside it (base64-decoded first for a stream; text that is not JSON
+ * matches no such pattern). A record is never filtered out for want of
+ * memory: it goes back instead. */
 static enum verdict passes(struct faas_mapping *m, const struct map_conf *c, json_t *rec)
 {
 	const char *key = m->src->data_key;
-	json_t *view = rec, *data = NULL;
-	bool ok = false, inside = false;
+	json_t *base = rec, *view, *value, *data = NULL;
+	bool ok = false, inside = false, usable = true;
 	json_error_t e;
 	size_t i;
 
 	if (!c->nfilters)
 		return PASS;
+	if (m->src->filter_root[0] && json_is_object(json_object_get(rec, m->src->filter_root)))
+		base = json_object_get(rec, m->src->filter_root);
+	view = base;
 	for (i = 0; key[0] && i < c->nfilters; i++)
 		inside |= json_is_object(json_object_get(c->filters[i], key));
-	if (inside && json_is_object(json_object_get(rec, key))) {
-		data = json_incref(json_object_get(rec, key)); /* JSON already: as it is */
-	} else if (inside && json_is_string(json_object_get(rec, key))) {
-		const char *text = json_string_value(json_object_get(rec, key));
+	value = key[0] ? json_object_get(base, key) : NULL;
+	if (inside && json_is_string(value)) {
+		const char *text = json_string_value(value);
+		unsigned char *raw = NULL;
+		size_t len = strlen(text);
+		if (m->src->ops.data_base64) { /* a stream's data: base64 of the payload */
+			raw = faas__base64_decode(text, &len);
+			text = (const char *)raw;
+		}
 		memset(&e, 0, sizeof(e));
-		data = json_loads(text, JSON_DECODE_ANY, &e);
-		if (!data && faas__json_oom(&e))
+		data = text ? json_loadb(text, len, JSON_DECODE_ANY, &e) : NULL;
+		faas__free(raw);
+		if (!data && text && faas__json_oom(&e))
 			return NO_MEMORY;
-		view = json_copy(rec); /* shallow: only the data key changes */
-		if (!view || json_object_set_new(view, key, data ? data : json_null()) != 0) {
-			if (!view)
-				json_decref(data);
-			json_decref(view);
-			return NO_MEMORY;
+		usable = data != NULL; /* a data pattern against plain text: no match */
+		if (data) {
+			view = json_copy(base); /* shallow: only the data key changes */
+			if (!view || json_object_set_new(view, key, data) != 0) {
+				if (!view)
+					json_decref(data);
+				json_decref(view);
+				return NO_MEMORY;
+			}
 		}
 	}
 	for (i = 0; i < c->nfilters && !ok; i++) {
 		json_t *p = c->filters[i];
 		if (!key[0] || !json_is_object(json_object_get(p, key)))
-			ok = faas__filter_match(p, rec); /* the data key, if named, as text */
-		else if (view != rec && data) /* a data pattern against plain text: no match */
+			ok = faas__filter_match(p, base); /* the data key, if named, as it is */
+		else if (usable)
 			ok = faas__filter_match(p, view);
 	}
-	if (view != rec)
+	if (view != base)
 		json_decref(view);
 	return ok ? PASS : FILTERED;
 }
@@ -492,15 +506,20 @@ refused:
 
 /* ---- stepping ---------------------------------------------------------------------- */
 
-/* Under m->lock: take the first records that fit one invocation. */
+/* Under m->lock: take the first records that fit one invocation, all of
+ * the first one's group (a stream's lane: in order, never mixed). */
 static struct batch *take_batch(struct faas_mapping *m, uint64_t now)
 {
-	size_t n = 0, bytes = EVENT_OVERHEAD;
+	size_t n = 0, bytes = EVENT_OVERHEAD, i, k = 0;
+	uint32_t group = m->pending[0].group;
 	struct batch *b;
 
-	while (n < m->npending && n < m->conf.batch_size &&
-	       (n == 0 || bytes + m->pending[n].size + 1 <= FAAS_MAPPING_BATCH_BYTES_MAX)) {
-		bytes += m->pending[n].size + 1;
+	for (i = 0; i < m->npending && n < m->conf.batch_size; i++) {
+		if (m->pending[i].group != group)
+			continue;
+		if (n > 0 && bytes + m->pending[i].size + 1 > FAAS_MAPPING_BATCH_BYTES_MAX)
+			break;
+		bytes += m->pending[i].size + 1;
 		n++;
 	}
 	if (!(b = faas__malloc(sizeof(*b) + n * sizeof(b->recs[0]))))
@@ -508,8 +527,12 @@ static struct batch *take_batch(struct faas_mapping *m, uint64_t now)
 	memset(b, 0, sizeof(*b));
 	b->m = m;
 	b->n = n;
-	memcpy(b->recs, m->pending, n * sizeof(b->recs[0]));
-	memmove(m->pending, m->pending + n, (m->npending - n) * sizeof(m->pending[0]));
+	for (i = 0; i < m->npending; i++) { /* the batch's out, the rest closes up in order */
+		if (m->pending[i].group == group && k < n)
+			b->recs[k++] = m->pending[i];
+		else
+			m->pending[i - k] = m->pending[i];
+	}
 	m->npending -= n;
 	m->pending_bytes -= bytes - EVENT_OVERHEAD;
 	(void)now; /* what is left keeps its window: it came as early, and goes next */
@@ -866,6 +889,7 @@ static void mapping_unref(struct faas_mapping *m)
 	release_all(m, m->pending, m->npending); /* nothing gathered is lost */
 	faas__free(m->pending);
 	conf_clear(&m->conf);
+	atomic_fetch_sub(&m->src->mapped, 1);
 	faas_source_free(m->src);
 	pthread_mutex_destroy(&m->lock);
 	faas__free(m);
@@ -913,7 +937,8 @@ void faas__mappings_free(faas_runtime_t *rt)
 	faas__free(ms);
 }
 
-static int conf_build(const faas_mapping_options_t *o, struct map_conf *c, faas_error_detail_t *d)
+static int conf_build(const faas_source_t *src, const faas_mapping_options_t *o,
+                      struct map_conf *c, faas_error_detail_t *d)
 {
 	size_t i;
 
@@ -921,7 +946,7 @@ static int conf_build(const faas_mapping_options_t *o, struct map_conf *c, faas_
 	if (o->version != FAAS_MAPPING_OPTIONS_VERSION)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_mapping_options_t version %u",
 		                  o->version);
-	c->batch_size = o->batch_size ? o->batch_size : BATCH_DEFAULT;
+	c->batch_size = o->batch_size ? o->batch_size : src->ops.ordered ? 100 : BATCH_DEFAULT;
 	c->window_ms = o->max_batching_window_ms;
 	c->max_conc = o->max_concurrency;
 	c->poll_ms = o->poll_interval_ms ? o->poll_interval_ms : POLL_DEFAULT_MS;
@@ -937,7 +962,7 @@ static int conf_build(const faas_mapping_options_t *o, struct map_conf *c, faas_
 		                  "'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member "
 		                  "must have value less than or equal to 300",
 		                  c->window_ms / 1000u);
-	if (c->batch_size > 10 && c->window_ms < 1000)
+	if (c->batch_size > 10 && c->window_ms < 1000 && !src->ops.ordered)
 		return faas__fail(d, FAAS_EINVAL,
 		                  "Maximum batch window in seconds must be greater than 0 if maximum "
 		                  "batch size is greater than 10");
@@ -982,11 +1007,16 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 	    (rc = faas__registry_resolve(rt, &id, NULL, false, &res, d)) != 0)
 		return rc;
 	faas__resolved_release(&res);
-	if ((rc = conf_build(o ? o : &def, &conf, d)) != 0)
+	if ((rc = conf_build(src, o ? o : &def, &conf, d)) != 0)
 		return rc;
 	if (!atomic_compare_exchange_strong(&src->rt, &expected, rt) && expected != rt) {
 		conf_clear(&conf);
 		return faas__fail(d, FAAS_EINVAL, "the source serves mappings of another runtime");
+	}
+	if (src->ops.ordered && atomic_load(&src->mapped) > 0) {
+		conf_clear(&conf);
+		return faas__fail(d, FAAS_EINVAL,
+		                  "a stream source keeps one mapping's positions: make one per mapping");
 	}
 	if (!(m = faas__calloc(1, sizeof(*m))) || !(ms = maps_of(rt, true))) {
 		faas__free(m);
@@ -1004,6 +1034,8 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 	faas__format_arn(rt, id.name, id.name_len, id.qual, id.qual ? id.qual_len : 0,
 	                 m->function_arn, sizeof(m->function_arn));
 	faas__request_id(m->uuid);
+	if (atomic_fetch_add(&src->mapped, 1) == 0)
+		snprintf(src->function_arn, sizeof(src->function_arn), "%s", m->function_arn);
 	faas__source_ref(src);
 	m->src = src;
 	pthread_mutex_lock(&ms->lock);
@@ -1053,7 +1085,7 @@ int faas_mapping_update(faas_mapping_t *m, const faas_mapping_options_t *o, faas
 		return rc;
 	if (!o)
 		return faas__fail(d, FAAS_EINVAL, "options must not be NULL");
-	if ((rc = conf_build(o, &conf, d)) != 0)
+	if ((rc = conf_build(m->src, o, &conf, d)) != 0)
 		return rc;
 	pthread_mutex_lock(&m->lock);
 	old = m->conf;

@@ -17,9 +17,12 @@ struct faas_source {
 	/* the runtime of its mappings (set by the first; a source serves one) */
 	_Atomic(faas_runtime_t *) rt;
 	faas_queue_t *queue; /* the built-in queue behind it, or NULL */
+	_Atomic int mapped;  /* mappings over it (an ordered source serves one) */
+	char function_arn[FAAS_ARN_MAX]; /* of its first mapping (stream failure records) */
 	char event_source[32];
 	char arn[FAAS_ARN_MAX];
 	char data_key[32];
+	char filter_root[32];
 };
 
 FAAS_INTERNAL void faas__source_ref(faas_source_t *s);

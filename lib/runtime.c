@@ -105,6 +105,7 @@ void faas__rt_core_free(faas_runtime_t *rt)
 	faas__registry_free(rt); /* still here if handlers outlived faas_runtime_free */
 	faas__mappings_free(rt); /* before the queues their sources hold */
 	faas__queues_free(rt);
+	faas__streams_free(rt);
 	pthread_mutex_destroy(&rt->queue_lock);
 	faas__hk_free(rt);
 	faas__tel_free(rt);

@@ -150,7 +150,8 @@ int faas_source_new(faas_source_t **out, const faas_source_ops_t *ops, void *use
 	copy_text(s->event_source, sizeof(s->event_source), ops->event_source, "custom");
 	copy_text(s->arn, sizeof(s->arn), ops->arn, "");
 	copy_text(s->data_key, sizeof(s->data_key), ops->data_key, "");
-	s->ops.event_source = s->ops.arn = s->ops.data_key = NULL; /* the copies are ours */
+	copy_text(s->filter_root, sizeof(s->filter_root), ops->filter_root, "");
+	s->ops.event_source = s->ops.arn = s->ops.data_key = s->ops.filter_root = NULL; /* ours now */
 	*out = s;
 	return 0;
 }
@@ -396,7 +397,7 @@ static void queue_close(void *ud)
 int faas_queue_source_new(faas_queue_t *q, faas_source_t **out, faas_error_detail_t *d)
 {
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "aws:sqs", NULL, "body", queue_receive,
-		                  queue_ack, NULL, queue_release, queue_close };
+		                  queue_ack, NULL, queue_release, queue_close, 0, 0, NULL };
 	int rc;
 
 	faas__detail_reset(d);

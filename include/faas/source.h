@@ -45,6 +45,8 @@ typedef struct faas_source_record {
 	                      mapping takes it over) */
 	size_t size;     /**< its payload size in bytes, toward the 6 MB batch limit */
 	uint32_t lineage; /**< invocations already in its request chain (0: none) */
+	uint32_t group;   /**< records of different groups never share a batch (a stream's
+	                       shard or lane); 0 = no group */
 	char id[FAAS_SOURCE_ID_MAX];         /**< itemIdentifier in "batchItemFailures" */
 	char handle[FAAS_SOURCE_HANDLE_MAX]; /**< the source's own token (a receipt handle) */
 } faas_source_record_t;
@@ -73,6 +75,11 @@ typedef struct faas_source_ops {
 	void (*release)(void *user_data, const faas_source_record_t *r);
 	/** The last mapping and handle are gone: free user_data. */
 	void (*close)(void *user_data);
+	int data_base64; /**< the data key's text is base64 (filters decode it first) */
+	int ordered;     /**< a stream: batch_size defaults to 100 and may pass 10 without a
+	                      window, as Lambda allows for streams */
+	const char *filter_root; /**< the record key whose object filters see (Kinesis:
+	                              "kinesis"); NULL = the record itself (copied) */
 } faas_source_ops_t;
 
 /**
