@@ -962,6 +962,9 @@ static int conf_build(const faas_source_t *src, const faas_mapping_options_t *o,
 		                  "'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member "
 		                  "must have value less than or equal to 300",
 		                  c->window_ms / 1000u);
+	if (c->batch_size > 10 && src->queue && faas_queue_is_fifo(src->queue))
+		return faas__fail(d, FAAS_EINVAL,
+		                  "Batch size must be between 1 and 10 for mappings over a FIFO queue");
 	if (c->batch_size > 10 && c->window_ms < 1000 && !src->ops.ordered)
 		return faas__fail(d, FAAS_EINVAL,
 		                  "Maximum batch window in seconds must be greater than 0 if maximum "

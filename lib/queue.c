@@ -18,6 +18,8 @@
  *   freed with it; a queue holds a reference on its dead-letter queue.
  */
 #include "dispatch.h"
+#include "mapping_int.h"
+#include "queue_fifo.h"
 
 #include <stdio.h>
 
@@ -38,6 +40,9 @@ struct qmsg {
 	int64_t sent_ms, first_receive_ms;
 	json_t *attrs;
 	size_t len;
+	uint64_t order;    /* send order in this queue: the visible list is kept in it */
+	const char *group; /* FIFO: MessageGroupId and MessageDeduplicationId, in this */
+	const char *dedup; /* block after the body; NULL otherwise */
 	char id[FAAS_REQUEST_ID_SIZE];
 	char body[]; /* NUL-terminated */
 };
@@ -54,6 +59,10 @@ struct faas_queue {
 	size_t nvisible;
 	uint32_t visibility_ms, capacity, max_bytes, max_receive;
 	faas_queue_t *dlq;         /* referenced */
+	struct faas_fifo *ff;      /* FIFO queues: groups in flight, deduplication ids */
+	bool content_dedup;
+	uint64_t next_order;
+	uint64_t epoch;            /* receives so far (FIFO: a group taken in this one is open) */
 	bool deleted;
 	faas_queue_t *next;        /* rt->queues */
 	char name[NAME_MAX_LEN + 1];
@@ -164,6 +173,8 @@ static void heap_remove(faas_queue_t *q, struct qmsg *m)
 	struct qmsg *last = q->heap[--q->nheap];
 
 	m->in_flight = false;
+	if (q->ff) /* out of flight: its group may open */
+		faas__fifo_group_done(q->ff, m->group);
 	if (last == m)
 		return;
 	heap_set(q, i, last);
@@ -197,6 +208,29 @@ static void list_push_front(faas_queue_t *q, struct qmsg *m)
 	q->nvisible++;
 }
 
+/* Into the visible list by send order (messages coming back are mostly the
+ * oldest: the walk from the front is short). */
+static void list_insert_ordered(faas_queue_t *q, struct qmsg *m)
+{
+	struct qmsg *at;
+
+	if (!q->tail || q->tail->order < m->order) {
+		list_push_back(q, m);
+		return;
+	}
+	for (at = q->head; at && at->order < m->order; at = at->next)
+		;
+	if (!at || at == q->head) {
+		list_push_front(q, m);
+		return;
+	}
+	m->prev = at->prev;
+	m->next = at;
+	at->prev->next = m;
+	at->prev = m;
+	q->nvisible++;
+}
+
 static void list_remove(faas_queue_t *q, struct qmsg *m)
 {
 	if (m->prev)
@@ -211,21 +245,15 @@ static void list_remove(faas_queue_t *q, struct qmsg *m)
 	q->nvisible--;
 }
 
-/* Messages whose visibility expired go back to the front (oldest first). */
+/* Messages whose visibility expired go back, in their send order. */
 static void expire(faas_queue_t *q, uint64_t now)
 {
-	struct qmsg *back = NULL, *m;
+	struct qmsg *m;
 
 	while (q->nheap && q->heap[0]->visible_at_ns <= now) {
 		m = q->heap[0];
 		heap_remove(q, m);
-		m->next = back; /* collected latest-expiry first ... */
-		back = m;
-	}
-	while (back) { /* ... so pushing each to the front leaves the earliest first */
-		m = back;
-		back = m->next;
-		list_push_front(q, m);
+		list_insert_ordered(q, m);
 	}
 }
 
@@ -268,18 +296,34 @@ static void queue_unref(faas_queue_t *q)
 		}
 	faas__free(q->buckets);
 	faas__free(q->heap);
+	faas__fifo_free(q->ff);
 	pthread_mutex_destroy(&q->lock);
 	queue_unref(q->dlq);
 	faas__free(q);
 }
 
-static int check_name(const char *name, faas_error_detail_t *d)
+/* SQS: [A-Za-z0-9_-], 1-80 characters; a FIFO queue's name ends in ".fifo"
+ * (counted in the 80). */
+static int check_name(const char *name, bool fifo, faas_error_detail_t *d)
 {
 	size_t i, len;
 
 	if (!name)
 		return faas__fail(d, FAAS_EINVAL, "queue name must not be NULL");
 	len = strlen(name);
+	if (fifo != (len > 5 && !strcmp(name + len - 5, ".fifo")))
+		return faas__fail(d, FAAS_EINVAL,
+		                  fifo ? "The name of a FIFO queue can only include alphanumeric "
+		                         "characters, hyphens, or underscores, must end with .fifo "
+		                         "suffix and be 1 to 80 in length"
+		                       : "Can only include alphanumeric characters, hyphens, or "
+		                         "underscores. 1 to 80 in length");
+	if (len > NAME_MAX_LEN)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "Can only include alphanumeric characters, hyphens, or underscores. 1 to "
+		                  "80 in length");
+	if (fifo)
+		len -= 5;
 	if (len == 0 || len > NAME_MAX_LEN)
 		return faas__fail(d, FAAS_EINVAL,
 		                  "Can only include alphanumeric characters, hyphens, or underscores. 1 to "
@@ -307,12 +351,21 @@ int faas_queue_create(faas_runtime_t *rt, const char *name, const faas_queue_opt
 	if (!out)
 		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
 	*out = NULL;
-	if ((rc = check_name(name, d)) != 0)
-		return rc;
+	if (o && o->version == 1) { /* a version 1 struct ends before fifo */
+		memcpy(&def, o, offsetof(faas_queue_options_t, fifo));
+		def.version = FAAS_QUEUE_OPTIONS_VERSION;
+		o = &def;
+	}
 	o = o ? o : &def;
 	if (o->version != FAAS_QUEUE_OPTIONS_VERSION)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_queue_options_t version %u",
 		                  o->version);
+	if ((rc = check_name(name, o->fifo != 0, d)) != 0)
+		return rc;
+	if (o->dead_letter && (o->dead_letter->ff != NULL) != (o->fifo != 0))
+		return faas__fail(d, FAAS_EINVAL,
+		                  "The dead-letter queue of a FIFO queue must also be a FIFO queue, "
+		                  "and of a standard queue a standard queue");
 	if (o->visibility_timeout_ms > VISIBILITY_MAX_MS)
 		return faas__fail(d, FAAS_EINVAL, "visibility_timeout_ms must be at most %u (12 hours)",
 		                  VISIBILITY_MAX_MS);
@@ -323,7 +376,8 @@ int faas_queue_create(faas_runtime_t *rt, const char *name, const faas_queue_opt
 		return faas__fail(d, FAAS_EINVAL, "the dead-letter queue belongs to another runtime");
 	if (!(q = faas__calloc(1, sizeof(*q))))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
-	if (pthread_mutex_init(&q->lock, NULL) != 0 || !table_grow(q)) {
+	if (pthread_mutex_init(&q->lock, NULL) != 0 || !table_grow(q) ||
+	    (o->fifo && !(q->ff = faas__fifo_new()))) {
 		faas__free(q->buckets);
 		faas__free(q);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
@@ -334,6 +388,7 @@ int faas_queue_create(faas_runtime_t *rt, const char *name, const faas_queue_opt
 	q->capacity = o->capacity ? o->capacity : CAPACITY_DEFAULT;
 	q->max_bytes = o->max_message_bytes ? o->max_message_bytes : MESSAGE_MAX_DEFAULT;
 	q->max_receive = o->max_receive_count;
+	q->content_dedup = o->content_based_deduplication != 0;
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	snprintf(q->arn, sizeof(q->arn), "arn:aws:sqs:%s:%s:%s", rt->region, rt->account, name);
 	pthread_mutex_lock(&rt->queue_lock);
@@ -427,9 +482,11 @@ void faas__queues_free(faas_runtime_t *rt)
 
 /* ---- messages ------------------------------------------------------------------ */
 
-static struct qmsg *msg_new(const char *body, size_t len, json_t *attrs)
+static struct qmsg *msg_new(const char *body, size_t len, json_t *attrs, const char *group,
+                            const char *dedup)
 {
-	struct qmsg *m = faas__malloc(sizeof(*m) + len + 1);
+	size_t glen = group ? strlen(group) + 1 : 0, dlen = dedup ? strlen(dedup) + 1 : 0;
+	struct qmsg *m = faas__malloc(sizeof(*m) + len + 1 + glen + dlen);
 
 	if (!m)
 		return NULL;
@@ -438,6 +495,10 @@ static struct qmsg *msg_new(const char *body, size_t len, json_t *attrs)
 	m->body[len] = '\0';
 	m->len = len;
 	m->attrs = attrs ? json_incref(attrs) : NULL;
+	if (group) {
+		m->group = memcpy(m->body + len + 1, group, glen);
+		m->dedup = memcpy(m->body + len + 1 + glen, dedup, dlen);
+	}
 	return m;
 }
 
@@ -452,13 +513,16 @@ static int admit_msg(faas_queue_t *q, struct qmsg *m, bool force, faas_error_det
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	if (!faas__array_reserve(&q->heap, q->count, &q->cap_heap)) /* room to go in flight */
 		return faas__fail(d, FAAS_ENOMEM, NULL);
+	if (!force) /* one taken back keeps its place */
+		m->order = q->next_order++;
 	table_add(q, m);
-	list_push_back(q, m);
+	list_insert_ordered(q, m);
 	return 0;
 }
 
 static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attributes,
-                    char message_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d);
+                    const char *group, const char *dedup, char message_id[FAAS_REQUEST_ID_SIZE],
+                    faas_error_detail_t *d);
 
 int faas_queue_send(faas_queue_t *q, const char *body, size_t len, json_t *attributes,
                     char message_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
@@ -470,13 +534,72 @@ int faas_queue_send(faas_queue_t *q, const char *body, size_t len, json_t *attri
 		return faas__fail(d, FAAS_EINVAL, "queue must not be NULL");
 	if ((rc = faas__rt_check_running(q->rt, d)) != 0)
 		return rc;
-	return send_msg(q, body, len, attributes, message_id, d);
+	if (q->ff)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "The request must contain the parameter MessageGroupId.");
+	return send_msg(q, body, len, attributes, NULL, NULL, message_id, d);
 }
 
-/* The library's own sends (async destinations): also while it shuts down. */
+/* SQS: 1-128 characters of [!-~]. */
+static int check_tag(const char *v, const char *what, faas_error_detail_t *d)
+{
+	size_t i, len = v ? strlen(v) : 0;
+
+	for (i = 0; i < len && v[i] >= '!' && v[i] <= '~'; i++)
+		;
+	if (len == 0 || len > FAAS_QUEUE_GROUP_MAX || i < len)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "Value %.140s for parameter %s is invalid. Reason: 1 to 128 characters "
+		                  "of alphanumerics and punctuation.",
+		                  v ? v : "(null)", what);
+	return 0;
+}
+
+int faas_queue_send_fifo(faas_queue_t *q, const char *body, size_t len, json_t *attributes,
+                         const char *group, const char *dedup,
+                         char message_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
+{
+	char digest[33];
+	int rc;
+
+	faas__detail_reset(d);
+	if (!q)
+		return faas__fail(d, FAAS_EINVAL, "queue must not be NULL");
+	if ((rc = faas__rt_check_running(q->rt, d)) != 0)
+		return rc;
+	if (!q->ff)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "The request include parameter that is not valid for this queue type: "
+		                  "MessageGroupId is only for FIFO queues");
+	if (!dedup && q->content_dedup && body) { /* the body's digest stands for it */
+		faas__md5_hex(body, len, digest);
+		dedup = digest;
+	}
+	if (!dedup)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "The queue should either have ContentBasedDeduplication enabled or "
+		                  "MessageDeduplicationId provided explicitly");
+	if ((rc = check_tag(group, "MessageGroupId", d)) != 0 ||
+	    (rc = check_tag(dedup, "MessageDeduplicationId", d)) != 0)
+		return rc;
+	return send_msg(q, body, len, attributes, group, dedup, message_id, d);
+}
+
+int faas_queue_is_fifo(const faas_queue_t *q)
+{
+	return q && q->ff;
+}
+
+/* The library's own sends (async and stream failure records): also while it
+ * shuts down; to a FIFO queue in group "libfaas", each one new. */
 int faas__queue_put(faas_queue_t *q, const char *body, size_t len)
 {
-	return send_msg(q, body, len, NULL, NULL, NULL);
+	char dedup[FAAS_REQUEST_ID_SIZE];
+
+	if (!q->ff)
+		return send_msg(q, body, len, NULL, NULL, NULL, NULL, NULL);
+	faas__request_id(dedup);
+	return send_msg(q, body, len, NULL, "libfaas", dedup, NULL, NULL);
 }
 
 /* SQS's rule: Unicode text of #x9, #xA, #xD and #x20 upwards (valid UTF-8). */
@@ -498,10 +621,37 @@ static int check_body(const char *body, size_t len, faas_error_detail_t *d)
 	return 0;
 }
 
+/* Under q's lock: a FIFO message is a duplicate (its first's id into
+ * message_id), or is recorded as sent; FAAS_ENOMEM takes it out again. */
+static int fifo_admit(faas_queue_t *q, struct qmsg *m, char *message_id, bool *dup,
+                      faas_error_detail_t *d)
+{
+	uint64_t now = faas__clock_mono_ns(&q->rt->clock);
+	const char *first = faas__fifo_dedup_find(q->ff, m->dedup, now);
+	int rc;
+
+	if ((*dup = first != NULL)) {
+		if (message_id)
+			memcpy(message_id, first, FAAS_REQUEST_ID_SIZE);
+		return 0;
+	}
+	if ((rc = admit_msg(q, m, false, d)) != 0)
+		return rc;
+	if (faas__fifo_dedup_add(q->ff, m->dedup, m->id,
+	                         now + (uint64_t)FAAS_FIFO_DEDUP_WINDOW_MS * 1000000u) != 0) {
+		list_remove(q, m);
+		table_remove(q, m);
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	}
+	return 0;
+}
+
 static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attributes,
-                    char message_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
+                    const char *group, const char *dedup, char message_id[FAAS_REQUEST_ID_SIZE],
+                    faas_error_detail_t *d)
 {
 	struct qmsg *m;
+	bool dup = false;
 	int rc;
 
 	if (!body && len)
@@ -518,15 +668,16 @@ static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attri
 		return faas__fail(d, FAAS_EINVAL, "message attributes must be a JSON object");
 	if ((rc = check_body(body, len, d)) != 0)
 		return rc;
-	if (!(m = msg_new(body, len, attributes)))
+	if (!(m = msg_new(body, len, attributes, group, dedup)))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	faas__request_id(m->id);
 	m->sent_ms = faas__clock_wall_ms(&q->rt->clock);
 	pthread_mutex_lock(&q->lock);
 	rc = q->deleted ? faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.")
+	     : q->ff    ? fifo_admit(q, m, message_id, &dup, d)
 	                : admit_msg(q, m, false, d);
 	pthread_mutex_unlock(&q->lock);
-	if (rc != 0) {
+	if (rc != 0 || dup) {
 		msg_free(m);
 		return rc;
 	}
@@ -561,6 +712,12 @@ static bool copy_out(const struct qmsg *m, faas_queue_message_t *out)
 	out->receive_count = m->receive_count;
 	out->sent_timestamp_ms = m->sent_ms;
 	out->first_receive_timestamp_ms = m->first_receive_ms;
+	if (m->group) {
+		snprintf(out->message_group_id, sizeof(out->message_group_id), "%s", m->group);
+		snprintf(out->deduplication_id, sizeof(out->deduplication_id), "%s", m->dedup);
+		snprintf(out->sequence_number, sizeof(out->sequence_number), "%020llu",
+		         (unsigned long long)m->order + 1);
+	}
 	return true;
 }
 
@@ -589,10 +746,6 @@ static void redrive(faas_queue_t *q, struct qmsg *moved)
 		pthread_mutex_lock(&q->lock);
 		if (admit_msg(q, m, true, NULL) != 0) /* only without memory for the table */
 			msg_free(m);
-		else {
-			list_remove(q, m);
-			list_push_front(q, m);
-		}
 		pthread_mutex_unlock(&q->lock);
 	}
 }
@@ -600,8 +753,8 @@ static void redrive(faas_queue_t *q, struct qmsg *moved)
 int faas_queue_receive(faas_queue_t *q, uint32_t max, uint32_t visibility_ms,
                        faas_queue_message_t *out, size_t *n, faas_error_detail_t *d)
 {
-	struct qmsg *m, *moved = NULL, **tail = &moved;
-	uint64_t now;
+	struct qmsg *m, *next, *moved = NULL, **tail = &moved;
+	uint64_t now, epoch;
 	int64_t wall;
 	size_t got = 0;
 	int rc = 0;
@@ -622,7 +775,12 @@ int faas_queue_receive(faas_queue_t *q, uint32_t max, uint32_t visibility_ms,
 	wall = faas__clock_wall_ms(&q->rt->clock);
 	pthread_mutex_lock(&q->lock);
 	expire(q, now);
-	while (got < max && (m = q->head) != NULL) {
+	epoch = ++q->epoch;
+	for (m = q->head; got < max && m != NULL; m = next) {
+		next = m->next;
+		/* FIFO: a group with messages in flight from another receive waits */
+		if (q->ff && faas__fifo_group_locked(q->ff, m->group, epoch))
+			continue;
 		if (q->dlq && m->receive_count >= q->max_receive) {
 			list_remove(q, m);
 			table_remove(q, m);
@@ -634,7 +792,10 @@ int faas_queue_receive(faas_queue_t *q, uint32_t max, uint32_t visibility_ms,
 		m->receive_count++;
 		if (!m->first_receive_ms)
 			m->first_receive_ms = wall;
-		if (!copy_out(m, &out[got])) {
+		if (!copy_out(m, &out[got]) ||
+		    (q->ff && faas__fifo_group_take(q->ff, m->group, epoch) != 0)) {
+			if (out[got].body)
+				faas_queue_message_clear(&out[got]);
 			m->receive_count--;
 			rc = faas__fail(d, FAAS_ENOMEM, NULL);
 			break;
@@ -732,7 +893,7 @@ int faas_queue_change_visibility(faas_queue_t *q, const char *receipt_handle, ui
 			                "timeout change.", receipt_handle);
 		else if (visibility_ms == 0) {
 			heap_remove(q, m);
-			list_push_front(q, m);
+			list_insert_ordered(q, m);
 		} else {
 			m->visible_at_ns = now + (uint64_t)visibility_ms * 1000000u;
 			heap_down(q, m->slot);

@@ -320,6 +320,16 @@ static json_t *sqs_record(faas_queue_t *q, const faas_queue_message_t *m)
 	                m->attributes ? record_attrs(m->attributes) : json_object());
 	if (!rec)
 		return NULL;
+	if (m->message_group_id[0]) { /* FIFO: attributes add these */
+		json_t *a = json_object_get(rec, "attributes");
+		if (json_object_set_new(a, "SequenceNumber", json_string(m->sequence_number)) != 0 ||
+		    json_object_set_new(a, "MessageGroupId", json_string(m->message_group_id)) != 0 ||
+		    json_object_set_new(a, "MessageDeduplicationId", json_string(m->deduplication_id)) !=
+		            0) {
+			json_decref(rec);
+			return NULL;
+		}
+	}
 	if (m->attributes && json_object_size(m->attributes)) {
 		char amd5[33];
 		if (!attrs_md5(m->attributes, amd5) ||

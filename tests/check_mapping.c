@@ -649,6 +649,62 @@ START_TEST(mapping_throttle_releases_and_backs_off)
 }
 END_TEST
 
+/* ---- FIFO queues ------------------------------------------------------------------ */
+
+static int fifo_fails_once; /* the first delivery of "a1" fails */
+
+static int fifo_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	json_t *r = json_array_get(json_object_get(event, "Records"), 0);
+
+	record_h(ctx, event, response, ud);
+	if (!strcmp(t_jstr(r, "body"), "a1") && fifo_fails_once-- > 0)
+		return faas_context_fail(ctx, "Boom", "first try");
+	return 0;
+}
+
+START_TEST(mapping_fifo_group_order)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
+	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
+	static const char *const want[] = { "a1", "b1", "a1", "a2" };
+	faas_error_detail_t d;
+	faas_source_t *src;
+	faas_mapping_t *m;
+	faas_queue_t *q;
+	json_t *attrs;
+	int i;
+
+	qo.fifo = 1;
+	q = mkq(rt, "in.fifo", &qo);
+	t_create_fn(rt, "f", fifo_h, NULL);
+	fifo_fails_once = 1;
+	ck_assert_ok(faas_queue_source_new(q, &src, &d), d);
+	o.batch_size = 11;
+	ck_assert_fail(faas_mapping_create(rt, src, "f", &o, &m, &d), d, FAAS_EINVAL, "FIFO");
+	o.batch_size = 1;
+	ck_assert_ok(faas_mapping_create(rt, src, "f", &o, &m, &d), d);
+	faas_source_free(src);
+	ck_assert_ok(faas_queue_send_fifo(q, "a1", 2, NULL, "A", "1", NULL, &d), d);
+	ck_assert_ok(faas_queue_send_fifo(q, "a2", 2, NULL, "A", "2", NULL, &d), d);
+	ck_assert_ok(faas_queue_send_fifo(q, "b1", 2, NULL, "B", "3", NULL, &d), d);
+	advance(rt, 1); /* a1 fails: group A waits for it; b1 goes */
+	advance(rt, 30000); /* a1 is back: then a2 */
+	ck_assert_int_eq(nseen, 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_str_eq(t_jstr(json_array_get(json_object_get(seen[i], "Records"), 0), "body"),
+		                 want[i]);
+	attrs = json_object_get(json_array_get(json_object_get(seen[3], "Records"), 0), "attributes");
+	ck_assert_str_eq(t_jstr(attrs, "MessageGroupId"), "A");
+	ck_assert_str_eq(t_jstr(attrs, "MessageDeduplicationId"), "2");
+	ck_assert_str_eq(t_jstr(attrs, "SequenceNumber"), "00000000000000000002");
+	counts_are(q, 0, 0);
+	faas_runtime_free(rt);
+	seen_reset();
+}
+END_TEST
+
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 
 START_TEST(mapping_disable_enable_delete)
@@ -1063,7 +1119,7 @@ static void soak(bool threaded, long n)
 	done_ok = calloc((size_t)n, 1);
 	atomic_store(&deliveries, 0);
 	dlq = mkq(rt, "dlq", &(faas_queue_options_t){ FAAS_QUEUE_OPTIONS_VERSION, 0,
-	                                              (uint32_t)n, 0, 0, NULL });
+	                                              (uint32_t)n, 0, 0, NULL, 0, 0 });
 	qo.capacity = (uint32_t)n;
 	qo.max_receive_count = 2;
 	qo.dead_letter = dlq;
@@ -1147,6 +1203,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_filters_on_sqs_body);
 	tcase_add_test(tc, mapping_max_concurrency);
 	tcase_add_test(tc, mapping_throttle_releases_and_backs_off);
+	tcase_add_test(tc, mapping_fifo_group_order);
 	tcase_add_test(tc, mapping_disable_enable_delete);
 	tcase_add_test(tc, mapping_shutdown_returns_gathered_records);
 	tcase_add_test(tc, mapping_describe_shape);

@@ -396,6 +396,171 @@ START_TEST(queue_concurrent)
 }
 END_TEST
 
+/* ---- FIFO queues ----------------------------------------------------------------- */
+
+static faas_queue_t *mkfifo(faas_runtime_t *rt, const char *name, bool content_dedup)
+{
+	faas_queue_options_t o = FAAS_QUEUE_OPTIONS_INIT;
+
+	o.fifo = 1;
+	o.content_based_deduplication = content_dedup;
+	return mkq(rt, name, &o);
+}
+
+static void send_group(faas_queue_t *q, const char *body, const char *group, char *id)
+{
+	faas_error_detail_t d;
+	char dedup[64];
+
+	snprintf(dedup, sizeof(dedup), "%s-%s", group, body);
+	ck_assert_ok(faas_queue_send_fifo(q, body, strlen(body), NULL, group, dedup, id, &d), d);
+}
+
+static void clear_all(faas_queue_message_t *m, size_t n)
+{
+	while (n--)
+		faas_queue_message_clear(&m[n]);
+}
+
+START_TEST(queue_fifo_group_order_and_lock)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_queue_t *q = mkfifo(rt, "orders.fifo", false);
+	faas_queue_message_t m[10];
+	faas_error_detail_t d;
+
+	ck_assert(faas_queue_is_fifo(q));
+	send_group(q, "a1", "A", NULL);
+	send_group(q, "b1", "B", NULL);
+	send_group(q, "a2", "A", NULL);
+	send_group(q, "a3", "A", NULL);
+	ck_assert_uint_eq(recv(q, 1, 0, m), 1); /* a1: group A is in flight now */
+	ck_assert_str_eq(m[0].body, "a1");
+	ck_assert_str_eq(m[0].message_group_id, "A");
+	ck_assert_str_eq(m[0].deduplication_id, "A-a1");
+	ck_assert_str_eq(m[0].sequence_number, "00000000000000000001");
+	ck_assert_uint_eq(recv(q, 10, 0, m + 1), 1); /* only b1: a2 waits behind a1 */
+	ck_assert_str_eq(m[1].body, "b1");
+	ck_assert_uint_eq(recv(q, 10, 0, m + 2), 0);
+	ck_assert_ok(faas_queue_delete_message(q, m[0].receipt_handle, &d), d);
+	ck_assert_uint_eq(recv(q, 10, 0, m + 2), 2); /* a2, a3 in order, in one receive */
+	ck_assert_str_eq(m[2].body, "a2");
+	ck_assert_str_eq(m[3].body, "a3");
+	/* given back one by one, they come again in their order */
+	ck_assert_ok(faas_queue_change_visibility(q, m[2].receipt_handle, 0, &d), d);
+	ck_assert_uint_eq(recv(q, 10, 0, m + 4), 0); /* a3 still in flight: A stays closed */
+	ck_assert_ok(faas_queue_change_visibility(q, m[3].receipt_handle, 0, &d), d);
+	ck_assert_uint_eq(recv(q, 10, 0, m + 4), 2);
+	ck_assert_str_eq(m[4].body, "a2");
+	ck_assert_str_eq(m[5].body, "a3");
+	/* a visibility timeout opens the group too */
+	faas_clock_advance(rt, 30000);
+	ck_assert_uint_eq(recv(q, 10, 0, m + 6), 3);
+	ck_assert_str_eq(m[6].body, "b1");
+	ck_assert_str_eq(m[7].body, "a2");
+	clear_all(m, 9);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(queue_fifo_deduplication)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_queue_t *q = mkfifo(rt, "dedup.fifo", true);
+	faas_queue_message_t m[4];
+	faas_error_detail_t d;
+	char id1[40], id2[40], id3[40];
+
+	ck_assert_ok(faas_queue_send_fifo(q, "x", 1, NULL, "g", "k1", id1, &d), d);
+	ck_assert_ok(faas_queue_send_fifo(q, "y", 1, NULL, "g", "k1", id2, &d), d);
+	ck_assert_str_eq(id1, id2); /* a duplicate: accepted, not added */
+	ck_assert_ok(faas_queue_send_fifo(q, "z", 1, NULL, "g", NULL, id3, &d), d);
+	ck_assert_ok(faas_queue_send_fifo(q, "z", 1, NULL, "h", NULL, id2, &d), d);
+	ck_assert_str_eq(id3, id2); /* content-based: the same body */
+	counts_are(q, 2, 0);
+	faas_clock_advance(rt, 299999);
+	ck_assert_ok(faas_queue_send_fifo(q, "x", 1, NULL, "g", "k1", id2, &d), d);
+	ck_assert_str_eq(id1, id2);
+	faas_clock_advance(rt, 1); /* five minutes on: a new message */
+	ck_assert_ok(faas_queue_send_fifo(q, "x", 1, NULL, "g", "k1", id2, &d), d);
+	ck_assert_str_ne(id1, id2);
+	counts_are(q, 3, 0);
+	ck_assert_uint_eq(recv(q, 4, 0, m), 3);
+	ck_assert_str_eq(m[1].deduplication_id, "fbade9e36a3f36d3d676c1b808451dd7"); /* MD5 of z */
+	clear_all(m, 3);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(queue_fifo_bad_requests)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_queue_options_t o = FAAS_QUEUE_OPTIONS_INIT;
+	faas_queue_t *f = mkfifo(rt, "f.fifo", false), *s = mkq(rt, "std", NULL), *q;
+	faas_error_detail_t d;
+	char group[200];
+
+	ck_assert_fail(faas_queue_send(f, "x", 1, NULL, NULL, &d), d, FAAS_EINVAL, "MessageGroupId");
+	ck_assert_fail(faas_queue_send_fifo(s, "x", 1, NULL, "g", "k", NULL, &d), d, FAAS_EINVAL,
+	               "only for FIFO");
+	ck_assert_fail(faas_queue_send_fifo(f, "x", 1, NULL, "g", NULL, NULL, &d), d, FAAS_EINVAL,
+	               "ContentBasedDeduplication");
+	ck_assert_fail(faas_queue_send_fifo(f, "x", 1, NULL, NULL, "k", NULL, &d), d, FAAS_EINVAL,
+	               "MessageGroupId");
+	ck_assert_fail(faas_queue_send_fifo(f, "x", 1, NULL, "with space", "k", NULL, &d), d,
+	               FAAS_EINVAL, "MessageGroupId");
+	memset(group, 'g', 129);
+	group[129] = '\0';
+	ck_assert_fail(faas_queue_send_fifo(f, "x", 1, NULL, group, "k", NULL, &d), d, FAAS_EINVAL,
+	               "1 to 128");
+	ck_assert_fail(faas_queue_send_fifo(NULL, "x", 1, NULL, "g", "k", NULL, &d), d, FAAS_EINVAL,
+	               "NULL");
+	o.fifo = 1;
+	ck_assert_fail(faas_queue_create(rt, "nofifo", &o, &q, &d), d, FAAS_EINVAL, ".fifo");
+	ck_assert_fail(faas_queue_create(rt, ".fifo", &o, &q, &d), d, FAAS_EINVAL, ".fifo");
+	o.dead_letter = s;
+	o.max_receive_count = 3;
+	ck_assert_fail(faas_queue_create(rt, "x.fifo", &o, &q, &d), d, FAAS_EINVAL, "dead-letter");
+	o.fifo = 0;
+	ck_assert_fail(faas_queue_create(rt, "std.fifo", &o, &q, &d), d, FAAS_EINVAL, "1 to 80");
+	o.dead_letter = f;
+	ck_assert_fail(faas_queue_create(rt, "y", &o, &q, &d), d, FAAS_EINVAL, "dead-letter");
+	o.version = 1; /* a version 1 struct: no fifo fields read */
+	o.dead_letter = NULL;
+	o.max_receive_count = 0;
+	o.fifo = 77;
+	ck_assert_ok(faas_queue_create(rt, "v1", &o, &q, &d), d);
+	ck_assert(!faas_queue_is_fifo(q));
+	ck_assert(!faas_queue_is_fifo(NULL));
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* Messages given back one by one keep their order (standard queues too). */
+START_TEST(queue_returns_keep_send_order)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_queue_t *q = mkq(rt, "ordered", NULL);
+	faas_queue_message_t m[8];
+	faas_error_detail_t d;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char body[8];
+		snprintf(body, sizeof(body), "m%d", i);
+		send_text(q, body, NULL);
+	}
+	ck_assert_uint_eq(recv(q, 4, 0, m), 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_ok(faas_queue_change_visibility(q, m[i].receipt_handle, 0, &d), d);
+	ck_assert_uint_eq(recv(q, 4, 0, m + 4), 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_str_eq(m[4 + i].body, m[i].body);
+	clear_all(m, 8);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -408,6 +573,10 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, queue_bounded);
 	tcase_add_test(tc, queue_bad_requests);
 	tcase_add_test(tc, queue_concurrent);
+	tcase_add_test(tc, queue_fifo_group_order_and_lock);
+	tcase_add_test(tc, queue_fifo_deduplication);
+	tcase_add_test(tc, queue_fifo_bad_requests);
+	tcase_add_test(tc, queue_returns_keep_send_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -9,6 +9,14 @@
  * with it (or by faas_queue_delete). Order is best effort, as in SQS
  * standard queues: oldest first, a message whose visibility expired goes
  * back to the front.
+ *
+ * FIFO queues (option `fifo`, a name ending in ".fifo"): every message has a
+ * message group; within a group messages are received in the order they
+ * were sent, and while some of a group's messages are in flight (received,
+ * neither deleted nor visible again) no other receive gets any of that
+ * group. A deduplication id (given, or with content_based_deduplication
+ * derived from the body) seen in the last five minutes makes a send succeed
+ * without a second copy, as SQS does.
  */
 #ifndef FAAS_QUEUE_H
 #define FAAS_QUEUE_H
@@ -23,7 +31,7 @@ FAAS_BEGIN_DECLS
 
 typedef struct faas_queue faas_queue_t;
 
-#define FAAS_QUEUE_OPTIONS_VERSION 1
+#define FAAS_QUEUE_OPTIONS_VERSION 2 /* 1: without fifo and content_based_deduplication */
 #define FAAS_QUEUE_RECEIPT_MAX 64
 
 typedef struct faas_queue_options {
@@ -33,10 +41,15 @@ typedef struct faas_queue_options {
 	uint32_t max_message_bytes;     /**< body limit; 0 = 262144 (SQS's 256 KiB) */
 	uint32_t max_receive_count;     /**< redrive: a message received this many times moves to
 	                                     dead_letter at its next receive; 0 = no redrive */
-	faas_queue_t *dead_letter;      /**< required with max_receive_count (same runtime) */
+	faas_queue_t *dead_letter;      /**< required with max_receive_count (same runtime; a FIFO
+	                                     queue's dead-letter queue is FIFO too) */
+	int fifo;                       /**< a FIFO queue (version 2) */
+	int content_based_deduplication; /**< FIFO: the body's digest is the deduplication id
+	                                      when none is given (version 2) */
 } faas_queue_options_t;
 
-#define FAAS_QUEUE_OPTIONS_INIT { FAAS_QUEUE_OPTIONS_VERSION, 0, 0, 0, 0, NULL }
+#define FAAS_QUEUE_OPTIONS_INIT { FAAS_QUEUE_OPTIONS_VERSION, 0, 0, 0, 0, NULL, 0, 0 }
+#define FAAS_QUEUE_GROUP_MAX 128 /* MessageGroupId and MessageDeduplicationId: 1-128 */
 
 /** A received message. Release with faas_queue_message_clear(). */
 typedef struct faas_queue_message {
@@ -48,6 +61,9 @@ typedef struct faas_queue_message {
 	uint32_t receive_count;      /**< ApproximateReceiveCount, this receive included */
 	int64_t sent_timestamp_ms;   /**< SentTimestamp */
 	int64_t first_receive_timestamp_ms; /**< ApproximateFirstReceiveTimestamp */
+	char message_group_id[FAAS_QUEUE_GROUP_MAX + 1];  /**< FIFO: MessageGroupId, else "" */
+	char deduplication_id[FAAS_QUEUE_GROUP_MAX + 1];  /**< FIFO: MessageDeduplicationId */
+	char sequence_number[24];                         /**< FIFO: SequenceNumber, else "" */
 } faas_queue_message_t;
 
 /**
@@ -79,6 +95,21 @@ FAAS_EXTERN const char *faas_queue_arn(const faas_queue_t *q);
  */
 FAAS_EXTERN int faas_queue_send(faas_queue_t *q, const char *body, size_t len, json_t *attributes,
                                 char message_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *detail);
+
+/**
+ * Send to a FIFO queue: as faas_queue_send, in message group @p group_id
+ * (1-128 characters of [!-~], required) with deduplication id @p dedup_id
+ * (the same rule; NULL only with content_based_deduplication). A duplicate
+ * within five minutes succeeds with the first message's id and adds nothing.
+ * @return 0; as faas_queue_send, and FAAS_EINVAL for a standard queue
+ */
+FAAS_EXTERN int faas_queue_send_fifo(faas_queue_t *q, const char *body, size_t len,
+                                     json_t *attributes, const char *group_id, const char *dedup_id,
+                                     char message_id[FAAS_REQUEST_ID_SIZE],
+                                     faas_error_detail_t *detail);
+
+/** Whether @p q is a FIFO queue. */
+FAAS_EXTERN int faas_queue_is_fifo(const faas_queue_t *q);
 
 /**
  * Receive up to @p max (1-10000) visible messages, oldest first; they stay
