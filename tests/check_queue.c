@@ -546,7 +546,7 @@ START_TEST(queue_returns_keep_send_order)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		char body[8];
+		char body[16];
 		snprintf(body, sizeof(body), "m%d", i);
 		send_text(q, body, NULL);
 	}
