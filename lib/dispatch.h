@@ -374,6 +374,9 @@ FAAS_INTERNAL void faas__inv_post_complete(struct faas_inv *inv, struct faas_ins
  * §9.8 (done_cb) arrives with its first user, async invocation. */
 FAAS_INTERNAL int faas__submit(struct faas_inv *inv);
 FAAS_INTERNAL void faas__request_id(char out[FAAS_REQUEST_ID_SIZE]);
+/* The request chain of the handler running on this thread for rt (0: none):
+ * queue and stream sends made from a handler carry it (DESIGN 9.13). */
+FAAS_INTERNAL uint32_t faas__current_lineage(const faas_runtime_t *rt);
 FAAS_INTERNAL void faas__version_label(uint32_t number, char out[12]);
 FAAS_INTERNAL void faas__log_line(struct faas_inv *inv, const char *line, size_t len);
 /* The host's log sinks only (no invocation's tail). */

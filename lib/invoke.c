@@ -937,6 +937,11 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 	return 0;
 }
 
+uint32_t faas__current_lineage(const faas_runtime_t *rt)
+{
+	return current_inv && current_inv->rt == rt ? current_inv->lineage : 0;
+}
+
 int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
                 const faas_invoke_options_t *o, faas_result_t *r)
 {

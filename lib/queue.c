@@ -41,6 +41,7 @@ struct qmsg {
 	json_t *attrs;
 	size_t len;
 	uint64_t order;    /* send order in this queue: the visible list is kept in it */
+	uint32_t lineage;  /* the request chain it was sent from (a handler's), else 0 */
 	const char *group; /* FIFO: MessageGroupId and MessageDeduplicationId, in this */
 	const char *dedup; /* block after the body; NULL otherwise */
 	char id[FAAS_REQUEST_ID_SIZE];
@@ -672,6 +673,7 @@ static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attri
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	faas__request_id(m->id);
 	m->sent_ms = faas__clock_wall_ms(&q->rt->clock);
+	m->lineage = faas__current_lineage(q->rt);
 	pthread_mutex_lock(&q->lock);
 	rc = q->deleted ? faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.")
 	     : q->ff    ? fifo_admit(q, m, message_id, &dup, d)
@@ -712,6 +714,7 @@ static bool copy_out(const struct qmsg *m, faas_queue_message_t *out)
 	out->receive_count = m->receive_count;
 	out->sent_timestamp_ms = m->sent_ms;
 	out->first_receive_timestamp_ms = m->first_receive_ms;
+	out->lineage = m->lineage;
 	if (m->group) {
 		snprintf(out->message_group_id, sizeof(out->message_group_id), "%s", m->group);
 		snprintf(out->deduplication_id, sizeof(out->deduplication_id), "%s", m->dedup);

@@ -377,7 +377,7 @@ static int queue_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_so
 		} else {
 			out[k].record = rec;
 			out[k].size = sqs_record_size(rec, &msgs[i]);
-			out[k].lineage = 0; /* queue sends carry no request chain yet */
+			out[k].lineage = msgs[i].lineage;
 			snprintf(out[k].id, sizeof(out[k].id), "%s", msgs[i].message_id);
 			snprintf(out[k].handle, sizeof(out[k].handle), "%s", msgs[i].receipt_handle);
 			k++;

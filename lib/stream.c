@@ -314,6 +314,7 @@ int faas_stream_put(faas_stream_t *s, const char *key, const void *data, size_t 
 	memcpy(r->bytes, key, klen + 1);
 	if (len)
 		memcpy(r->bytes + klen + 1, data, len);
+	r->lineage = faas__current_lineage(s->rt);
 	r->arrival_ns = faas__clock_mono_ns(&s->rt->clock);
 	r->arrival_ms = faas__clock_wall_ms(&s->rt->clock);
 	pthread_mutex_lock(&s->lock);

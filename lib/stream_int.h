@@ -15,6 +15,7 @@ struct srec {
 	uint64_t hash; /* top 64 bits of the key's MD5 */
 	uint64_t arrival_ns; /* runtime clock */
 	int64_t arrival_ms;  /* wall time */
+	uint32_t lineage;    /* put from a handler: its request chain, else 0 */
 	size_t key_len, len;
 	char bytes[];
 };

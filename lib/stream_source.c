@@ -181,7 +181,7 @@ static bool visit(const struct srec *r, void *arg)
 		return false;
 	}
 	o->size = faas__json_text_size(o->record);
-	o->lineage = 0;
+	o->lineage = r->lineage;
 	o->group = rd->lane - rd->ss->lanes + 1;
 	faas__stream_seq_text(r->seq, o->id);
 	snprintf(o->handle, sizeof(o->handle), "%u:%llu", (unsigned)(rd->lane - rd->ss->lanes),

@@ -705,6 +705,52 @@ START_TEST(mapping_fifo_group_order)
 }
 END_TEST
 
+/* ---- the request chain through a queue ------------------------------------------------- */
+
+static _Atomic int loop_hops;
+
+/* Sends what it got back to the queue it came from: a loop. */
+static int loop_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	json_t *r = json_array_get(json_object_get(event, "Records"), 0);
+	const char *body = t_jstr(r, "body");
+
+	(void)ctx;
+	atomic_fetch_add(&loop_hops, 1);
+	faas_queue_send(ud, body, strlen(body), NULL, NULL, NULL);
+	*response = NULL;
+	return 0;
+}
+
+START_TEST(mapping_recursion_through_a_queue_stops)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_queue_t *q = mkq(rt, "loop", NULL);
+	faas_queue_message_t msg;
+	faas_mapping_t *m;
+	faas_error_detail_t d;
+	size_t n;
+	int i;
+
+	atomic_store(&loop_hops, 0);
+	t_create_fn(rt, "f", loop_h, q);
+	m = mkmap(rt, q, "f", NULL);
+	send_n(q, 1, "again");
+	for (i = 0; i < 20; i++)
+		advance(rt, 1);
+	ck_assert_int_eq(atomic_load(&loop_hops), 16); /* the 17th hop is refused */
+	ck_assert_int_eq(metric(m, "RecordsDropped"), 1);
+	counts_are(q, 0, 0);
+	/* a message sent from outside any handler starts a chain of its own */
+	send_n(q, 1, "fresh");
+	ck_assert_ok(faas_mapping_enable(m, 0, &d), d);
+	ck_assert_ok(faas_queue_receive(q, 1, 0, &msg, &n, &d), d);
+	ck_assert_uint_eq(msg.lineage, 0);
+	faas_queue_message_clear(&msg);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 /* ---- lifecycle -------------------------------------------------------------------------------- */
 
 START_TEST(mapping_disable_enable_delete)
@@ -1204,6 +1250,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_max_concurrency);
 	tcase_add_test(tc, mapping_throttle_releases_and_backs_off);
 	tcase_add_test(tc, mapping_fifo_group_order);
+	tcase_add_test(tc, mapping_recursion_through_a_queue_stops);
 	tcase_add_test(tc, mapping_disable_enable_delete);
 	tcase_add_test(tc, mapping_shutdown_returns_gathered_records);
 	tcase_add_test(tc, mapping_describe_shape);

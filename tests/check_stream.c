@@ -624,6 +624,43 @@ START_TEST(stream_parallelization_factor)
 }
 END_TEST
 
+static int hops;
+
+/* Puts what it got back into the stream it came from: a loop. */
+static int loop_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)ctx;
+	(void)event;
+	hops++;
+	faas_stream_put(ud, "k", "again", 5, NULL, NULL, NULL);
+	*response = NULL;
+	return 0;
+}
+
+START_TEST(stream_recursion_stops)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_stream_t *s = mks(rt, 1);
+	faas_mapping_t *m;
+	json_t *j;
+	faas_error_detail_t d;
+
+	hops = 0;
+	t_create_fn(rt, "f", loop_h, s);
+	m = mkmap(rt, s, NULL, NULL);
+	put(s, "k", "start");
+	advance(rt, 1);
+	advance(rt, 1);
+	ck_assert_int_eq(hops, 16);
+	ck_assert_ok(faas_mapping_describe(m, &j, &d), d);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "Metrics"),
+	                                                    "RecordsDropped")),
+	                 1);
+	json_decref(j);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -641,6 +678,7 @@ Suite *stream_suite(void)
 	tcase_add_test(tc, stream_starting_positions);
 	tcase_add_test(tc, stream_filters_on_data);
 	tcase_add_test(tc, stream_parallelization_factor);
+	tcase_add_test(tc, stream_recursion_stops);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -64,6 +64,8 @@ typedef struct faas_queue_message {
 	char message_group_id[FAAS_QUEUE_GROUP_MAX + 1];  /**< FIFO: MessageGroupId, else "" */
 	char deduplication_id[FAAS_QUEUE_GROUP_MAX + 1];  /**< FIFO: MessageDeduplicationId */
 	char sequence_number[24];                         /**< FIFO: SequenceNumber, else "" */
+	uint32_t lineage; /**< sent from a handler: the length of its request chain, else 0
+	                       (a mapping's invocation continues that chain: DESIGN 9.13) */
 } faas_queue_message_t;
 
 /**
