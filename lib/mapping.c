@@ -62,6 +62,8 @@ struct faas_mapping {
 	uint64_t not_before_ns; /* backoff after a throttle or a failed receive */
 	uint64_t next_poll_ns;  /* real clock: the next poll of a quiet source */
 	uint32_t inflight, backoffs;
+	uint32_t *groups_out; /* groups with a batch in flight (a stream's lanes: one each) */
+	size_t ngroups_out, cap_groups_out;
 	bool stepping, again;
 	int64_t last_modified_ms;
 	const char *last_result;
@@ -76,6 +78,7 @@ struct faas_mapping {
 struct batch {
 	struct faas_mapping *m; /* referenced */
 	struct faas_inv *inv;
+	uint32_t group; /* its records' group (0: none) */
 	bool rbif; /* report_batch_item_failures when it was sent */
 	struct batch *next, *prev; /* the runtime's running list */
 	size_t n;
@@ -174,7 +177,11 @@ static enum verdict passes(struct faas_mapping *m, const struct map_conf *c, jso
 		unsigned char *raw = NULL;
 		size_t len = strlen(text);
 		if (m->src->ops.data_base64) { /* a stream's data: base64 of the payload */
+			bool valid = strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			                          "0123456789+/=") == len;
 			raw = faas__base64_decode(text, &len);
+			if (!raw && valid)
+				return NO_MEMORY;
 			text = (const char *)raw;
 		}
 		memset(&e, 0, sizeof(e));
@@ -209,6 +216,30 @@ static enum verdict passes(struct faas_mapping *m, const struct map_conf *c, jso
 
 static void mapping_unref(struct faas_mapping *m);
 static void wake_housekeeping(struct faas_mapping *m);
+
+/* Under m->lock: whether a batch of @p group is in flight. */
+static bool group_out(const struct faas_mapping *m, uint32_t group)
+{
+	size_t i;
+
+	for (i = 0; group && i < m->ngroups_out; i++)
+		if (m->groups_out[i] == group)
+			return true;
+	return false;
+}
+
+/* Under m->lock: a batch ended (or never went): its slot and its group. */
+static void batch_gone(struct faas_mapping *m, const struct batch *b)
+{
+	size_t i;
+
+	m->inflight--;
+	for (i = 0; b->group && i < m->ngroups_out; i++)
+		if (m->groups_out[i] == b->group) {
+			m->groups_out[i] = m->groups_out[--m->ngroups_out];
+			break;
+		}
+}
 
 static void conf_clear(struct map_conf *c)
 {
@@ -322,7 +353,7 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 	}
 	faas__inv_unref(inv); /* the running list's reference */
 	pthread_mutex_lock(&m->lock);
-	m->inflight--;
+	batch_gone(m, b);
 	m->succeeded += nok;
 	m->failed += nfail;
 	m->last_result = nfail ? "PROBLEM: Function call failed" : "OK";
@@ -397,7 +428,7 @@ static bool send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 			settle(m, &b->recs[i], m->src->ops.ack);
 		pthread_mutex_lock(&m->lock);
 		m->dropped += b->n;
-		m->inflight--;
+		batch_gone(m, b);
 		m->last_result = "PROBLEM: Recursive invocation stopped";
 		pthread_mutex_unlock(&m->lock);
 		faas__free(b);
@@ -478,7 +509,7 @@ static bool send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 
 refused:
 	pthread_mutex_lock(&m->lock);
-	m->inflight--;
+	batch_gone(m, b);
 	if (reason && m->inflight > 0) {
 		/* its own batches fill the function: the records wait for the
 		 * next one to end (which steps again), in front, still hidden.
@@ -507,14 +538,28 @@ refused:
 /* ---- stepping ---------------------------------------------------------------------- */
 
 /* Under m->lock: take the first records that fit one invocation, all of
- * the first one's group (a stream's lane: in order, never mixed). */
-static struct batch *take_batch(struct faas_mapping *m, uint64_t now)
+ * one group (a stream's lane: in order, never mixed) that has no batch in
+ * flight. NULL: none may go now (*none), or no memory. */
+static struct batch *take_batch(struct faas_mapping *m, uint64_t now, bool *none)
 {
-	size_t n = 0, bytes = EVENT_OVERHEAD, i, k = 0;
-	uint32_t group = m->pending[0].group;
+	size_t n = 0, bytes = EVENT_OVERHEAD, i, k = 0, start;
+	uint32_t group;
 	struct batch *b;
 
-	for (i = 0; i < m->npending && n < m->conf.batch_size; i++) {
+	for (start = 0; start < m->npending && group_out(m, m->pending[start].group); start++)
+		;
+	if ((*none = start == m->npending))
+		return NULL;
+	group = m->pending[start].group;
+	if (group && m->ngroups_out == m->cap_groups_out) {
+		size_t cap = m->cap_groups_out ? m->cap_groups_out * 2 : 8;
+		uint32_t *g = faas__reallocarray(m->groups_out, cap, sizeof(*g));
+		if (!g)
+			return NULL;
+		m->groups_out = g;
+		m->cap_groups_out = cap;
+	}
+	for (i = start; i < m->npending && n < m->conf.batch_size; i++) {
 		if (m->pending[i].group != group)
 			continue;
 		if (n > 0 && bytes + m->pending[i].size + 1 > FAAS_MAPPING_BATCH_BYTES_MAX)
@@ -527,6 +572,9 @@ static struct batch *take_batch(struct faas_mapping *m, uint64_t now)
 	memset(b, 0, sizeof(*b));
 	b->m = m;
 	b->n = n;
+	b->group = group;
+	if (group)
+		m->groups_out[m->ngroups_out++] = group;
 	for (i = 0; i < m->npending; i++) { /* the batch's out, the rest closes up in order */
 		if (m->pending[i].group == group && k < n)
 			b->recs[k++] = m->pending[i];
@@ -619,7 +667,9 @@ static bool gather(struct faas_mapping *m, uint32_t room, uint64_t now)
 	for (i = 0; i < n; i++) {
 		enum verdict v = passes(m, &c, got[i].record);
 		if (v != PASS) {
-			settle(m, &got[i], v == FILTERED ? m->src->ops.ack : m->src->ops.release);
+			settle(m, &got[i],
+			       v == FILTERED ? (m->src->ops.skip ? m->src->ops.skip : m->src->ops.ack)
+			                     : m->src->ops.release);
 			pthread_mutex_lock(&m->lock);
 			if (v == FILTERED)
 				m->filtered++;
@@ -661,7 +711,7 @@ static bool step_once(struct faas_mapping *m, struct faas_maps *ms, uint64_t now
 	struct batch *b = NULL;
 	size_t ndrop = 0;
 	uint32_t room = 0;
-	bool closed, got = false;
+	bool closed, got = false, none = false;
 
 	pthread_mutex_lock(&ms->lock);
 	closed = ms->closed;
@@ -692,7 +742,7 @@ static bool step_once(struct faas_mapping *m, struct faas_maps *ms, uint64_t now
 		got = gather(m, room, now);
 	pthread_mutex_lock(&m->lock);
 	if (batch_ready(m, now) && (!m->conf.max_conc || m->inflight < m->conf.max_conc) &&
-	    !(b = take_batch(m, now))) {
+	    !(b = take_batch(m, now, &none)) && !none) {
 		/* no memory for the batch: records must not wait in pending past
 		 * their visibility (they would come twice); back to the source */
 		drop = m->pending;
@@ -888,6 +938,7 @@ static void mapping_unref(struct faas_mapping *m)
 		return;
 	release_all(m, m->pending, m->npending); /* nothing gathered is lost */
 	faas__free(m->pending);
+	faas__free(m->groups_out);
 	conf_clear(&m->conf);
 	atomic_fetch_sub(&m->src->mapped, 1);
 	faas_source_free(m->src);
@@ -1016,7 +1067,7 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 		conf_clear(&conf);
 		return faas__fail(d, FAAS_EINVAL, "the source serves mappings of another runtime");
 	}
-	if (src->ops.ordered && atomic_load(&src->mapped) > 0) {
+	if (src->ops.ordered && !atomic_compare_exchange_strong(&src->mapped, &(int){ 0 }, 1)) {
 		conf_clear(&conf);
 		return faas__fail(d, FAAS_EINVAL,
 		                  "a stream source keeps one mapping's positions: make one per mapping");
@@ -1024,6 +1075,8 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 	if (!(m = faas__calloc(1, sizeof(*m))) || !(ms = maps_of(rt, true))) {
 		faas__free(m);
 		conf_clear(&conf);
+		if (src->ops.ordered)
+			atomic_store(&src->mapped, 0);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
 	atomic_init(&m->refs, 1);
@@ -1037,7 +1090,7 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 	faas__format_arn(rt, id.name, id.name_len, id.qual, id.qual ? id.qual_len : 0,
 	                 m->function_arn, sizeof(m->function_arn));
 	faas__request_id(m->uuid);
-	if (atomic_fetch_add(&src->mapped, 1) == 0)
+	if ((src->ops.ordered ? 0 : atomic_fetch_add(&src->mapped, 1)) == 0)
 		snprintf(src->function_arn, sizeof(src->function_arn), "%s", m->function_arn);
 	faas__source_ref(src);
 	m->src = src;

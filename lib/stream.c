@@ -222,6 +222,7 @@ int faas_stream_create(faas_runtime_t *rt, const char *name, const faas_stream_o
 int faas_stream_delete(faas_stream_t *s, faas_error_detail_t *d)
 {
 	faas_stream_t **pp;
+	bool listed;
 	int rc;
 
 	faas__detail_reset(d);
@@ -232,9 +233,11 @@ int faas_stream_delete(faas_stream_t *s, faas_error_detail_t *d)
 	pthread_mutex_lock(&s->rt->queue_lock);
 	for (pp = &s->rt->streams; *pp && *pp != s; pp = &(*pp)->next)
 		;
-	if (*pp)
+	if ((listed = *pp != NULL))
 		*pp = s->next;
 	pthread_mutex_unlock(&s->rt->queue_lock);
+	if (!listed) /* deleted already: the list's reference is gone */
+		return faas__fail(d, FAAS_ENOTFOUND, "Stream %s not found.", s->name);
 	pthread_mutex_lock(&s->lock);
 	s->deleted = true;
 	pthread_mutex_unlock(&s->lock);
@@ -315,9 +318,11 @@ int faas_stream_put(faas_stream_t *s, const char *key, const void *data, size_t 
 	if (len)
 		memcpy(r->bytes + klen + 1, data, len);
 	r->lineage = faas__current_lineage(s->rt);
+	pthread_mutex_lock(&s->lock);
+	/* under the lock: arrival order is sequence order (trim, AT_TIMESTAMP and
+	 * the age limit rely on it) */
 	r->arrival_ns = faas__clock_mono_ns(&s->rt->clock);
 	r->arrival_ms = faas__clock_wall_ms(&s->rt->clock);
-	pthread_mutex_lock(&s->lock);
 	sh = &s->shards[shard];
 	trim(s, sh, r->arrival_ns);
 	if (s->deleted || sh->n - sh->head >= s->capacity ||
@@ -389,11 +394,12 @@ size_t faas__stream_read(faas_stream_t *s, uint32_t shard, uint64_t from, uint32
 	trim(s, sh, faas__clock_mono_ns(&s->rt->clock));
 	for (i = find_from(sh, from); i < sh->n && n < max; i++) {
 		const struct srec *r = sh->recs[i];
+		int v;
 		if (lanes > 1 && r->hash % lanes != lane)
 			continue;
-		if (!visit(r, arg))
+		if ((v = visit(r, arg)) < 0)
 			break;
-		n++;
+		n += (size_t)v;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;

@@ -38,10 +38,12 @@ FAAS_INTERNAL void faas__stream_seq_text(uint64_t seq, char out[FAAS_STREAM_SEQ_
 FAAS_INTERNAL bool faas__stream_seq_parse(const char *text, uint64_t *seq);
 FAAS_INTERNAL void faas__shard_id(uint32_t shard, char out[FAAS_STREAM_SHARD_ID_MAX]);
 
-/* Called under the stream's lock for each record read; false stops. */
-typedef bool (*faas__stream_visit_fn)(const struct srec *r, void *arg);
-/* Visit up to max live records of @p shard from sequence @p from on, only
- * those of @p lane (key hash % lanes) when lanes > 1; returns how many. */
+/* Called under the stream's lock for each record read: 1 taken, 0 passed
+ * over (not counted), -1 stop. */
+typedef int (*faas__stream_visit_fn)(const struct srec *r, void *arg);
+/* Visit live records of @p shard from sequence @p from on, only those of
+ * @p lane (key hash % lanes) when lanes > 1, until @p max are taken;
+ * returns how many were. */
 FAAS_INTERNAL size_t faas__stream_read(faas_stream_t *s, uint32_t shard, uint64_t from,
                                        uint32_t lanes, uint32_t lane, size_t max,
                                        faas__stream_visit_fn visit, void *arg);

@@ -41,7 +41,7 @@ struct lane {
 	uint64_t next; /* the next sequence to hand out */
 	bool busy;     /* a chunk is out */
 	uint64_t first, last, mid; /* mid: the last sequence of the chunk's first half */
-	uint32_t count, settled, failed, attempts;
+	uint32_t count, settled, failed, skipped, attempts;
 	uint64_t low_fail, low_back; /* UINT64_MAX: none */
 	uint64_t not_before_ns;      /* a retry waits until then (runtime clock) */
 	int64_t first_ms, last_ms;
@@ -131,6 +131,7 @@ struct reader {
 	size_t n;
 	int64_t now_ms;
 	struct discard old; /* records past the age limit, skipped */
+	size_t bytes;       /* of the chunk, as JSON text */
 	bool oom;
 };
 
@@ -159,9 +160,10 @@ static json_t *kinesis_record(struct reader *rd, const struct srec *r)
 }
 
 /* Under the stream's lock: one record of the lane. */
-static bool visit(const struct srec *r, void *arg)
+static int visit(const struct srec *r, void *arg)
 {
 	struct reader *rd = arg;
+	struct lane *l = rd->lane;
 	faas_source_record_t *o;
 
 	if (rd->ss->max_age_ms >= 0 && rd->n == 0 && rd->now_ms - r->arrival_ms > rd->ss->max_age_ms) {
@@ -171,29 +173,39 @@ static bool visit(const struct srec *r, void *arg)
 		}
 		rd->old.last = r->seq;
 		rd->old.last_ms = r->arrival_ms;
-		return true;
+		return 0;
 	}
-	if (rd->lane->nends && r->seq > rd->lane->ends[rd->lane->nends - 1])
-		return false; /* the half being done ends here */
+	/* bisect: halves that nothing is left of (aged out, trimmed) are done */
+	while (rd->n == 0 && l->nends && r->seq > l->ends[l->nends - 1])
+		l->nends--;
+	if (l->nends && r->seq > l->ends[l->nends - 1])
+		return -1; /* the half being done ends here */
 	o = &rd->out[rd->n];
 	if (!(o->record = kinesis_record(rd, r))) {
 		rd->oom = true;
-		return false;
+		return -1;
 	}
 	o->size = faas__json_text_size(o->record);
+	if (rd->n > 0 && rd->bytes + o->size + 1 > FAAS_MAPPING_BATCH_BYTES_MAX) {
+		/* a chunk stays within one batch's 6 MB: this one starts the next */
+		json_decref(o->record);
+		o->record = NULL;
+		return -1;
+	}
+	rd->bytes += o->size + 1;
 	o->lineage = r->lineage;
-	o->group = rd->lane - rd->ss->lanes + 1;
+	o->group = (uint32_t)(l - rd->ss->lanes) + 1;
 	faas__stream_seq_text(r->seq, o->id);
-	snprintf(o->handle, sizeof(o->handle), "%u:%llu", (unsigned)(rd->lane - rd->ss->lanes),
+	snprintf(o->handle, sizeof(o->handle), "%u:%llu", (unsigned)(l - rd->ss->lanes),
 	         (unsigned long long)r->seq);
 	if (rd->n == 0) {
-		rd->lane->first = r->seq;
-		rd->lane->first_ms = r->arrival_ms;
+		l->first = r->seq;
+		l->first_ms = r->arrival_ms;
 	}
-	rd->lane->last = r->seq;
-	rd->lane->last_ms = r->arrival_ms;
+	l->last = r->seq;
+	l->last_ms = r->arrival_ms;
 	rd->n++;
-	return true;
+	return 1;
 }
 
 static int ss_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_record_t *out,
@@ -207,7 +219,7 @@ static int ss_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_sourc
 	*n = 0;
 	for (k = 0; k < ss->nlanes; k++) {
 		struct reader rd = { ss, NULL, out, 0, faas__clock_wall_ms(&rt->clock),
-			             { "RecordAgeExceeded", 0, 0, 0, 0, 0, 0, 0 }, false };
+			             { "RecordAgeExceeded", 0, 0, 0, 0, 0, 0, 0 }, 14, false };
 		uint64_t from, now = faas__clock_mono_ns(&rt->clock), mid = 0;
 		uint32_t i;
 		bool idle;
@@ -225,13 +237,18 @@ static int ss_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_sourc
 		if (rd.n)
 			faas__stream_seq_parse(out[(rd.n + 1) / 2 - 1].id, &mid);
 		pthread_mutex_lock(&ss->lock);
-		if (rd.old.count) /* discarded: the lane moves past them */
+		if (rd.old.count) { /* discarded: the lane moves past them, a new count starts */
+			if (rd.old.first == from) /* what it was retrying: its attempts so far */
+				rd.old.attempts = rd.lane->attempts;
 			rd.lane->next = rd.old.last + 1;
+			rd.lane->attempts = 0;
+			rd.lane->not_before_ns = 0;
+		}
 		if (rd.n) {
 			rd.lane->mid = mid;
 			rd.lane->busy = true;
 			rd.lane->count = (uint32_t)rd.n;
-			rd.lane->settled = rd.lane->failed = 0;
+			rd.lane->settled = rd.lane->failed = rd.lane->skipped = 0;
 			rd.lane->low_fail = rd.lane->low_back = UINT64_MAX;
 			ss->rr = i + 1;
 		}
@@ -276,7 +293,9 @@ static bool finish(struct ssrc *ss, struct lane *l, struct discard *x)
 			l->next = l->low_back;
 		return false;
 	}
-	if (ss->bisect && l->failed == l->count && l->count > 1 && l->nends + 2 <= SPLITS_MAX) {
+	/* a whole batch failed (filtered records never were in it) */
+	if (ss->bisect && l->failed == l->count - l->skipped && l->failed > 1 &&
+	    l->nends + 2 <= SPLITS_MAX) {
 		l->ends[l->nends++] = l->last; /* the second half, after ... */
 		l->ends[l->nends++] = l->mid;  /* ... the first: a split, not a retry */
 		l->next = l->first;
@@ -296,7 +315,7 @@ static bool finish(struct ssrc *ss, struct lane *l, struct discard *x)
 	return false;
 }
 
-enum how { ACK, NACK, RELEASE };
+enum how { ACK, NACK, RELEASE, SKIP };
 
 static void ss_settle(struct ssrc *ss, const faas_source_record_t *r, enum how how)
 {
@@ -312,7 +331,9 @@ static void ss_settle(struct ssrc *ss, const faas_source_record_t *r, enum how h
 	l = &ss->lanes[idx];
 	if (l->busy && seq >= l->first && seq <= l->last) {
 		l->settled++;
-		if (how == NACK) {
+		if (how == SKIP) {
+			l->skipped++;
+		} else if (how == NACK) {
 			l->failed++;
 			if (seq < l->low_fail)
 				l->low_fail = seq;
@@ -340,6 +361,11 @@ static void ss_nack(void *ud, const faas_source_record_t *r)
 static void ss_release(void *ud, const faas_source_record_t *r)
 {
 	ss_settle(ud, r, RELEASE);
+}
+
+static void ss_skip(void *ud, const faas_source_record_t *r)
+{
+	ss_settle(ud, r, SKIP);
 }
 
 static void ss_close(void *ud)
@@ -419,7 +445,7 @@ int faas_stream_source_new(faas_stream_t *s, const faas_stream_source_options_t 
 {
 	faas_stream_source_options_t def = FAAS_STREAM_SOURCE_OPTIONS_INIT;
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "aws:kinesis", NULL, "data", ss_receive,
-		                  ss_ack, ss_nack, ss_release, ss_close, 1, 1, "kinesis" };
+		                  ss_ack, ss_nack, ss_release, ss_close, 1, 1, "kinesis", ss_skip };
 	struct ssrc *ss;
 	int rc;
 

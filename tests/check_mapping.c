@@ -874,7 +874,7 @@ START_TEST(mapping_bad_input)
 	faas_queue_t *q = mkq(rt, "in", NULL);
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, NULL, NULL, NULL, NULL,
-		                  NULL, NULL, NULL, NULL, 0, 0, NULL };
+		                  NULL, NULL, NULL, NULL, 0, 0, NULL, NULL };
 	faas_error_detail_t d;
 	faas_source_t *src, *bad_src;
 	faas_mapping_t *m = (faas_mapping_t *)&d;
@@ -1007,7 +1007,7 @@ START_TEST(mapping_host_source)
 {
 	faas_runtime_t *rt = rt_inline();
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "host", "arn:host:1", NULL, host_receive,
-		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL };
+		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL, NULL };
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	struct host_src h;
 	faas_error_detail_t d;

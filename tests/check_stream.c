@@ -661,6 +661,203 @@ START_TEST(stream_recursion_stops)
 }
 END_TEST
 
+/* ---- regressions (from review) ------------------------------------------------- */
+static int n_delivered_payload(const char *want)
+{
+	int b, hits = 0;
+	for (b = 0; b < nseen; b++)
+		for (size_t k = 0; k < nrec(b); k++) {
+			char *p = payload(rec_of(b, k));
+			hits += strcmp(p, want) == 0;
+			free(p);
+		}
+	return hits;
+}
+
+/* A: bisect halves pending, records age out -> lane stuck forever */
+START_TEST(stream_bisect_then_age_limit_moves_on)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_stream_t *s = mks(rt, 1);
+	faas_stream_source_options_t so = FAAS_STREAM_SOURCE_OPTIONS_INIT;
+	int i;
+
+	t_create_fn(rt, "f", stream_h, NULL);
+	so.bisect_batch_on_function_error = 1;
+	so.maximum_record_age_ms = 5000;
+	so.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	so.on_failure.callback = on_failure;
+	mkmap(rt, s, &so, NULL);
+	put(s, "k", "poison1"); put(s, "k", "poison2"); put(s, "k", "poison3"); put(s, "k", "poison4");
+	for (i = 0; i < 20; i++)
+		advance(rt, 1000);
+	put(s, "k", "fresh");
+	for (i = 0; i < 200; i++)
+		advance(rt, 1000);
+	ck_assert_int_eq(n_delivered_payload("fresh"), 1);
+	faas_runtime_free(rt);
+	reset();
+}
+END_TEST
+
+/* B: bisect halves pending, retention trims them -> lane stuck forever */
+START_TEST(stream_bisect_then_retention_moves_on)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_stream_options_t o = FAAS_STREAM_OPTIONS_INIT;
+	faas_stream_source_options_t so = FAAS_STREAM_SOURCE_OPTIONS_INIT;
+	faas_error_detail_t d;
+	faas_stream_t *s;
+	int i;
+
+	o.retention_ms = 60000;
+	ck_assert_ok(faas_stream_create(rt, "s", &o, &s, &d), d);
+	t_create_fn(rt, "f", stream_h, NULL);
+	so.bisect_batch_on_function_error = 1;
+	mkmap(rt, s, &so, NULL);
+	put(s, "k", "poison1"); put(s, "k", "poison2"); put(s, "k", "poison3"); put(s, "k", "poison4");
+	for (i = 0; i < 130; i++)
+		advance(rt, 1000);
+	put(s, "k", "fresh");
+	for (i = 0; i < 200; i++)
+		advance(rt, 1000);
+	ck_assert_int_eq(n_delivered_payload("fresh"), 1);
+	faas_runtime_free(rt);
+	reset();
+}
+END_TEST
+
+/* C: attempts survive an age discard -> the next record gets fewer retries */
+START_TEST(stream_attempts_start_over_after_age_discard)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_stream_t *s = mks(rt, 1);
+	faas_stream_source_options_t so = FAAS_STREAM_SOURCE_OPTIONS_INIT;
+
+	t_create_fn(rt, "f", stream_h, NULL);
+	so.maximum_retry_attempts = 1;
+	so.maximum_record_age_ms = 500;
+	so.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	so.on_failure.callback = on_failure;
+	mkmap(rt, s, &so, NULL);
+	put(s, "k", "poison-a");
+	advance(rt, 1);
+	advance(rt, 1000); /* age discard */
+	ck_assert_int_eq(nfailures, 1);
+	put(s, "k", "poison-b");
+	advance(rt, 1);
+	ck_assert_int_eq(nfailures, 1); /* poison-b still has its one retry */
+	faas_runtime_free(rt);
+	reset();
+}
+END_TEST
+
+/* D: one chunk over 6 MB -> two batches of one shard in flight at once */
+START_TEST(stream_one_batch_per_lane_over_6mb)
+{
+	faas_runtime_options_t ro = t_options();
+	faas_runtime_t *rt = t_runtime_with(&ro);
+	faas_stream_t *s = mks(rt, 1);
+	faas_error_detail_t d;
+	faas_mapping_t *m;
+	struct latch l;
+	char *big = malloc(1048576);
+	json_t *j;
+	int i;
+
+	memset(big, 'x', 1048576);
+	latch_init(&l);
+	t_create_fn(rt, "f", t_latch_handler, &l);
+	m = mkmap(rt, s, NULL, NULL);
+	for (i = 0; i < 6; i++) /* 8 MB of base64: more than one batch */
+		ck_assert_ok(faas_stream_put(s, "k", big, 1048576, NULL, NULL, &d), d);
+	ck_assert_int_eq(faas_clock_advance(rt, 1), 0);
+	latch_wait_entered(&l, 1);
+	while (!faas__hk_caught_up(rt, faas__clock_mono_ns(&rt->clock))) /* its step is over */
+		sched_yield();
+	ck_assert_ok(faas_mapping_describe(m, &j, &d), d);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "Metrics"), "InFlight")),
+	                 1); /* the rest of the shard waits for this batch */
+	json_decref(j);
+	latch_open(&l);
+	t_settle(rt);
+	ck_assert_int_eq(l.entered, 2);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+	free(big);
+}
+END_TEST
+
+/* E: a filtered record in the chunk disables bisect */
+START_TEST(stream_filtered_records_keep_bisect)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_stream_t *s = mks(rt, 1);
+	faas_stream_source_options_t so = FAAS_STREAM_SOURCE_OPTIONS_INIT;
+	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
+
+	t_create_fn(rt, "f", stream_h, NULL);
+	so.bisect_batch_on_function_error = 1;
+	so.maximum_retry_attempts = 0;
+	so.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	so.on_failure.callback = on_failure;
+	mo.filters[0] = "{\"data\":{\"t\":[\"x\"]}}";
+	mkmap(rt, s, &so, &mo);
+	put(s, "k", "{\"t\":\"ping\"}");
+	put(s, "k", "{\"t\":\"x\",\"p\":\"poison\"}");
+	put(s, "k", "{\"t\":\"x\"}");
+	put(s, "k", "{\"t\":\"x\"}");
+	advance(rt, 1);
+	advance(rt, 1000);
+	ck_assert_int_gt(nseen, 1); /* bisected */
+	faas_runtime_free(rt);
+	reset();
+}
+END_TEST
+
+struct race { faas_runtime_t *rt; faas_source_t *src; int ok; pthread_barrier_t *b; };
+static void *race_create(void *a)
+{
+	struct race *r = a;
+	faas_mapping_t *m;
+	faas_error_detail_t d;
+	pthread_barrier_wait(r->b);
+	r->ok = faas_mapping_create(r->rt, r->src, "f", NULL, &m, &d) == 0;
+	return NULL;
+}
+
+START_TEST(stream_source_one_mapping_under_race)
+{
+	faas_runtime_options_t ro = t_options();
+	faas_runtime_t *rt;
+	faas_stream_t *s;
+	faas_error_detail_t d;
+	pthread_barrier_t b;
+	int i, both = 0;
+
+	ro.inline_mode = 1;
+	rt = t_runtime_with(&ro);
+	s = mks(rt, 1);
+	t_create_fn(rt, "f", stream_h, NULL);
+	pthread_barrier_init(&b, NULL, 2);
+	for (i = 0; i < 300; i++) {
+		struct race r1 = { rt, NULL, 0, &b }, r2;
+		pthread_t t1, t2;
+		ck_assert_ok(faas_stream_source_new(s, NULL, &r1.src, &d), d);
+		r2 = r1;
+		pthread_create(&t1, NULL, race_create, &r1);
+		pthread_create(&t2, NULL, race_create, &r2);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		both += r1.ok && r2.ok;
+		faas_source_free(r1.src);
+	}
+	pthread_barrier_destroy(&b);
+	ck_assert_int_eq(both, 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -679,6 +876,12 @@ Suite *stream_suite(void)
 	tcase_add_test(tc, stream_filters_on_data);
 	tcase_add_test(tc, stream_parallelization_factor);
 	tcase_add_test(tc, stream_recursion_stops);
+	tcase_add_test(tc, stream_bisect_then_age_limit_moves_on);
+	tcase_add_test(tc, stream_bisect_then_retention_moves_on);
+	tcase_add_test(tc, stream_attempts_start_over_after_age_discard);
+	tcase_add_test(tc, stream_one_batch_per_lane_over_6mb);
+	tcase_add_test(tc, stream_filtered_records_keep_bisect);
+	tcase_add_test(tc, stream_source_one_mapping_under_race);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,7 +13,8 @@
  *            (the built-in queue does nothing: the message comes back when
  *            its visibility timeout runs out, as an SQS message does);
  *   release  never processed (a throttled batch, a disabled or deleted
- *            mapping, shutdown): make it available again at once.
+ *            mapping, shutdown): make it available again at once;
+ *   skip     matched no filter: never invoked, done with (as ack when NULL).
  * Nothing the mapping did not process is ever acknowledged.
  *
  * Threads: `receive` is called by one thread at a time per mapping (the
@@ -80,6 +81,8 @@ typedef struct faas_source_ops {
 	                      window, as Lambda allows for streams */
 	const char *filter_root; /**< the record key whose object filters see (Kinesis:
 	                              "kinesis"); NULL = the record itself (copied) */
+	/** Filtered out, never invoked: settled like ack, told apart (NULL: ack). */
+	void (*skip)(void *user_data, const faas_source_record_t *r);
 } faas_source_ops_t;
 
 /**
