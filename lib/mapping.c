@@ -65,6 +65,12 @@ struct faas_mapping {
 	uint32_t *groups_out; /* groups with a batch in flight (a stream's lanes: one each) */
 	size_t ngroups_out, cap_groups_out;
 	bool stepping, again;
+	bool progress; /* records came in since the poll thread last looked */
+	/* a blocking source's own poll thread (faas-poll): it alone steps the
+	 * mapping; others wake it through poll_cond */
+	bool polled, poll_stop;
+	pthread_t poll_tid;
+	pthread_cond_t poll_cond;
 	int64_t last_modified_ms;
 	const char *last_result;
 	/* counters */
@@ -683,6 +689,7 @@ static bool gather(struct faas_mapping *m, uint32_t room, uint64_t now)
 	conf_clear(&c);
 	pthread_mutex_lock(&m->lock);
 	m->received += n;
+	m->progress |= n > 0;
 	if (rc != 0 && n == 0)
 		back_off(m, now, "PROBLEM: The source could not be read");
 	if (kept && !pending_reserve(m, m->npending + kept)) {
@@ -761,11 +768,26 @@ static bool step_once(struct faas_mapping *m, struct faas_maps *ms, uint64_t now
 	return b && send_batch(m, b, now); /* refused: no more tries in this step */
 }
 
+/* Steps from elsewhere only wake a blocking source's poll thread (receive
+ * would block the housekeeping thread or a worker). */
+static bool hand_to_poller(struct faas_mapping *m)
+{
+	if (!m->polled || pthread_equal(pthread_self(), m->poll_tid))
+		return false;
+	pthread_mutex_lock(&m->lock);
+	m->again = true;
+	pthread_cond_signal(&m->poll_cond);
+	pthread_mutex_unlock(&m->lock);
+	return true;
+}
+
 static void step(struct faas_mapping *m)
 {
 	struct faas_maps *ms = atomic_load(&m->rt->maps);
 	bool more;
 
+	if (hand_to_poller(m))
+		return;
 	pthread_mutex_lock(&m->lock);
 	if (m->stepping) {
 		m->again = true;
@@ -922,12 +944,77 @@ bool faas__mappings_busy(faas_runtime_t *rt)
 	all = busy ? NULL : snapshot(ms, &n); /* one lock at a time */
 	for (i = 0; all && i < n; i++) {
 		pthread_mutex_lock(&all[i]->lock);
-		busy |= all[i]->stepping || all[i]->inflight > 0;
+		busy |= (all[i]->stepping && !all[i]->polled) || all[i]->inflight > 0;
 		pthread_mutex_unlock(&all[i]->lock);
 		mapping_unref(all[i]);
 	}
 	faas__free(all);
 	return busy || atomic_load(&ms->kicked);
+}
+
+/* ---- a blocking source's poll thread ---------------------------------------------------- */
+
+static void *poll_main(void *arg)
+{
+	struct faas_mapping *m = arg;
+	struct timespec ts;
+	uint64_t until;
+
+	faas__current_rt = m->rt; /* it settles records like a runtime thread */
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		if (m->poll_stop)
+			break;
+		m->progress = false;
+		pthread_mutex_unlock(&m->lock);
+		step(m); /* receive may block here: this thread is the source's */
+		pthread_mutex_lock(&m->lock);
+		if (m->poll_stop)
+			break;
+		if (!m->progress && !m->again) { /* nothing came: wait a poll interval (real time) */
+			until = faas__real_mono_ns() + (uint64_t)m->conf.poll_ms * 1000000u;
+			ts.tv_sec = (time_t)(until / 1000000000u);
+			ts.tv_nsec = (long)(until % 1000000000u);
+			pthread_cond_timedwait(&m->poll_cond, &m->lock, &ts);
+		}
+		m->again = false;
+		pthread_mutex_unlock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+static int poller_start(struct faas_mapping *m)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->poll_cond, &a);
+	pthread_condattr_destroy(&a);
+	m->polled = true;
+	if ((rc = faas__thread_create(&m->poll_tid, "poll", 0, poll_main, m)) != 0) {
+		m->polled = false;
+		pthread_cond_destroy(&m->poll_cond);
+	}
+	return rc;
+}
+
+/* Stop and join it (it finishes the receive it is in). */
+static void poller_stop(struct faas_mapping *m)
+{
+	if (!m->polled)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->poll_stop) {
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	m->poll_stop = true;
+	pthread_cond_signal(&m->poll_cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->poll_tid, NULL);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
@@ -936,6 +1023,9 @@ static void mapping_unref(struct faas_mapping *m)
 {
 	if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
 		return;
+	poller_stop(m); /* normally stopped already: by delete or shutdown */
+	if (m->polled)
+		pthread_cond_destroy(&m->poll_cond);
 	release_all(m, m->pending, m->npending); /* nothing gathered is lost */
 	faas__free(m->pending);
 	faas__free(m->groups_out);
@@ -960,6 +1050,7 @@ void faas__mappings_stop(faas_runtime_t *rt)
 	all = snapshot(ms, &n);
 	for (i = 0; i < n; i++) { /* a closed step releases what it gathered */
 		bool stepping = true;
+		poller_stop(all[i]); /* a poll thread's last receive ends first */
 		step(all[i]);
 		while (stepping) { /* another thread's step sees `closed` on its next round */
 			pthread_mutex_lock(&all[i]->lock);
@@ -1094,6 +1185,15 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 		snprintf(src->function_arn, sizeof(src->function_arn), "%s", m->function_arn);
 	faas__source_ref(src);
 	m->src = src;
+	if (src->ops.blocking && (rc = poller_start(m)) != 0) {
+		m->src = NULL;
+		atomic_fetch_sub(&src->mapped, 1);
+		faas_source_free(src);
+		conf_clear(&m->conf);
+		pthread_mutex_destroy(&m->lock);
+		faas__free(m);
+		return faas__fail(d, rc, rc == FAAS_ETHREAD ? "could not start the poll thread" : NULL);
+	}
 	pthread_mutex_lock(&ms->lock);
 	m->next = ms->list;
 	ms->list = m;
@@ -1171,6 +1271,7 @@ int faas_mapping_delete(faas_mapping_t *m, faas_error_detail_t *d)
 	pthread_mutex_lock(&m->lock);
 	m->state = MAP_DELETING;
 	pthread_mutex_unlock(&m->lock);
+	poller_stop(m);
 	step(m); /* gathered records go back */
 	mapping_unref(m); /* the list's: batches in flight keep it until they end */
 	return 0;

@@ -407,7 +407,7 @@ static void queue_close(void *ud)
 int faas_queue_source_new(faas_queue_t *q, faas_source_t **out, faas_error_detail_t *d)
 {
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "aws:sqs", NULL, "body", queue_receive,
-		                  queue_ack, NULL, queue_release, queue_close, 0, 0, NULL, NULL };
+		                  queue_ack, NULL, queue_release, queue_close, 0, 0, NULL, NULL, 0 };
 	int rc;
 
 	faas__detail_reset(d);

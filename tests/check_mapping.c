@@ -874,7 +874,7 @@ START_TEST(mapping_bad_input)
 	faas_queue_t *q = mkq(rt, "in", NULL);
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, NULL, NULL, NULL, NULL,
-		                  NULL, NULL, NULL, NULL, 0, 0, NULL, NULL };
+		                  NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0 };
 	faas_error_detail_t d;
 	faas_source_t *src, *bad_src;
 	faas_mapping_t *m = (faas_mapping_t *)&d;
@@ -1007,7 +1007,7 @@ START_TEST(mapping_host_source)
 {
 	faas_runtime_t *rt = rt_inline();
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "host", "arn:host:1", NULL, host_receive,
-		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL, NULL };
+		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL, NULL, 0 };
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	struct host_src h;
 	faas_error_detail_t d;
@@ -1043,6 +1043,113 @@ START_TEST(mapping_host_source)
 	ck_assert_ok(faas_mapping_delete(m, &d), d);
 	ck_assert_int_eq(h.closed, 1); /* the last user is gone */
 	faas_runtime_free(rt);
+	seen_reset();
+}
+END_TEST
+
+/* ---- a host source whose receive blocks: a poll thread of its own ------------------------- */
+
+struct long_poll {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int queued, acked, receives, closed;
+	bool on_hk_or_worker; /* receive ran somewhere it must not */
+	pthread_t poller;
+	bool have_poller;
+};
+
+static int lp_receive(void *ud, uint32_t max, uint32_t vis, faas_source_record_t *out, size_t *n)
+{
+	struct long_poll *lp = ud;
+	struct timespec ts;
+	size_t k = 0;
+	char name[16] = "";
+
+	(void)vis;
+	pthread_getname_np(pthread_self(), name, sizeof(name));
+	pthread_mutex_lock(&lp->lock);
+	if (strcmp(name, "faas-poll") != 0)
+		lp->on_hk_or_worker = true;
+	lp->receives++;
+	pthread_cond_broadcast(&lp->cond);
+	if (!lp->queued) { /* a long poll: up to 50 ms for something to come */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&lp->cond, &lp->lock, &ts);
+	}
+	while (lp->queued > 0 && k < max) {
+		out[k].record = json_pack("{s:i}", "n", lp->queued);
+		out[k].size = 10;
+		out[k].lineage = out[k].group = 0;
+		snprintf(out[k].id, sizeof(out[k].id), "lp-%d", lp->queued);
+		snprintf(out[k].handle, sizeof(out[k].handle), "%d", lp->queued);
+		lp->queued--;
+		k++;
+	}
+	pthread_mutex_unlock(&lp->lock);
+	*n = k;
+	return 0;
+}
+
+static void lp_ack(void *ud, const faas_source_record_t *r)
+{
+	struct long_poll *lp = ud;
+
+	(void)r;
+	pthread_mutex_lock(&lp->lock);
+	lp->acked++;
+	pthread_cond_broadcast(&lp->cond);
+	pthread_mutex_unlock(&lp->lock);
+}
+
+static void lp_close(void *ud)
+{
+	((struct long_poll *)ud)->closed++;
+}
+
+START_TEST(mapping_blocking_source_has_a_poll_thread)
+{
+	faas_runtime_options_t ro = t_options();
+	faas_runtime_t *rt = t_runtime_with(&ro); /* threaded */
+	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "longpoll", NULL, NULL, lp_receive,
+		                  lp_ack, NULL, NULL, lp_close, 0, 0, NULL, NULL, 1 };
+	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
+	struct long_poll lp;
+	faas_error_detail_t d;
+	faas_source_t *src;
+	faas_mapping_t *m;
+
+	memset(&lp, 0, sizeof(lp));
+	pthread_mutex_init(&lp.lock, NULL);
+	pthread_cond_init(&lp.cond, NULL);
+	t_create_fn(rt, "f", record_h, NULL);
+	ck_assert_ok(faas_source_new(&src, &ops, &lp, &d), d);
+	mo.poll_interval_ms = 20;
+	/* a thread that cannot start: a clear error, nothing half made */
+	faas__thread_fail_at(1, false);
+	ck_assert_fail(faas_mapping_create(rt, src, "f", &mo, &m, &d), d, FAAS_ETHREAD, "poll thread");
+	faas__thread_fail_at(0, false);
+	ck_assert_ok(faas_mapping_create(rt, src, "f", &mo, &m, &d), d);
+	faas_source_free(src);
+	pthread_mutex_lock(&lp.lock);
+	lp.queued = 5; /* the long poll in progress gets them */
+	pthread_cond_broadcast(&lp.cond);
+	while (lp.acked < 5) /* real time: the poll thread is the source's own */
+		pthread_cond_wait(&lp.cond, &lp.lock);
+	pthread_mutex_unlock(&lp.lock);
+	t_settle(rt); /* a poll thread waiting in receive does not count as busy */
+	ck_assert_int_eq(metric(m, "RecordsSucceeded"), 5);
+	ck_assert_ok(faas_mapping_delete(m, &d), d); /* waits for the receive it is in */
+	ck_assert_int_eq(lp.closed, 1);
+	ck_assert(!lp.on_hk_or_worker); /* receive ran on faas-poll only */
+	ck_assert_int_gt(lp.receives, 0);
+	faas_runtime_free(rt);
+	pthread_cond_destroy(&lp.cond);
+	pthread_mutex_destroy(&lp.lock);
 	seen_reset();
 }
 END_TEST
@@ -1256,6 +1363,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_describe_shape);
 	tcase_add_test(tc, mapping_bad_input);
 	tcase_add_test(tc, mapping_host_source);
+	tcase_add_test(tc, mapping_blocking_source_has_a_poll_thread);
 	tcase_add_test(tc, mapping_allocation_failures);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(soak_tc, 300);

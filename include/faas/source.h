@@ -21,8 +21,9 @@
  * housekeeping thread, a worker finishing a batch, or in inline mode the
  * caller of faas_clock_advance); ack / nack / release may be called from
  * any worker concurrently. No library lock is held during any of them.
- * They must not block for long (a source whose receive blocks is not
- * supported yet).
+ * They must not block for long, except `receive` of a source that says it
+ * is `blocking`: then each mapping over it calls receive from a thread of
+ * its own, never from the housekeeping thread or a worker.
  */
 #ifndef FAAS_SOURCE_H
 #define FAAS_SOURCE_H
@@ -83,6 +84,10 @@ typedef struct faas_source_ops {
 	                              "kinesis"); NULL = the record itself (copied) */
 	/** Filtered out, never invoked: settled like ack, told apart (NULL: ack). */
 	void (*skip)(void *user_data, const faas_source_record_t *r);
+	/** receive may block (a long poll): each mapping over the source gets a thread of
+	 *  its own ("faas-poll") that calls it in real time; it should return within the
+	 *  mapping's poll_interval_ms, since deleting the mapping and shutdown wait for it */
+	int blocking;
 } faas_source_ops_t;
 
 /**
