@@ -52,7 +52,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 LIB_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -pthread -Iinclude -Ilib \
 	$(JANSSON_CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
-LIB_LIBS = $(JANSSON_LIBS) -pthread -lm
+LIB_LIBS = $(JANSSON_LIBS) -pthread -lm -ldl
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
@@ -123,14 +123,32 @@ uninstall:
 # ---- tests ----------------------------------------------------------------
 
 TEST_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -Iinclude -Ilib -Itests $(JANSSON_CFLAGS) \
-	$(CHECK_CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
+	$(CHECK_CFLAGS) $(WARNINGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP \
+	-DFAAS_TEST_PLUGIN_DIR='"$(BUILD)/tests/plugins"'
+
+# Plug-ins the suite loads: hello in two builds (v1, v2) for hot swap, and
+# broken ones, one per way a load can fail (tests/plugins/).
+TEST_PLUGINS := $(BUILD)/tests/plugins/hello_v1.so $(BUILD)/tests/plugins/hello_v2.so \
+	$(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(filter-out tests/plugins/hello.c,$(wildcard tests/plugins/*.c)))
+PLUGIN_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -shared -Iinclude $(JANSSON_CFLAGS) $(WARNINGS) \
+	$(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS)
+
+$(BUILD)/tests/plugins/hello_v%.so: tests/plugins/hello.c $(HEADERS) | deps-check
+	@mkdir -p $(@D)
+	$(SAY) SO $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -DTAG='"v$*"' $(LDFLAGS) -o $@ $< $(JANSSON_LIBS)
+
+$(BUILD)/tests/plugins/%.so: tests/plugins/%.c $(HEADERS) | deps-check
+	@mkdir -p $(@D)
+	$(SAY) SO $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(LDFLAGS) -o $@ $< $(JANSSON_LIBS)
 
 $(BUILD)/tests/%.o: tests/%.c | deps-check
 	@mkdir -p $(@D)
 	$(SAY) CC $<
 	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
 
-$(TEST_BIN): $(TEST_OBJS) $(STATIC)
+$(TEST_BIN): $(TEST_OBJS) $(STATIC) $(TEST_PLUGINS)
 	$(SAY) LD $@
 	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 

@@ -24,6 +24,7 @@
 #include "faas/source.h"
 #include "faas/mapping.h"
 #include "faas/stream.h"
+#include "faas/plugin.h"
 #include "faas/telemetry.h"
 
 #endif /* FAAS_H */

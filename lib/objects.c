@@ -89,10 +89,14 @@ void faas__version_disown(struct faas_version *v)
 
 void faas__code_unref(struct faas_code *c)
 {
+	struct faas_plugin *p;
+
 	if (!c || !unref(&c->refs))
 		return;
-	udata_unref(c->udata);
+	udata_unref(c->udata); /* user_data_free may be the plug-in's own code */
+	p = c->plugin;
 	faas__free(c);
+	faas__plugin_unref(p); /* its last version gone: the shared object may close */
 }
 
 
@@ -354,6 +358,7 @@ static struct faas_code *code_new(const faas_function_config_t *cfg)
 	c->init = cfg->init;
 	c->shutdown = cfg->shutdown;
 	c->udata = u;
+	c->plugin = faas__plugin_current(); /* keeps the plug-in's code mapped */
 	return c;
 }
 

@@ -77,6 +77,8 @@ struct faas_udata {
 	struct faas_udata *next;
 };
 
+struct faas_plugin;
+
 /* The callbacks of a version. */
 struct faas_code {
 	_Atomic long refs;
@@ -84,7 +86,13 @@ struct faas_code {
 	faas_init_fn init;
 	faas_shutdown_fn shutdown;
 	struct faas_udata *udata;
+	struct faas_plugin *plugin; /* the shared object the callbacks live in (referenced), or NULL */
 };
+
+/* plugin.c: the plug-in whose functions this thread is creating (a new
+ * reference), or NULL; and the release of one (the last closes it). */
+FAAS_INTERNAL struct faas_plugin *faas__plugin_current(void);
+FAAS_INTERNAL void faas__plugin_unref(struct faas_plugin *p);
 
 /* A pool of concurrency tokens (concurrency.c). */
 struct faas_pool {

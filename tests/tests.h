@@ -37,6 +37,7 @@ Suite *extext_suite(void);
 Suite *telemetry_suite(void);
 Suite *mapping_suite(void);
 Suite *stream_suite(void);
+Suite *plugin_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);
