@@ -68,7 +68,7 @@ TEST_BIN := $(BUILD)/tests/check_faas
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all deps deps-check install uninstall check check-suite check-scripts asan tsan \
+.PHONY: all deps deps-check install uninstall check check-suite check-scripts check-examples asan tsan \
 	demo examples clean
 
 all: $(STATIC) $(SHARED) $(PCFILE)
@@ -152,7 +152,7 @@ $(TEST_BIN): $(TEST_OBJS) $(STATIC) $(TEST_PLUGINS)
 	$(SAY) LD $@
 	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 
-check: check-scripts check-fuzz check-suite
+check: check-scripts check-fuzz check-examples check-suite
 
 check-scripts: all | deps-check
 	@sh tests/abi.sh $(BUILD)
@@ -206,6 +206,16 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) | deps
 	@mkdir -p $(@D)
 	$(SAY) LD $@
 	$(Q)$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIB_LIBS)
+
+# The handler test example is a Check program: it links Check too, and
+# make check runs it.
+$(BUILD)/examples/handler_test: examples/handler_test.c $(STATIC) | deps-check
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
+
+check-examples: $(BUILD)/examples/handler_test
+	$(BUILD)/examples/handler_test
 
 examples: $(EXAMPLE_BINS)
 

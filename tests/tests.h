@@ -38,6 +38,7 @@ Suite *telemetry_suite(void);
 Suite *mapping_suite(void);
 Suite *stream_suite(void);
 Suite *plugin_suite(void);
+Suite *testing_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);
