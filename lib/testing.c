@@ -60,8 +60,8 @@ int faas_test_invoke(faas_handler_fn handler, const char *event_json,
 	if (!handler || o->version != FAAS_TEST_OPTIONS_VERSION)
 		rc = faas__fail(&d, FAAS_EINVAL, !handler ? "handler must not be NULL"
 		                                          : "unsupported faas_test_options_t version");
-	else if (o->client_context_json &&
-	         !json_is_object(cc = json_loads(o->client_context_json, 0, NULL)))
+	else if (o->client_context_json && /* json_is_object evaluates its argument twice */
+	         (cc = json_loads(o->client_context_json, 0, NULL), !json_is_object(cc)))
 		rc = faas__fail(&d, FAAS_EINVAL, "client_context_json must be a JSON object");
 	else
 		rc = test_runtime(o, handler, &rt, &d);
