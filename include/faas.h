@@ -25,6 +25,7 @@
 #include "faas/mapping.h"
 #include "faas/stream.h"
 #include "faas/plugin.h"
+#include "faas/manifest.h"
 #include "faas/telemetry.h"
 
 #endif /* FAAS_H */

@@ -249,10 +249,50 @@ static int open_checked(struct faas_plugin *p, faas_plugin_init_fn *init, faas_e
 		return faas__fail(d, FAAS_EINVAL,
 		                  "plug-in %s: built for plug-in ABI %u, this libfaas has ABI %u", p->path,
 		                  *abi, FAAS_PLUGIN_ABI);
+	if (!init) /* a plug-in of handler symbols for a manifest */
+		return 0;
 	*(void **)init = dlsym(p->dl, "faas_plugin_init");
 	if (!*init)
 		return faas__fail(d, FAAS_EINVAL, "plug-in %s: no faas_plugin_init symbol", p->path);
 	return 0;
+}
+
+/* ---- for the manifest (manifest.c) ---------------------------------------------------------- */
+
+int faas__plugin_open(faas_runtime_t *rt, const char *path, struct faas_plugin **out,
+                      faas_error_detail_t *d)
+{
+	struct faas_plugin *p = faas__calloc(1, sizeof(*p) + strlen(path) + 1);
+	int rc;
+
+	*out = NULL;
+	if (!p)
+		return faas__fail(d, FAAS_ENOMEM, NULL);
+	atomic_init(&p->refs, 1);
+	p->rt = rt;
+	strcpy(p->path, path);
+	if ((rc = open_checked(p, NULL, d)) != 0) { /* handler symbols: no init needed */
+		faas__plugin_unref(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void *faas__plugin_symbol(struct faas_plugin *p, const char *name)
+{
+	return dlsym(p->dl, name);
+}
+
+void faas__plugin_set_loading(struct faas_plugin *p)
+{
+	loading = p;
+}
+
+void faas__plugin_release(faas_plugin_t *p)
+{
+	p->closed_handle = true;
+	faas__plugin_unref(p);
 }
 
 int faas_plugin_load(faas_runtime_t *rt, const char *path, const faas_plugin_options_t *o,

@@ -93,6 +93,15 @@ struct faas_code {
  * reference), or NULL; and the release of one (the last closes it). */
 FAAS_INTERNAL struct faas_plugin *faas__plugin_current(void);
 FAAS_INTERNAL void faas__plugin_unref(struct faas_plugin *p);
+/* For the manifest: open a plug-in without calling an init (FAAS_ENOTFOUND,
+ * FAAS_EINVAL as faas_plugin_load), look up a symbol, make it this thread's
+ * loading plug-in (NULL: none), drop a loaded plug-in's handle while its
+ * functions keep it. */
+FAAS_INTERNAL int faas__plugin_open(faas_runtime_t *rt, const char *path, struct faas_plugin **out,
+                                    faas_error_detail_t *d);
+FAAS_INTERNAL void *faas__plugin_symbol(struct faas_plugin *p, const char *name);
+FAAS_INTERNAL void faas__plugin_set_loading(struct faas_plugin *p);
+FAAS_INTERNAL void faas__plugin_release(struct faas_plugin *p);
 
 /* A pool of concurrency tokens (concurrency.c). */
 struct faas_pool {

@@ -224,6 +224,7 @@ int main(void)
 	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, plugin_suite());
 	srunner_add_suite(sr, testing_suite());
+	srunner_add_suite(sr, manifest_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

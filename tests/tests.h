@@ -39,6 +39,7 @@ Suite *mapping_suite(void);
 Suite *stream_suite(void);
 Suite *plugin_suite(void);
 Suite *testing_suite(void);
+Suite *manifest_suite(void);
 
 /* Scale factor for heavy loops: FAAS_TEST_SCALE (default 1; sanitizers set less). */
 double t_scale(void);

@@ -1,0 +1,43 @@
+/*
+ * libfaas — the JSON manifest (faas.json): functions from plug-ins, their
+ * versions, aliases, concurrency and async settings, built-in queues and
+ * streams, and event source mappings, in one file. README.md ("Manifest")
+ * has the reference of every field.
+ *
+ * Loading is all or nothing: the whole manifest is checked first (every
+ * error names the JSON path of the bad field, e.g.
+ * `functions[2].aliases[0].weight: must be a number from 0 to 1`), then
+ * applied; if applying fails (a name that exists, no memory), everything
+ * it created is deleted again, so the runtime is as it was.
+ */
+#ifndef FAAS_MANIFEST_H
+#define FAAS_MANIFEST_H
+
+#include <jansson.h>
+
+#include "faas/common.h"
+#include "faas/error.h"
+
+FAAS_BEGIN_DECLS
+
+/**
+ * Load the manifest at @p path; plug-in paths in it are relative to its
+ * directory.
+ * @param report  may be NULL; receives (new reference) what was created:
+ *                {"functions":[names],"queues":[...],"streams":[...],
+ *                "mappings":[UUIDs]}
+ * @return 0; FAAS_ENOTFOUND (no such file), FAAS_EBADJSON (not JSON, with
+ *         line and column), FAAS_EINVAL (a bad field: the detail names its
+ *         path), FAAS_EEXIST, FAAS_ENOMEM, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_manifest_load(faas_runtime_t *rt, const char *path, json_t **report,
+                                   faas_error_detail_t *detail);
+
+/** The same for a manifest already parsed (borrowed); @p base_dir for plug-in paths (NULL = "."). */
+FAAS_EXTERN int faas_manifest_apply(faas_runtime_t *rt, const json_t *manifest,
+                                    const char *base_dir, json_t **report,
+                                    faas_error_detail_t *detail);
+
+FAAS_END_DECLS
+
+#endif /* FAAS_MANIFEST_H */
