@@ -71,7 +71,16 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 .PHONY: all deps deps-check install uninstall check check-suite check-scripts check-examples asan tsan \
 	demo examples clean
 
-all: $(STATIC) $(SHARED) $(PCFILE)
+FAAS_BIN := $(BUILD)/faas
+
+all: $(STATIC) $(SHARED) $(PCFILE) $(FAAS_BIN)
+
+# The faas command links the static library and exports its symbols
+# (-rdynamic) for the plug-ins its manifests load.
+$(FAAS_BIN): tools/faas.c $(STATIC) $(HEADERS)
+	$(SAY) LD $@
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(JANSSON_CFLAGS) $(WARNINGS) $(SAN_FLAGS) \
+		$(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -rdynamic -o $@ tools/faas.c $(STATIC) $(LIB_LIBS)
 
 deps:
 	@sh tools/deps.sh jansson
@@ -104,7 +113,9 @@ $(PCFILE): pkgconfig/libfaas.pc.in $(VERSION_H)
 	$(Q)$(PC_SUBST) > $@
 
 install: all
-	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(BINDIR)
+	install -m 755 $(FAAS_BIN) $(DESTDIR)$(BINDIR)/faas
 	install -m 644 include/faas.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(wildcard include/faas/*.h) $(DESTDIR)$(INCLUDEDIR)/faas/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
@@ -118,7 +129,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/faas
 	rm -f $(DESTDIR)$(LIBDIR)/libfaas.a $(DESTDIR)$(LIBDIR)/libfaas.so \
 		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so.$(VERSION)
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc $(DESTDIR)$(BINDIR)/faas
 
 # ---- tests ----------------------------------------------------------------
 
@@ -154,7 +165,8 @@ $(TEST_BIN): $(TEST_OBJS) $(STATIC) $(TEST_PLUGINS)
 
 check: check-scripts check-fuzz check-examples check-suite
 
-check-scripts: all | deps-check
+check-scripts: all $(TEST_PLUGINS) | deps-check
+	@sh tests/cli.sh $(BUILD)
 	@sh tests/abi.sh $(BUILD)
 	@sh tests/headers.sh "$(CC)" "$(CXX)"
 	@sh tests/install.sh "$(CC)" "$(MAKE)"
