@@ -385,7 +385,7 @@ static const char *const fn_keys[] = { "name", "plugin", "handler", "init", "shu
 	                               "memorySize", "description", "environment",
 	                               "reservedConcurrency", "publish", "aliases",
 	                               "provisionedConcurrency", "eventInvokeConfig",
-	                               "allowRecursion", NULL };
+	                               "allowRecursion", "versions", NULL };
 
 static int environment(struct mctx *c, const json_t *f, faas_env_var_t **env, size_t *n)
 {
@@ -424,48 +424,97 @@ static int environment(struct mctx *c, const json_t *f, faas_env_var_t **env, si
 	return 0;
 }
 
-/* Pass 1: create the function ($LATEST) from its plug-in symbols. */
-static int make_function(struct mctx *c, const json_t *f)
+/* A function's configuration from its object @p f; @p v (a "versions"
+ * entry, or NULL) overrides handler, description and environment. The
+ * environment array is the caller's to free; *p the plug-in. */
+static int config_of(struct mctx *c, const json_t *f, const json_t *v, faas_function_config_t *fc,
+                     struct faas_plugin **p)
 {
-	faas_function_config_t fc = FAAS_FUNCTION_CONFIG_INIT;
-	struct faas_plugin *p = NULL;
-	const char *name, *plugin, *desc;
+	const char *plugin, *desc = NULL;
 	double timeout, memory;
-	void *h, *in, *sd;
+	void *h = NULL, *in, *sd;
+	size_t len;
 	int rc, recursion;
 
-	if ((rc = known_keys(c, f, fn_keys)) || (rc = field_str(c, f, "name", true, &name)) ||
-	    (rc = field_str(c, f, "plugin", true, &plugin)) ||
-	    (rc = field_str(c, f, "description", false, &desc)) ||
+	*fc = (faas_function_config_t)FAAS_FUNCTION_CONFIG_INIT;
+	if ((rc = field_str(c, f, "plugin", true, &plugin)) ||
 	    (rc = field_num(c, f, "timeout", 1, 900, false, 3, &timeout)) ||
 	    (rc = field_num(c, f, "memorySize", 128, 10240, true, 128, &memory)) ||
 	    (rc = field_bool(c, f, "allowRecursion", &recursion)))
 		return rc;
-	{
-		size_t len = push(c, "plugin", 0);
-		rc = opened(c, plugin, &p);
+	len = push(c, "plugin", 0);
+	rc = opened(c, plugin, p);
+	pop(c, len);
+	if (rc || (v && (rc = symbol(c, *p, v, "handler", false, &h))) ||
+	    (!h && (rc = symbol(c, *p, f, "handler", true, &h))) ||
+	    (rc = symbol(c, *p, f, "init", false, &in)) ||
+	    (rc = symbol(c, *p, f, "shutdown", false, &sd)) ||
+	    (v && (rc = field_str(c, v, "description", false, &desc))) ||
+	    (!desc && (rc = field_str(c, f, "description", false, &desc))) ||
+	    (rc = environment(c, v && json_object_get(v, "environment") ? v : f,
+	                      (faas_env_var_t **)&fc->environment, &fc->environment_count)))
+		return rc;
+	*(void **)&fc->handler = h;
+	*(void **)&fc->init = in;
+	*(void **)&fc->shutdown = sd;
+	fc->timeout_ms = (uint32_t)llround(timeout * 1000.0);
+	fc->memory_mb = (uint32_t)memory;
+	fc->description = desc;
+	fc->allow_recursion = recursion;
+	return 0;
+}
+
+/* Create ($LATEST) or update a function with the plug-in as the code's owner. */
+static int put_function(struct mctx *c, const char *name, const json_t *f, const json_t *v,
+                        bool create)
+{
+	faas_function_config_t fc;
+	struct faas_plugin *p = NULL;
+	int rc;
+
+	if ((rc = config_of(c, f, v, &fc, &p)) != 0)
+		return rc;
+	faas__plugin_set_loading(p); /* the code holds the plug-in */
+	rc = create ? faas_function_create(c->rt, name, &fc, c->d)
+	            : faas_function_update(c->rt, name, &fc, c->d);
+	faas__plugin_set_loading(NULL);
+	faas__free((void *)fc.environment);
+	return at(c, rc);
+}
+
+/* Pass 1: create the function ($LATEST) from its plug-in symbols. */
+static int make_function(struct mctx *c, const json_t *f)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = known_keys(c, f, fn_keys)) || (rc = field_str(c, f, "name", true, &name)) ||
+	    (rc = put_function(c, name, f, NULL, true)))
+		return rc;
+	json_array_append_new(c->fns, json_string(name));
+	return 0;
+}
+
+/* "versions": each entry updates $LATEST (handler, description,
+ * environment) and publishes it: version 1, 2, ... in order. */
+static int versions(struct mctx *c, const char *name, const json_t *f)
+{
+	static const char *const keys[] = { "handler", "description", "environment", NULL };
+	json_t *arr, *v;
+	size_t i, len;
+	int rc;
+
+	if ((rc = field_array(c, f, "versions", &arr)) != 0)
+		return rc;
+	json_array_foreach(arr, i, v) {
+		len = push(c, "versions", 0);
+		push(c, NULL, (long)i);
+		if (!(rc = known_keys(c, v, keys)) && !(rc = put_function(c, name, f, v, false)))
+			rc = at(c, faas_function_publish(c->rt, name, NULL, NULL, c->d));
 		pop(c, len);
 		if (rc)
 			return rc;
 	}
-	if ((rc = symbol(c, p, f, "handler", true, &h)) || (rc = symbol(c, p, f, "init", false, &in)) ||
-	    (rc = symbol(c, p, f, "shutdown", false, &sd)) ||
-	    (rc = environment(c, f, (faas_env_var_t **)&fc.environment, &fc.environment_count)))
-		return rc;
-	*(void **)&fc.handler = h;
-	*(void **)&fc.init = in;
-	*(void **)&fc.shutdown = sd;
-	fc.timeout_ms = (uint32_t)llround(timeout * 1000.0);
-	fc.memory_mb = (uint32_t)memory;
-	fc.description = desc;
-	fc.allow_recursion = recursion;
-	faas__plugin_set_loading(p); /* the code holds the plug-in */
-	rc = faas_function_create(c->rt, name, &fc, c->d);
-	faas__plugin_set_loading(NULL);
-	faas__free((void *)fc.environment);
-	if (rc != 0)
-		return at(c, rc);
-	json_array_append_new(c->fns, json_string(name));
 	return 0;
 }
 
@@ -581,6 +630,8 @@ static int configure_function(struct mctx *c, const json_t *f)
 			return rc;
 	}
 	if (publish && (rc = at(c, faas_function_publish(c->rt, name, NULL, NULL, c->d))) != 0)
+		return rc;
+	if ((rc = versions(c, name, f)) != 0)
 		return rc;
 	if ((rc = field_array(c, f, "aliases", &arr)) != 0)
 		return rc;
@@ -772,8 +823,9 @@ static json_t *report_of(struct mctx *c)
 
 static int apply(struct mctx *c, const json_t *m)
 {
+	/* "runtime" holds options for whoever makes the runtime (the faas command) */
 	static const char *const keys[] = { "plugins", "queues", "streams", "functions", "mappings",
-		                            "comment", NULL };
+		                            "comment", "runtime", NULL };
 	json_t *fns, *f;
 	size_t i, len;
 	int rc;

@@ -37,6 +37,7 @@ struct faas_plugin {
 	struct reg *regs;
 	size_t nregs, cap;
 	bool closed_handle;
+	bool registering; /* its init runs: register_function is open */
 	char path[];
 };
 
@@ -115,7 +116,8 @@ static int api_register(const faas_plugin_api_t *api, const char *name,
 	struct faas_ident id;
 	size_t i;
 
-	if (!p || !name || !cfg || !cfg->handler || cfg->version != FAAS_FUNCTION_CONFIG_VERSION ||
+	if (!p || !p->registering || !name || !cfg || !cfg->handler ||
+	    cfg->version != FAAS_FUNCTION_CONFIG_VERSION ||
 	    faas__ident_parse(p->rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, NULL) != 0 ||
 	    id.name_len > FAAS_IDENT_MAX_CONTROL)
 		return FAAS_EINVAL;
@@ -150,39 +152,46 @@ static bool function_exists(faas_runtime_t *rt, const char *name)
 	return yes;
 }
 
-/* The alias's primary version now (0: no such alias). */
-static uint32_t alias_primary(faas_runtime_t *rt, const char *fn, const char *alias)
+/* The alias's primary version now: its number, 0 for $LATEST, -1 when the
+ * function has no such alias. */
+static int64_t alias_primary(faas_runtime_t *rt, const char *fn, const char *alias)
 {
 	json_t *j = NULL;
-	uint32_t v = 0;
+	int64_t v = -1;
 	const char *label;
 
-	if (faas_alias_describe(rt, fn, alias, &j, NULL) == 0 &&
-	    (label = json_string_value(json_object_get(j, "FunctionVersion"))) != NULL)
-		v = (uint32_t)strtoul(label, NULL, 10);
+	if (faas_alias_describe(rt, fn, alias, &j, NULL) == 0) {
+		label = json_string_value(json_object_get(j, "FunctionVersion"));
+		v = label && label[0] >= '0' && label[0] <= '9' ? (int64_t)strtoul(label, NULL, 10) : 0;
+	}
 	json_decref(j);
 	return v;
 }
 
-static int swap_in(faas_runtime_t *rt, const struct reg *r, const faas_plugin_options_t *o,
+/* Update, publish, route. Once the update succeeded, $LATEST owns the
+ * registration's user_data (*taken), whatever happens next. */
+static int swap_in(faas_runtime_t *rt, struct reg *r, const faas_plugin_options_t *o,
                    faas_error_detail_t *d)
 {
 	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
-	uint32_t version, old;
+	uint32_t version;
+	int64_t old;
 	int rc;
 
-	if ((rc = faas_function_update(rt, r->name, &r->cfg, d)) != 0 ||
-	    (rc = faas_function_publish(rt, r->name, NULL, &version, d)) != 0 || !o->alias)
+	if ((rc = faas_function_update(rt, r->name, &r->cfg, d)) != 0)
+		return rc;
+	r->applied = true;
+	if ((rc = faas_function_publish(rt, r->name, NULL, &version, d)) != 0 || !o->alias)
 		return rc;
 	old = alias_primary(rt, r->name, o->alias);
 	ac.function_version = version;
-	if (old && old != version && o->weight > 0 && o->weight < 1) {
-		ac.function_version = old; /* a canary: the new build gets its share */
+	if (old > 0 && old != version && o->weight > 0 && o->weight < 1) {
+		ac.function_version = (uint32_t)old; /* a canary: the new build gets its share */
 		ac.additional_version = version;
 		ac.additional_weight = o->weight;
 	}
-	return old ? faas_alias_update(rt, r->name, o->alias, &ac, d)
-	           : faas_alias_create(rt, r->name, o->alias, &ac, d);
+	return old >= 0 ? faas_alias_update(rt, r->name, o->alias, &ac, d)
+	                : faas_alias_create(rt, r->name, o->alias, &ac, d);
 }
 
 static int apply(struct faas_plugin *p, const faas_plugin_options_t *o, faas_error_detail_t *d)
@@ -200,12 +209,11 @@ static int apply(struct faas_plugin *p, const faas_plugin_options_t *o, faas_err
 	for (i = 0; i < p->nregs && rc == 0; i++) {
 		struct reg *r = &p->regs[i];
 		if (o->swap && function_exists(p->rt, r->name)) {
-			rc = swap_in(p->rt, r, o, d);
+			rc = swap_in(p->rt, r, o, d); /* sets applied once $LATEST took it */
 		} else {
 			rc = faas_function_create(p->rt, r->name, &r->cfg, d);
-			r->created = rc == 0;
+			r->created = r->applied = rc == 0;
 		}
-		r->applied = rc == 0;
 	}
 	loading = NULL;
 	if (rc != 0) /* what this load created goes again */
@@ -224,8 +232,10 @@ static void drop_unapplied(struct faas_plugin *p)
 	for (i = 0; i < p->nregs; i++) {
 		const faas_function_config_t *c = &p->regs[i].cfg;
 		bool seen = p->regs[i].applied || !c->user_data || !c->user_data_free;
-		for (k = 0; k < i && !seen; k++)
-			seen = !p->regs[k].applied && p->regs[k].cfg.user_data == c->user_data;
+		/* a pointer some function took, or freed already here, is not ours */
+		for (k = 0; k < p->nregs && !seen; k++)
+			seen = k != i && p->regs[k].cfg.user_data == c->user_data &&
+			       (p->regs[k].applied || k < i);
 		if (!seen)
 			c->user_data_free(c->user_data);
 	}
@@ -237,7 +247,7 @@ static int open_checked(struct faas_plugin *p, faas_plugin_init_fn *init, faas_e
 {
 	const unsigned *abi;
 
-	if (access(p->path, F_OK) != 0)
+	if (strchr(p->path, '/') && access(p->path, F_OK) != 0) /* bare names: the library path */
 		return faas__fail(d, FAAS_ENOTFOUND, "plug-in %s: no such file", p->path);
 	if (!(p->dl = dlopen(p->path, RTLD_NOW | RTLD_LOCAL)))
 		return faas__fail(d, FAAS_EINVAL, "plug-in %s: %s", p->path, dlerror());
@@ -325,7 +335,10 @@ int faas_plugin_load(faas_runtime_t *rt, const char *path, const faas_plugin_opt
 	api.abi = FAAS_PLUGIN_ABI;
 	api.host = p;
 	api.register_function = api_register;
-	if ((rc = init(&api)) != 0) { /* nothing was applied */
+	p->registering = true;
+	rc = init(&api);
+	p->registering = false;
+	if (rc != 0) { /* nothing was applied */
 		drop_unapplied(p);
 		faas__plugin_unref(p);
 		return faas__fail(d, FAAS_EUSER, "plug-in %s: faas_plugin_init failed (%d)", path, rc);

@@ -29,6 +29,7 @@ static int test_runtime(const faas_test_options_t *o, faas_handler_fn handler,
 		return rc;
 	fc.handler = handler;
 	fc.init = o->init;
+	fc.shutdown = o->shutdown;
 	fc.user_data = o->user_data;
 	fc.timeout_ms = o->timeout_ms;
 	fc.memory_mb = o->memory_mb;
@@ -101,7 +102,7 @@ static const char *type_name(const json_t *j)
 /* A short rendering of a value for the message. */
 static void brief(const json_t *j, char *buf, size_t size)
 {
-	char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+	char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
 
 	if (!text) {
 		snprintf(buf, size, "%s", type_name(j));
@@ -116,6 +117,8 @@ static void brief(const json_t *j, char *buf, size_t size)
 
 static bool numbers_equal(const json_t *a, const json_t *b)
 {
+	if (json_is_integer(a) && json_is_integer(b)) /* exactly, past 2^53 too */
+		return json_integer_value(a) == json_integer_value(b);
 	return json_is_number(a) && json_is_number(b) &&
 	       json_number_value(a) == json_number_value(b);
 }

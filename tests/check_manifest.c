@@ -197,6 +197,9 @@ static const struct bad_case bad_cases[] = {
 	  "\"startingPosition\":\"NOW\"}]}",
 	  FAAS_EINVAL, "mappings[0].startingPosition: must be TRIM_HORIZON or LATEST" },
 	{ "{\"plugins\":[{\"path\":\"failinit.so\"}]}", FAAS_EUSER, "plugins[0]: plug-in " },
+	{ FN(",\"versions\":[{\"handler\":\"sym_upper\"},{\"handler\":\"nope\"}]"), FAAS_EINVAL,
+	  "functions[0].versions[1].handler: no symbol nope in the plug-in" },
+	{ FN(",\"versions\":[{\"timeout\":1}]"), FAAS_EINVAL, "functions[0].versions[0].timeout: unknown field" },
 };
 
 START_TEST(manifest_bad_fields)
@@ -219,6 +222,33 @@ START_TEST(manifest_bad_fields)
 	ck_assert_str_eq(before, after); /* unchanged */
 	free(before);
 	free(after);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* "versions" publish one after the other; an alias splits between them. */
+START_TEST(manifest_versions_and_a_canary)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_error_detail_t d;
+	int i, fails = 0;
+
+	ck_assert_ok(apply_text(rt,
+	                        "{\"functions\":[{\"name\":\"c\",\"plugin\":\"" SYMBOLS
+	                        "\",\"handler\":\"sym_upper\",\"versions\":[{\"description\":\"one\"},"
+	                        "{\"handler\":\"sym_fail\",\"description\":\"two\"}],\"aliases\":[{\"name\":"
+	                        "\"live\",\"version\":1,\"additionalVersion\":2,\"weight\":0.5}]}]}",
+	                        NULL, &d),
+	             d);
+	for (i = 0; i < 200; i++) {
+		faas_result_t r = FAAS_RESULT_INIT;
+		ck_assert_int_eq(faas_invoke_json(rt, "c:live", "{}", 2, NULL, &r), 0);
+		fails += r.function_error != FAAS_FUNCTION_ERROR_NONE; /* version 2 fails */
+		ck_assert_str_eq(r.executed_version, r.function_error ? "2" : "1");
+		faas_result_clear(&r);
+	}
+	ck_assert_int_gt(fails, 60);
+	ck_assert_int_lt(fails, 140);
 	faas_runtime_free(rt);
 }
 END_TEST
@@ -268,6 +298,7 @@ Suite *manifest_suite(void)
 
 	tcase_add_test(tc, manifest_applies_everything);
 	tcase_add_loop_test(tc, manifest_bad_fields, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, manifest_versions_and_a_canary);
 	tcase_add_test(tc, manifest_load_from_a_file);
 	suite_add_tcase(s, tc);
 	return s;

@@ -230,6 +230,34 @@ START_TEST(plugin_hot_swap_under_load)
 }
 END_TEST
 
+/* A swap moves an alias that points at $LATEST too (it exists: update, not create). */
+START_TEST(plugin_swap_moves_a_latest_alias)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_plugin_options_t o = FAAS_PLUGIN_OPTIONS_INIT;
+	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	faas_error_detail_t d;
+	faas_plugin_t *p1, *p2;
+	json_t *out;
+
+	ck_assert_ok(faas_plugin_load(rt, PLUGIN("hello_v1"), NULL, &p1, &d), d);
+	ac.function_version = FAAS_VERSION_LATEST;
+	ck_assert_ok(faas_alias_create(rt, "hello", "cur", &ac, &d), d);
+	o.swap = 1;
+	o.alias = "cur";
+	ck_assert_ok(faas_plugin_load(rt, PLUGIN("hello_v2"), &o, &p2, &d), d);
+	out = call(rt, "hello:cur", 1);
+	ck_assert_str_eq(t_jstr(out, "build"), "v2");
+	json_decref(out);
+	t_settle(rt);
+	faas_plugin_unload(p1, 10000, &d);
+	ck_assert_ok(faas_plugin_unload(p2, 10000, &d), d);
+	ck_assert(!mapped(PLUGIN("hello_v1")));
+	ck_assert(!mapped(PLUGIN("hello_v2")));
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *plugin_suite(void)
 {
 	Suite *s = suite_create("plugin");
@@ -238,6 +266,7 @@ Suite *plugin_suite(void)
 	tcase_add_test(tc, plugin_load_invoke_unload);
 	tcase_add_test(tc, plugin_load_errors);
 	tcase_add_test(tc, plugin_hot_swap_under_load);
+	tcase_add_test(tc, plugin_swap_moves_a_latest_alias);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -85,7 +85,14 @@ START_TEST(testing_exact_time)
 }
 END_TEST
 
-static int init_ran;
+static int init_ran, shutdowns;
+
+static void counting_shutdown(void *state, faas_shutdown_reason_t why, void *ud)
+{
+	(void)state;
+	(void)ud;
+	shutdowns += why == FAAS_SHUTDOWN_SPINDOWN;
+}
 
 static int counting_init(faas_context_t *ctx, void **state, void *ud)
 {
@@ -109,9 +116,11 @@ START_TEST(testing_init_and_bad_input)
 	faas_result_t r;
 
 	o.init = counting_init;
+	o.shutdown = counting_shutdown;
 	o.user_data = (void *)"state";
 	ck_assert_int_eq(faas_test_invoke(state_h, NULL, &o, &r), 0);
 	ck_assert_int_eq(init_ran, 1); /* a cold start */
+	ck_assert_int_eq(shutdowns, 1); /* and its end, before the call returned */
 	ck_assert_str_eq(json_string_value(r.payload), "state");
 	faas_result_clear(&r);
 	ck_assert_int_eq(faas_test_invoke(state_h, "{oops", NULL, &r), FAAS_EBADJSON);
@@ -155,6 +164,8 @@ START_TEST(testing_json_diff)
 		{ "{\"a\":\"1\"}", "{\"a\":1}", "$.a: expected \"1\", got 1" },
 		{ "true", "false", "$: expected true, got false" },
 		{ "null", "{}", "$: expected null, got {}" },
+		{ "9007199254740993", "9007199254740992", "$: expected 9007199254740993, got 9007199254740992" },
+		{ "0.3", "0.30000000000000004", "$: expected 0.29999999999999999, got 0.30000000000000004" },
 	};
 	char buf[256];
 	size_t i;

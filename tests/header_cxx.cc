@@ -20,6 +20,16 @@ int faas_telemetry_subscribe(faas_runtime_t *rt, const faas_telemetry_options_t 
                              uint32_t *id_out, faas_error_detail_t *detail);
 }
 
+/* A C++ plug-in: FAAS_PLUGIN_DEFINE must give both exports C linkage and
+ * external visibility (redeclaring them extern "C" below checks the first). */
+static int cxx_plugin_init(const faas_plugin_api_t *api)
+{
+	return api ? 0 : -1;
+}
+FAAS_PLUGIN_DEFINE(cxx_plugin_init)
+extern "C" int faas_plugin_init(const faas_plugin_api_t *api);
+extern "C" const unsigned faas_plugin_abi;
+
 namespace {
 
 #define CODE_(name, value, text, lambda, status) FAAS_##name,

@@ -88,12 +88,29 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-static int runtime_with(const char *manifest, faas_runtime_t **rt, int inline_mode)
+/* The manifest's "runtime" section: options for the runtime we make. */
+static void runtime_options(const char *manifest, faas_runtime_options_t *o)
+{
+	json_t *m = json_load_file(manifest, 0, NULL), *r = json_object_get(m, "runtime");
+	json_t *v;
+
+	if ((v = json_object_get(r, "maxConcurrency")) && json_integer_value(v) > 0)
+		o->max_concurrency = (uint32_t)json_integer_value(v);
+	if ((v = json_object_get(r, "asyncDelayScale")) && json_number_value(v) > 0)
+		o->async_delay_scale = json_number_value(v);
+	if ((v = json_object_get(r, "keepAliveSeconds")) && json_integer_value(v) > 0)
+		o->keep_alive_ms = (uint32_t)json_integer_value(v) * 1000u;
+	json_decref(m);
+}
+
+static int runtime_with(const char *manifest, faas_runtime_t **rt, int inline_mode,
+                        json_t **made)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
 	faas_error_detail_t d;
 	json_t *report = NULL;
 
+	runtime_options(manifest, &o);
 	o.inline_mode = inline_mode;
 	if (faas_runtime_new(rt, &o, &d) != 0)
 		return die("runtime: %s", d.message);
@@ -101,7 +118,10 @@ static int runtime_with(const char *manifest, faas_runtime_t **rt, int inline_mo
 		faas_runtime_free(*rt);
 		return die("%s", d.message);
 	}
-	json_decref(report);
+	if (made)
+		*made = report;
+	else
+		json_decref(report);
 	return 0;
 }
 
@@ -151,7 +171,7 @@ static int cmd_invoke(int argc, char **argv)
 		}
 		io.client_context = cc;
 	}
-	if ((rc = runtime_with(argv[0], &rt, 1)) != 0) {
+	if ((rc = runtime_with(argv[0], &rt, 1, NULL)) != 0) {
 		free(event);
 		json_decref(cc);
 		return rc;
@@ -248,6 +268,24 @@ static size_t split_lines(char *text, char ***out)
 	return lines ? n : 0;
 }
 
+/* Each queue the manifest made: what is left in it. */
+static void print_queues(faas_runtime_t *rt, json_t *made)
+{
+	json_t *q;
+	size_t i;
+
+	if (!json_array_size(json_object_get(made, "queues")))
+		return;
+	printf("\n%-28s %9s %9s\n", "queue", "visible", "in flight");
+	json_array_foreach(json_object_get(made, "queues"), i, q) {
+		const char *arn = json_string_value(q), *name = strrchr(arn, ':');
+		uint64_t v = 0, f = 0;
+		faas_queue_counts(faas_queue_find(rt, name ? name + 1 : arn), &v, &f);
+		printf("%-28s %9llu %9llu\n", name ? name + 1 : arn, (unsigned long long)v,
+		       (unsigned long long)f);
+	}
+}
+
 static void print_summary(faas_runtime_t *rt, int metrics_json)
 {
 	json_t *m = NULL, *fns, *f, *vs, *v;
@@ -287,6 +325,7 @@ static int cmd_run(int argc, char **argv)
 	int threads = 1, metrics_json = 0, i, rc, tty = isatty(2);
 	struct feed f;
 	pthread_t tid[64];
+	json_t *made = NULL;
 	char *text = NULL;
 	size_t len;
 
@@ -310,7 +349,7 @@ static int cmd_run(int argc, char **argv)
 	if (events && !(text = read_all(events, &len)))
 		return die("run: cannot read %s: %s", events, strerror(errno));
 	f.n = text ? split_lines(text, &f.lines) : 0;
-	if ((rc = runtime_with(argv[0], &f.rt, 0)) != 0) {
+	if ((rc = runtime_with(argv[0], &f.rt, 0, &made)) != 0) {
 		free(f.lines);
 		free(text);
 		return rc;
@@ -328,6 +367,8 @@ static int cmd_run(int argc, char **argv)
 	faas_runtime_shutdown(f.rt, 10000); /* queued events and triggers finish first */
 	printf("%zu events, %zu failed\n", f.n, atomic_load(&f.failed));
 	print_summary(f.rt, metrics_json);
+	print_queues(f.rt, made);
+	json_decref(made);
 	rc = atomic_load(&f.failed) ? 1 : 0;
 	faas_runtime_free(f.rt);
 	free(f.lines);

@@ -14,6 +14,13 @@
  * routes an alias to the existing ones. So a failing init, a missing
  * symbol, an ABI mismatch or a name clash leaves the runtime as it was.
  *
+ * The api is valid only while init runs (register_function answers
+ * FAAS_EINVAL afterwards). With `swap`, the load is not atomic across
+ * functions: if a later function fails, the earlier ones stay swapped (their
+ * versions hold the new build's code, which closes when they are gone). A
+ * new build must have a path of its own: dlopen() hands back the object
+ * already loaded from the same path.
+ *
  * Every version made from a plug-in's code keeps the shared object open:
  * it is closed only when the last such version is gone (in-flight calls
  * finish on the code they started with, also across a hot swap).
@@ -61,11 +68,18 @@ typedef int (*faas_plugin_init_fn)(const faas_plugin_api_t *api);
 #define FAAS_PLUGIN_EXPORT
 #endif
 
-/** In the plug-in's source: both exports, with @p init_fn as the entry point. */
+#ifdef __cplusplus
+#define FAAS_PLUGIN_LINKAGE extern "C"
+#else
+#define FAAS_PLUGIN_LINKAGE
+#endif
+
+/** In the plug-in's source (C or C++): both exports, with @p init_fn as the
+ * entry point (extern "C" in C++ also gives the constant external linkage). */
 #define FAAS_PLUGIN_DEFINE(init_fn)                                                        \
-	FAAS_PLUGIN_EXPORT const unsigned faas_plugin_abi = FAAS_PLUGIN_ABI;               \
-	FAAS_PLUGIN_EXPORT int faas_plugin_init(const faas_plugin_api_t *api);             \
-	int faas_plugin_init(const faas_plugin_api_t *api)                                 \
+	FAAS_PLUGIN_LINKAGE FAAS_PLUGIN_EXPORT const unsigned faas_plugin_abi = FAAS_PLUGIN_ABI; \
+	FAAS_PLUGIN_LINKAGE FAAS_PLUGIN_EXPORT int faas_plugin_init(const faas_plugin_api_t *api); \
+	FAAS_PLUGIN_LINKAGE int faas_plugin_init(const faas_plugin_api_t *api)             \
 	{                                                                                  \
 		return init_fn(api);                                                       \
 	}
@@ -102,6 +116,8 @@ FAAS_EXTERN int faas_plugin_load(faas_runtime_t *rt, const char *path,
  * for every version using its code to be gone; the shared object is closed
  * then. Functions swapped to a newer build stay; their older versions keep
  * this one open until they are deleted.
+ * The handle is invalid afterwards, whatever the result; unload before
+ * faas_runtime_free().
  * @return 0 (closed); FAAS_ETIMEDOUT (versions still use it: it closes when
  *         the last goes); FAAS_EINVAL; FAAS_EDEADLK from its own code
  */

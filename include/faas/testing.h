@@ -35,6 +35,7 @@ FAAS_EXTERN int faas_test_quiesce(faas_runtime_t *rt, uint32_t real_ms);
 typedef struct faas_test_options {
 	unsigned version;                  /**< FAAS_TEST_OPTIONS_VERSION */
 	faas_init_fn init;                 /**< optional: run first, as a cold start */
+	faas_shutdown_fn shutdown;         /**< optional: the environment's end (reason spindown) */
 	void *user_data;                   /**< passed to init and handler (not freed) */
 	uint32_t timeout_ms;               /**< the function's timeout; 0 = 3000 */
 	uint32_t memory_mb;                /**< 0 = 128 */
@@ -45,7 +46,7 @@ typedef struct faas_test_options {
 	int64_t epoch_ms;                  /**< the virtual clock's wall time; 0 = 2023-11-14T22:13:20Z */
 } faas_test_options_t;
 
-#define FAAS_TEST_OPTIONS_INIT { FAAS_TEST_OPTIONS_VERSION, NULL, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
+#define FAAS_TEST_OPTIONS_INIT { FAAS_TEST_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0, NULL, 0, NULL, NULL, 0 }
 
 /**
  * Invoke @p handler once with @p event_json (JSON text; NULL = null) on a
