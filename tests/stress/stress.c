@@ -12,8 +12,11 @@
  * released exactly once). Callers also queue async events (to a function
  * whose reservation changes, and to a version whose provisioned concurrency
  * the control thread grows, shrinks and deletes): every accepted event must
- * end exactly once, in a destination or `undelivered`. A watchdog aborts
- * the run when progress stops.
+ * end exactly once, in a destination or `undelivered`. A producer sends
+ * messages to a queue that a mapping (batches, partial failures, a redrive
+ * policy) feeds to a function under the same account: every message is
+ * processed successfully once, sits in the dead-letter queue, or is still
+ * in the queue at the end. A watchdog aborts the run when progress stops.
  *
  * Usage: stress [seconds [callers]]  (defaults 10 and 4). Bounded in time
  * and in count (at most 5,000,000 calls per caller).
@@ -51,6 +54,10 @@ static _Atomic long nested_runs;     /* handler runs made by nested calls */
 static _Atomic long async_runs;      /* handler runs of async attempts */
 static _Atomic long async_ok, async_failed, async_undelivered; /* where events ended */
 static _Atomic int in_flight, max_in_flight;
+static _Atomic long mapping_runs;   /* handler runs of mapping batches */
+#define MAX_MESSAGES (1L << 20)
+static _Atomic unsigned char *msg_ok; /* per message: successful processings */
+static _Atomic long msgs_sent;
 static char first_violation[256];
 
 /* What a Telemetry subscriber saw. */
@@ -373,6 +380,48 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
+/* A mapping's handler: reports every tenth message (by its number) as failed. */
+static int trigger(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	json_t *recs = json_object_get(event, "Records"), *r, *failed = json_array();
+	size_t i;
+
+	(void)ctx;
+	(void)ud;
+	atomic_fetch_add(&mapping_runs, 1);
+	atomic_fetch_add(&progress, 1);
+	json_array_foreach(recs, i, r) {
+		long n = atol(json_string_value(json_object_get(r, "body")));
+		const char *count = json_string_value(
+		        json_object_get(json_object_get(r, "attributes"), "ApproximateReceiveCount"));
+		if (n % 10 == 3 && count && atoi(count) < 2) /* fails once, then passes */
+			json_array_append_new(failed, json_pack("{s:s}", "itemIdentifier",
+			                                        json_string_value(json_object_get(r, "messageId"))));
+		else if (n >= 0 && n < MAX_MESSAGES && atomic_fetch_add(&msg_ok[n], 1) != 0)
+			violation("a message processed twice", n, 0);
+	}
+	*response = json_pack("{s:o}", "batchItemFailures", failed);
+	return 0;
+}
+
+static void *producer_main(void *arg)
+{
+	faas_queue_t *q = arg;
+	char body[24];
+	long n;
+
+	while (!atomic_load(&stop) && (n = atomic_load(&msgs_sent)) < MAX_MESSAGES) {
+		int len = snprintf(body, sizeof(body), "%ld", n);
+		if (faas_queue_send(q, body, (size_t)len, NULL, NULL, NULL) == 0)
+			atomic_fetch_add(&msgs_sent, 1);
+		else
+			sched_yield(); /* full: the mapping catches up */
+		if (n % 64 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
 static void *watchdog_main(void *arg)
 {
 	long last = -1, now;
@@ -398,7 +447,13 @@ int main(int argc, char **argv)
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
 	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
 	struct caller callers[MAX_CALLERS];
-	pthread_t control, watchdog;
+	pthread_t control, watchdog, producer;
+	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
+	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
+	faas_queue_t *mq, *mdlq;
+	faas_source_t *msrc;
+	faas_mapping_t *mapping;
+	long in_dlq = 0, left = 0;
 	faas_error_detail_t d;
 	int seconds = argc > 1 ? atoi(argv[1]) : 10, n = argc > 2 ? atoi(argv[2]) : 4, i;
 	long calls = 0, ok = 0, ferr = 0, thr = 0, nf = 0, other = 0, queued = 0;
@@ -432,6 +487,23 @@ int main(int argc, char **argv)
 		must("async config", faas_function_set_event_invoke_config(rt, "quick", NULL, &ec, &d), &d);
 		must("async config", faas_function_set_event_invoke_config(rt, "prov", "1", &ec, &d), &d);
 	}
+	/* a queue trigger under the same account */
+	msg_ok = calloc((size_t)MAX_MESSAGES, 1);
+	must("dlq", faas_queue_create(rt, "stress-dlq", NULL, &mdlq, &d), &d);
+	qo.capacity = 20000;
+	qo.visibility_timeout_ms = 600000; /* no redelivery but the reported failures' */
+	qo.max_receive_count = 5;
+	qo.dead_letter = mdlq;
+	must("queue", faas_queue_create(rt, "stress-q", &qo, &mq, &d), &d);
+	create("trigger", trigger, NULL, NULL);
+	must("source", faas_queue_source_new(mq, &msrc, &d), &d);
+	mo.batch_size = 10;
+	mo.max_batching_window_ms = 0;
+	mo.max_concurrency = 2;
+	mo.report_batch_item_failures = 1;
+	mo.poll_interval_ms = 5;
+	must("mapping", faas_mapping_create(rt, msrc, "trigger", &mo, &mapping, &d), &d);
+	faas_source_free(msrc);
 	tel_all.max_items = 10000;
 	tel_churn.max_items = 1000;
 	if (tel_subscribe(&tel_all, NULL) != 0)
@@ -439,6 +511,7 @@ int main(int argc, char **argv)
 
 	pthread_create(&watchdog, NULL, watchdog_main, NULL);
 	pthread_create(&control, NULL, control_main, NULL);
+	pthread_create(&producer, NULL, producer_main, mq);
 	for (i = 0; i < n; i++) {
 		memset(&callers[i], 0, sizeof(callers[i]));
 		callers[i].seed = (unsigned)i * 7919u + 1;
@@ -457,6 +530,7 @@ int main(int argc, char **argv)
 		queued += callers[i].queued;
 	}
 	pthread_join(control, NULL);
+	pthread_join(producer, NULL);
 	pthread_join(watchdog, NULL);
 
 	if (faas_test_quiesce(rt, 10000) != 0)
@@ -469,6 +543,19 @@ int main(int argc, char **argv)
 		violation("max in flight", atomic_load(&max_in_flight), MAX_CONC);
 	if (faas_runtime_shutdown(rt, 5000) != 0) /* delivers every batch, ends subscriptions */
 		violation("shutdown", 0, 0);
+	{ /* every message: processed once, in the dead-letter queue, or still queued */
+		uint64_t v, f, dv, df;
+		long ok_msgs = 0;
+		for (i = 0; i < (int)atomic_load(&msgs_sent); i++)
+			ok_msgs += atomic_load(&msg_ok[i]) != 0;
+		faas_queue_counts(mq, &v, &f);
+		faas_queue_counts(mdlq, &dv, &df);
+		in_dlq = (long)(dv + df);
+		left = (long)(v + f);
+		if (ok_msgs + in_dlq + left != atomic_load(&msgs_sent))
+			violation("queued messages not accounted for", atomic_load(&msgs_sent),
+			          ok_msgs + in_dlq + left);
+	}
 	/* every accepted event ended exactly once */
 	if (faas_metrics_json(rt, &m, &d) != 0)
 		violation("metrics", 0, 0);
@@ -487,12 +574,13 @@ int main(int argc, char **argv)
 	faas_runtime_free(rt);
 	/* every invocation that ran (callers' and nested) has its report, or was
 	 * counted among the dropped records */
-	if (atomic_load(&tel_all.reports) >
-	            atomic_load(&handler_runs) + atomic_load(&nested_runs) + atomic_load(&async_runs) ||
-	    atomic_load(&tel_all.reports) + atomic_load(&tel_all.dropped) <
-	            atomic_load(&handler_runs) + atomic_load(&nested_runs) + atomic_load(&async_runs))
-		violation("telemetry reports", atomic_load(&tel_all.reports),
-		          atomic_load(&handler_runs) + atomic_load(&nested_runs) + atomic_load(&async_runs));
+	{
+		long runs = atomic_load(&handler_runs) + atomic_load(&nested_runs) +
+		            atomic_load(&async_runs) + atomic_load(&mapping_runs);
+		if (atomic_load(&tel_all.reports) > runs ||
+		    atomic_load(&tel_all.reports) + atomic_load(&tel_all.dropped) < runs)
+			violation("telemetry reports", atomic_load(&tel_all.reports), runs);
+	}
 	if (atomic_load(&tel_all.dropped) == 0 && atomic_load(&tel_all.starts) != atomic_load(&tel_all.reports))
 		violation("telemetry starts and reports", atomic_load(&tel_all.starts),
 		          atomic_load(&tel_all.reports));
@@ -511,6 +599,10 @@ int main(int argc, char **argv)
 	       "failed, %ld undelivered at shutdown\n",
 	       queued, atomic_load(&async_runs), atomic_load(&async_ok), atomic_load(&async_failed),
 	       atomic_load(&async_undelivered));
+	printf("stress: mapping: %ld messages sent, %ld batches, %ld in the dead-letter queue, %ld "
+	       "left in the queue\n",
+	       atomic_load(&msgs_sent), atomic_load(&mapping_runs), in_dlq, left);
+	free((void *)msg_ok);
 	printf("stress: telemetry: %ld reports, %ld throttles, %ld dropped in %ld batches; "
 	       "%ld subscriptions churned\n",
 	       atomic_load(&tel_all.reports), atomic_load(&tel_all.throttles),
