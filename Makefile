@@ -226,8 +226,6 @@ $(BUILD)/examples/handler_test: examples/handler_test.c $(STATIC) | deps-check
 	$(SAY) LD $@
 	$(Q)$(CC) $(EXAMPLE_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 
-check-examples: $(BUILD)/examples/handler_test
-	$(BUILD)/examples/handler_test
 
 examples: $(EXAMPLE_BINS)
 
@@ -239,6 +237,19 @@ $(DEMO_DIR)/demo.so: examples/demo/demo.c $(HEADERS) | deps
 	$(Q)$(CC) $(PLUGIN_CFLAGS) $(LDFLAGS) -o $@ $< $(JANSSON_LIBS)
 $(DEMO_DIR)/%: examples/demo/% | $(DEMO_DIR)/demo.so
 	cp $< $@
+
+PLUGIN_EX_DIR := $(BUILD)/examples/plugin
+$(PLUGIN_EX_DIR)/greeter.so: examples/plugin/greeter.c $(HEADERS) | deps
+	@mkdir -p $(@D)
+	$(SAY) SO $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) $(LDFLAGS) -o $@ $< $(JANSSON_LIBS)
+$(PLUGIN_EX_DIR)/faas.json: examples/plugin/faas.json | $(PLUGIN_EX_DIR)/greeter.so
+	cp $< $@
+
+# Every example is built and run, its output checked (tests/examples.sh).
+check-examples: $(EXAMPLE_BINS) $(FAAS_BIN) $(PLUGIN_EX_DIR)/greeter.so $(PLUGIN_EX_DIR)/faas.json \
+		$(DEMO_DIR)/demo.so $(DEMO_DIR)/faas.json $(DEMO_DIR)/events.ndjson
+	@sh tests/examples.sh $(BUILD)
 
 demo: $(BUILD)/examples/registry $(BUILD)/examples/dispatch $(BUILD)/examples/telemetry $(BUILD)/examples/async \
 	$(BUILD)/examples/queue_trigger $(FAAS_BIN) $(DEMO_DIR)/demo.so $(DEMO_DIR)/faas.json \

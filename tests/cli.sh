@@ -95,6 +95,8 @@ contains out "p99 ms"
 sed -i '$d' "$tmp/events.ndjson"
 expect 0 "$faas" run "$tmp/faas.json" --events "$tmp/events.ndjson" --metrics json
 contains out '"Functions"'
+expect 0 "$faas" run "$tmp/faas.json" --events "$tmp/events.ndjson" --metrics prometheus
+contains out "# TYPE"
 expect 2 "$faas" run "$tmp/faas.json" --concurrency 0
 
 expect 0 "$faas" generate-event sqs

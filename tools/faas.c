@@ -28,12 +28,14 @@ static const char help_text[] =
         "      JSON, like `aws lambda invoke`. TYPE: RequestResponse (default), Event,\n"
         "      DryRun. Exit 0, 1 when the function failed, 2 on an API error.\n"
         "\n"
-        "  faas run MANIFEST [--events FILE.ndjson|-] [--concurrency N] [--metrics json]\n"
+        "  faas run MANIFEST [--events FILE.ndjson|-] [--concurrency N]\n"
+        "           [--metrics json|prometheus]\n"
         "      Feed events, one JSON object per line: {\"function\":\"f:live\",\"event\":{...},\n"
         "      \"type\":\"Event\"} or {\"queue\":\"q\",\"body\":\"text\"}; N threads send them\n"
         "      (default 1). Then drain and print a summary per function version:\n"
-        "      invocations, errors, throttles, cold starts, p50 and p99 duration; with\n"
-        "      --metrics json the runtime's metrics too. Exit 1 if any event failed.\n"
+        "      invocations, errors, throttles, cold starts, p50 and p99 duration, and what\n"
+        "      the manifest's queues hold; with --metrics the runtime's metrics too, as\n"
+        "      JSON or Prometheus text. Exit 1 if any event failed.\n"
         "\n"
         "  faas validate MANIFEST\n"
         "      Load the manifest into a scratch runtime: 'ok' and what it holds, or the\n"
@@ -311,9 +313,14 @@ static void print_summary(faas_runtime_t *rt, int metrics_json)
 			       json_number_value(json_object_get(dur, "P99")));
 		}
 	}
-	if (metrics_json) {
+	if (metrics_json == 1) {
 		char *text = faas_json_dumps(m, JSON_INDENT(2));
 		printf("%s\n", text ? text : "{}");
+		free(text);
+	} else if (metrics_json == 2) {
+		char *text = NULL;
+		if (faas_metrics_prometheus(rt, &text, NULL) == 0)
+			fputs(text, stdout);
 		free(text);
 	}
 	json_decref(m);
@@ -341,6 +348,8 @@ static int cmd_run(int argc, char **argv)
 			;
 		else if (!strcmp(a, "--metrics") && !strcmp(v, "json"))
 			metrics_json = 1;
+		else if (!strcmp(a, "--metrics") && !strcmp(v, "prometheus"))
+			metrics_json = 2;
 		else
 			return die("run: bad option %s %s (faas help)", a, v);
 		i++;
