@@ -216,6 +216,9 @@ FAAS_INTERNAL int faas__queue_put(faas_queue_t *q, const char *body, size_t len)
 
 /* ---- event source mappings (mapping.c) ------------------------------------ */
 
+/* The runtime's set of mappings, made with the runtime (no lazy allocation
+ * that outlives a failed call). */
+FAAS_INTERNAL int faas__mappings_init(faas_runtime_t *rt);
 /* Mappings of the runtime should poll soon (a source has records). */
 FAAS_INTERNAL void faas__mappings_kick(faas_runtime_t *rt);
 /* Housekeeping (or inline: the clock's mover): time out late batches, step

@@ -71,8 +71,8 @@ static int at(struct mctx *c, int rc)
 {
 	char msg[FAAS_MESSAGE_MAX];
 
-	if (rc == 0)
-		return 0;
+	if (rc == 0 || rc == FAAS_ENOMEM) /* no memory is nobody's field */
+		return rc;
 	snprintf(msg, sizeof(msg), "%s", c->d ? c->d->message : "");
 	faas__detail_reset(c->d); /* the call's message, with the path in front */
 	return faas__fail(c->d, rc, "%s: %s", c->path, msg);
@@ -745,14 +745,18 @@ static int make_mapping(struct mctx *c, const json_t *m)
 	}
 	json_array_foreach(filters, i, it) { /* a pattern as text, or as JSON */
 		char *dumped = json_is_string(it) ? NULL : faas_json_dumps(it, JSON_COMPACT);
-		texts[i] = faas__strdup(dumped ? dumped : json_is_string(it) ? json_string_value(it) : "");
+		texts[i] = json_is_string(it) ? faas__strdup(json_string_value(it))
+		           : dumped          ? faas__strdup(dumped)
+		                             : NULL;
 		faas__json_text_free(dumped);
-		if (!texts[i])
+		if (!texts[i] && !rc)
 			rc = faas__fail(c->d, FAAS_ENOMEM, NULL);
 	}
-	for (i = 0; i < json_array_size(filters); i++)
+	for (i = 0; i < json_array_size(filters) && !rc; i++)
 		o.filters[i] = texts[i];
-	if (qname) {
+	if (rc) {
+		; /* no memory for the filters */
+	} else if (qname) {
 		faas_queue_t *q = queue_named(c, qname);
 		len = push(c, "queue", 0);
 		rc = q ? at(c, faas_queue_source_new(q, &src, c->d))

@@ -60,6 +60,11 @@ static struct faas_maps *maps_of(faas_runtime_t *rt, bool create)
 	return fresh;
 }
 
+int faas__mappings_init(faas_runtime_t *rt)
+{
+	return maps_of(rt, true) ? 0 : FAAS_ENOMEM;
+}
+
 void faas__mappings_kick(faas_runtime_t *rt)
 {
 	struct faas_maps *ms = atomic_load(&rt->maps);

@@ -217,10 +217,10 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		faas__rt_core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
-	if ((rc = faas__async_init(rt, o, d)) != 0) {
+	if ((rc = faas__async_init(rt, o, d)) != 0 || (rc = faas__mappings_init(rt)) != 0) {
 		faas__registry_free(rt);
 		faas__rt_core_unref(rt);
-		return rc;
+		return rc == FAAS_ENOMEM ? faas__fail(d, rc, NULL) : rc;
 	}
 	if ((rc = faas__hk_start(rt)) != 0) {
 		faas__registry_free(rt);

@@ -259,6 +259,32 @@ static int op_mapping_create(faas_runtime_t *rt, faas_error_detail_t *d)
 	return rc;
 }
 
+/* A manifest of queues (one redriving to another), a stream and a mapping
+ * from the queue to the existing function: all or nothing. */
+static json_t *manifest_json; /* parsed before the sweep arms its failures */
+
+static void setup_manifest(faas_runtime_t *rt)
+{
+	setup_full(rt);
+	if (!manifest_json)
+		manifest_json = json_loads(
+		        "{\"queues\":[{\"name\":\"mdlq\"},{\"name\":\"mq\",\"deadLetter\":"
+		        "{\"queue\":\"mdlq\"}}],\"streams\":[{\"name\":\"ms\",\"shards\":2}],"
+		        "\"mappings\":[{\"function\":\"f:live\",\"queue\":\"mq\",\"filters\":"
+		        "[{\"body\":{\"a\":[1]}}]},{\"function\":\"f\",\"stream\":\"ms\"}]}",
+		        0, NULL);
+}
+
+static int op_manifest(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	int rc = faas_manifest_apply(rt, manifest_json, NULL, NULL, d);
+
+	if (rc == 0) /* the sweep calls it twice on one runtime */
+		faas_queue_delete(faas_queue_find(rt, "mq"), NULL), faas_queue_delete(faas_queue_find(rt, "mdlq"), NULL),
+		        faas_stream_delete(faas_stream_find(rt, "ms"), NULL);
+	return rc;
+}
+
 struct sweep_case {
 	const char *name;
 	void (*setup)(faas_runtime_t *rt);
@@ -287,6 +313,7 @@ static const struct sweep_case cases[] = {
 	{ "event-config", setup_full, op_event_config, false, true, false },
 	{ "invoke-event", setup_full, op_invoke_event, false, true, false },
 	{ "mapping-create", setup_queue, op_mapping_create, false, true, false },
+	{ "manifest", setup_manifest, op_manifest, false, true, false },
 	{ "provision-inline", setup_full, op_provision, false, true, true },
 	{ "provisioned-alias-move", setup_provisioned, op_provisioned_alias_move, false, true, false },
 	{ "invoke", setup_full, op_invoke, false, true, false },
@@ -445,7 +472,7 @@ START_TEST(allocfail_jansson_sweep)
 		 * (for a mapping's filter patterns, FAAS_EINVAL) */
 		ck_assert_msg(rc == 0 || rc == FAAS_ENOMEM ||
 		                      (rc == FAAS_EBADJSON && c->op == op_invoke_json_tail) ||
-		                      (rc == FAAS_EINVAL && c->op == op_mapping_create),
+		                      (rc == FAAS_EINVAL && (c->op == op_mapping_create || c->op == op_manifest)),
 		              "%s n=%ld: %s (%s)", c->name, n, faas_err_name(rc), d.message);
 		failures_seen += rc == FAAS_ENOMEM;
 		/* still usable: the same call now succeeds */
