@@ -338,6 +338,14 @@ static size_t env_bytes_of(const faas_env_var_t *env, size_t n)
 	return total;
 }
 
+int faas__config_check(const faas_runtime_t *rt, const faas_function_config_t *cfg,
+                       faas_error_detail_t *d)
+{
+	size_t env_bytes;
+
+	return check_config(rt, cfg, &env_bytes, d);
+}
+
 static struct faas_code *code_new(const faas_function_config_t *cfg)
 {
 	struct faas_code *c = faas__malloc(sizeof(*c));

@@ -116,8 +116,8 @@ static int api_register(const faas_plugin_api_t *api, const char *name,
 	struct faas_ident id;
 	size_t i;
 
-	if (!p || !p->registering || !name || !cfg || !cfg->handler ||
-	    cfg->version != FAAS_FUNCTION_CONFIG_VERSION ||
+	if (!p || !p->registering || !name || !cfg ||
+	    faas__config_check(p->rt, cfg, NULL) != 0 || /* as create would: refused now */
 	    faas__ident_parse(p->rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, NULL) != 0 ||
 	    id.name_len > FAAS_IDENT_MAX_CONTROL)
 		return FAAS_EINVAL;
@@ -153,16 +153,20 @@ static bool function_exists(faas_runtime_t *rt, const char *name)
 }
 
 /* The alias's primary version now: its number, 0 for $LATEST, -1 when the
- * function has no such alias. */
-static int64_t alias_primary(faas_runtime_t *rt, const char *fn, const char *alias)
+ * function has no such alias; its description into @p desc. */
+static int64_t alias_primary(faas_runtime_t *rt, const char *fn, const char *alias, char *desc,
+                             size_t size)
 {
 	json_t *j = NULL;
 	int64_t v = -1;
-	const char *label;
+	const char *label, *text;
 
+	desc[0] = '\0';
 	if (faas_alias_describe(rt, fn, alias, &j, NULL) == 0) {
 		label = json_string_value(json_object_get(j, "FunctionVersion"));
 		v = label && label[0] >= '0' && label[0] <= '9' ? (int64_t)strtoul(label, NULL, 10) : 0;
+		if ((text = json_string_value(json_object_get(j, "Description"))) != NULL)
+			snprintf(desc, size, "%s", text);
 	}
 	json_decref(j);
 	return v;
@@ -174,6 +178,7 @@ static int swap_in(faas_runtime_t *rt, struct reg *r, const faas_plugin_options_
                    faas_error_detail_t *d)
 {
 	faas_alias_config_t ac = FAAS_ALIAS_CONFIG_INIT;
+	char desc[FAAS_DESCRIPTION_MAX * 4 + 1];
 	uint32_t version;
 	int64_t old;
 	int rc;
@@ -183,7 +188,8 @@ static int swap_in(faas_runtime_t *rt, struct reg *r, const faas_plugin_options_
 	r->applied = true;
 	if ((rc = faas_function_publish(rt, r->name, NULL, &version, d)) != 0 || !o->alias)
 		return rc;
-	old = alias_primary(rt, r->name, o->alias);
+	old = alias_primary(rt, r->name, o->alias, desc, sizeof(desc));
+	ac.description = desc[0] ? desc : NULL; /* the alias keeps its description */
 	ac.function_version = version;
 	if (old > 0 && old != version && o->weight > 0 && o->weight < 1) {
 		ac.function_version = (uint32_t)old; /* a canary: the new build gets its share */
@@ -323,6 +329,8 @@ int faas_plugin_load(faas_runtime_t *rt, const char *path, const faas_plugin_opt
 	if (o->version != FAAS_PLUGIN_OPTIONS_VERSION)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_plugin_options_t version %u",
 		                  o->version);
+	if (!(o->weight >= 0 && o->weight <= 1) && !(o->weight > 1)) /* NaN and negatives */
+		return faas__fail(d, FAAS_EINVAL, "weight must be 0 to 1 (or >= 1: all traffic)");
 	if (!(p = faas__calloc(1, sizeof(*p) + strlen(path) + 1)))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	atomic_init(&p->refs, 1);

@@ -102,6 +102,9 @@ FAAS_INTERNAL int faas__plugin_open(faas_runtime_t *rt, const char *path, struct
 FAAS_INTERNAL void *faas__plugin_symbol(struct faas_plugin *p, const char *name);
 FAAS_INTERNAL void faas__plugin_set_loading(struct faas_plugin *p);
 FAAS_INTERNAL void faas__plugin_release(struct faas_plugin *p);
+/* A function configuration as create and update check it (objects.c). */
+FAAS_INTERNAL int faas__config_check(const faas_runtime_t *rt, const faas_function_config_t *cfg,
+                                     faas_error_detail_t *d);
 
 /* A pool of concurrency tokens (concurrency.c). */
 struct faas_pool {

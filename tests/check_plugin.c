@@ -6,6 +6,7 @@
 #include "tests.h"
 
 #include <dlfcn.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -120,6 +121,11 @@ START_TEST(plugin_load_errors)
 	o.version = 5;
 	ck_assert_fail(faas_plugin_load(rt, PLUGIN("hello_v1"), &o, &p, &d), d, FAAS_EINVAL,
 	               "version");
+	o.version = FAAS_PLUGIN_OPTIONS_VERSION;
+	o.weight = -0.5;
+	ck_assert_fail(faas_plugin_load(rt, PLUGIN("hello_v1"), &o, &p, &d), d, FAAS_EINVAL, "weight");
+	o.weight = NAN;
+	ck_assert_fail(faas_plugin_load(rt, PLUGIN("hello_v1"), &o, &p, &d), d, FAAS_EINVAL, "weight");
 	ck_assert_fail(faas_plugin_unload(NULL, 0, &d), d, FAAS_EINVAL, "NULL");
 	ck_assert_uint_eq(faas_plugin_function_count(NULL), 0);
 	ck_assert_ptr_null(faas_plugin_path(NULL));
@@ -242,12 +248,16 @@ START_TEST(plugin_swap_moves_a_latest_alias)
 
 	ck_assert_ok(faas_plugin_load(rt, PLUGIN("hello_v1"), NULL, &p1, &d), d);
 	ac.function_version = FAAS_VERSION_LATEST;
+	ac.description = "the current build";
 	ck_assert_ok(faas_alias_create(rt, "hello", "cur", &ac, &d), d);
 	o.swap = 1;
 	o.alias = "cur";
 	ck_assert_ok(faas_plugin_load(rt, PLUGIN("hello_v2"), &o, &p2, &d), d);
 	out = call(rt, "hello:cur", 1);
 	ck_assert_str_eq(t_jstr(out, "build"), "v2");
+	json_decref(out);
+	ck_assert_ok(faas_alias_describe(rt, "hello", "cur", &out, &d), d);
+	ck_assert_str_eq(t_jstr(out, "Description"), "the current build"); /* kept across the swap */
 	json_decref(out);
 	t_settle(rt);
 	faas_plugin_unload(p1, 10000, &d);

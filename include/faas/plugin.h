@@ -53,7 +53,8 @@ struct faas_plugin_api {
 	 * callbacks are the plug-in's). On 0 the user_data passes to the
 	 * runtime: if the load fails later, user_data_free is called for it
 	 * (once per pointer) before the object closes. FAAS_EINVAL (a bad
-	 * name or config, a name offered twice), FAAS_ENOMEM: not taken.
+	 * name, a config faas_function_create would refuse, a name offered
+	 * twice), FAAS_ENOMEM: not taken.
 	 */
 	int (*register_function)(const faas_plugin_api_t *api, const char *name,
 	                         const faas_function_config_t *cfg);
@@ -93,7 +94,8 @@ typedef struct faas_plugin_options {
 	const char *alias;   /**< swap: this alias of each function moves to the new version
 	                          (created when missing); NULL = no alias */
 	double weight;       /**< swap: 0 or >= 1 = all traffic to the new version; in (0, 1) =
-	                          the new version gets that share, the old one the rest */
+	                          the new version gets that share, the old one the rest;
+	                          negative or NaN: FAAS_EINVAL. The alias keeps its description */
 } faas_plugin_options_t;
 
 #define FAAS_PLUGIN_OPTIONS_INIT { FAAS_PLUGIN_OPTIONS_VERSION, 0, NULL, 0.0 }

@@ -21,6 +21,9 @@ static int init(const faas_plugin_api_t *api)
 	if (api->register_function(api, "half", &c) != FAAS_EINVAL ||
 	    api->register_function(api, "bad name", &c) != FAAS_EINVAL)
 		return -3;
+	c.timeout_ms = 5; /* a config create would refuse is refused at once */
+	if (api->register_function(api, "short", &c) != FAAS_EINVAL)
+		return -4;
 	return 7;
 }
 
