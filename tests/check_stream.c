@@ -697,7 +697,7 @@ START_TEST(stream_bisect_then_records_go)
 	}
 	mkmap(rt, s, &so, NULL);
 	for (i = 1; i <= 4; i++) {
-		char poison[16];
+		char poison[24];
 		snprintf(poison, sizeof(poison), "poison%d", i);
 		put(s, "k", poison);
 	}
