@@ -239,11 +239,15 @@ static const struct {
 	{ "apigateway",
 	  "{\"resource\":\"/orders/{id}\",\"path\":\"/orders/42\",\"httpMethod\":\"GET\",\"headers\":"
 	  "{\"Accept\":\"application/json\",\"Host\":\"example.execute-api.us-east-1.amazonaws.com\"},"
-	  "\"multiValueHeaders\":{\"Accept\":[\"application/json\"]},\"queryStringParameters\":"
+	  "\"multiValueHeaders\":{\"Accept\":[\"application/json\"],\"Host\":"
+	  "[\"example.execute-api.us-east-1.amazonaws.com\"]},\"queryStringParameters\":"
 	  "{\"verbose\":\"1\"},\"multiValueQueryStringParameters\":{\"verbose\":[\"1\"]},"
 	  "\"pathParameters\":{\"id\":\"42\"},\"stageVariables\":null,\"requestContext\":"
 	  "{\"accountId\":\"123456789012\",\"resourceId\":\"abc123\",\"stage\":\"prod\","
-	  "\"requestId\":\"c6af9ac6-7b61-11e6-9a41-93e8deadbeef\",\"identity\":{\"sourceIp\":"
+	  "\"requestId\":\"c6af9ac6-7b61-11e6-9a41-93e8deadbeef\",\"extendedRequestId\":"
+	  "\"c6af9ac6-example\",\"path\":\"/prod/orders/42\",\"requestTime\":"
+	  "\"14/Nov/2023:22:13:20 +0000\",\"domainName\":"
+	  "\"example.execute-api.us-east-1.amazonaws.com\",\"identity\":{\"sourceIp\":"
 	  "\"127.0.0.1\",\"userAgent\":\"curl/8.0\"},\"resourcePath\":\"/orders/{id}\","
 	  "\"httpMethod\":\"GET\",\"apiId\":\"example\",\"protocol\":\"HTTP/1.1\","
 	  "\"requestTimeEpoch\":1700000000000},\"body\":null,\"isBase64Encoded\":false}" },

@@ -208,6 +208,9 @@ START_TEST(testing_sample_events)
 	json_decref(e);
 	e = faas_test_sample_event("apigateway");
 	ck_assert_str_eq(t_jstr(e, "httpMethod"), "GET");
+	ck_assert_str_eq(t_jstr(json_object_get(e, "requestContext"), "path"), "/prod/orders/42");
+	ck_assert_str_eq(t_jstr(json_object_get(e, "requestContext"), "domainName"),
+	                 t_jstr(json_object_get(e, "headers"), "Host"));
 	json_decref(e);
 	e = faas_test_sample_event("eventbridge");
 	ck_assert_str_eq(t_jstr(e, "detail-type"), "Order Placed");
