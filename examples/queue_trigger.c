@@ -54,6 +54,7 @@ static int fail(const char *what, const faas_error_detail_t *err)
 
 int main(void)
 {
+	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
 	faas_function_config_t fc = FAAS_FUNCTION_CONFIG_INIT;
 	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
 	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
@@ -62,19 +63,23 @@ int main(void)
 	faas_queue_t *orders, *dlq;
 	faas_source_t *src;
 	faas_mapping_t *m;
-	uint64_t visible, in_flight, dead;
+	uint64_t visible, in_flight, dead, dead_in_flight;
 	json_t *desc;
 	char body[96], *text;
 	int i, len, waited;
 
-	if (faas_runtime_new(&rt, NULL, &err) != 0)
+	ro.min_timeout_ms = 100; /* a demo-sized function timeout (Lambda's minimum is 1 s) */
+	if (faas_runtime_new(&rt, &ro, &err) != 0)
 		return fail("runtime", &err);
 	fc.handler = ship;
+	fc.timeout_ms = 100;
 	if (faas_function_create(rt, "ship", &fc, &err) != 0)
 		return fail("create", &err);
 	if (faas_queue_create(rt, "orders-dlq", NULL, &dlq, &err) != 0)
 		return fail("dead-letter queue", &err);
-	qo.visibility_timeout_ms = 200; /* a failed message is back after 200 ms */
+	/* a failed message is back after 400 ms: the queue's timeout applies as it
+	 * is longer than what a batch may hold a message (window + 2 x timeout) */
+	qo.visibility_timeout_ms = 400;
 	qo.max_receive_count = 2;
 	qo.dead_letter = dlq;
 	if (faas_queue_create(rt, "orders", &qo, &orders, &err) != 0)
@@ -103,9 +108,13 @@ int main(void)
 			break;
 		nap_ms(20);
 	}
-	faas_queue_counts(dlq, &dead, &in_flight);
-	printf("orders queue empty after about %d ms; %llu message(s) in orders-dlq\n", waited,
-	       (unsigned long long)dead);
+	faas_queue_counts(dlq, &dead, &dead_in_flight);
+	if (visible || in_flight)
+		printf("orders queue still holds %llu message(s) after %d ms\n",
+		       (unsigned long long)(visible + in_flight), waited);
+	else
+		printf("orders queue empty after about %d ms; %llu message(s) in orders-dlq\n", waited,
+		       (unsigned long long)dead);
 	if (faas_mapping_describe(m, &desc, &err) == 0) {
 		text = json_dumps(json_object_get(desc, "Metrics"), JSON_COMPACT);
 		printf("mapping %s: %s\n", json_string_value(json_object_get(desc, "State")), text);

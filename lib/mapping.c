@@ -8,6 +8,8 @@
  *   clock moving, a source's notify, a window's end or a backoff's end), on
  *   the worker that just finished one of its batches (the next one goes at
  *   once), or in inline mode on the caller moving the clock.
+ * - The runtime's set (`struct faas_maps`) is made with the runtime; its
+ *   `count` of mappings lets a queue's send skip the wake-up when none exist.
  * - One thread steps a mapping at a time (`stepping`); another that wants
  *   to sets `again` and leaves, and the stepping thread goes round once more.
  *   So `receive` is never called concurrently for one mapping, and no
@@ -15,7 +17,9 @@
  * - A batch is one invocation through the ordinary pipeline (DESIGN 9.8's
  *   continuation: faas__batch_done instead of waking a caller). Its token
  *   comes from the function's pools like any sync call, never waiting: a
- *   throttle releases the records and backs the mapping off. Batches in
+ *   throttle puts the batch back in front of `pending` while the mapping's
+ *   own batches are in flight (the next to end steps again), else releases
+ *   the records and backs the mapping off. Batches in
  *   flight sit on the runtime's `running` list with the deadline their
  *   worker publishes; a step abandons one past it (the same CAS a sync
  *   caller uses) and settles it as a failure while the handler keeps its
@@ -43,42 +47,35 @@ static const char *const state_names[] = { "Enabled", "Disabling", "Disabled", "
 
 /* ---- the runtime's set -------------------------------------------------------- */
 
-static struct faas_maps *maps_of(faas_runtime_t *rt, bool create)
-{
-	struct faas_maps *ms = atomic_load(&rt->maps), *fresh;
-
-	if (ms || !create)
-		return ms;
-	if (!(fresh = faas__calloc(1, sizeof(*fresh))))
-		return NULL;
-	pthread_mutex_init(&fresh->lock, NULL);
-	if (!atomic_compare_exchange_strong(&rt->maps, &ms, fresh)) {
-		pthread_mutex_destroy(&fresh->lock);
-		faas__free(fresh);
-		return ms;
-	}
-	return fresh;
-}
-
 int faas__mappings_init(faas_runtime_t *rt)
 {
-	return maps_of(rt, true) ? 0 : FAAS_ENOMEM;
+	struct faas_maps *ms = faas__calloc(1, sizeof(*ms));
+
+	if (!ms)
+		return FAAS_ENOMEM;
+	pthread_mutex_init(&ms->lock, NULL);
+	atomic_init(&ms->planned_ns, UINT64_MAX); /* until the first step plans */
+	atomic_store(&rt->maps, ms);
+	return 0;
 }
 
 void faas__mappings_kick(faas_runtime_t *rt)
 {
 	struct faas_maps *ms = atomic_load(&rt->maps);
 
-	if (!ms)
-		return;
+	if (!ms || atomic_load_explicit(&ms->count, memory_order_relaxed) == 0)
+		return; /* no mapping: a queue's send costs no wake-up */
 	atomic_store(&ms->kicked, true);
 	faas__hk_kick(rt);
 }
 
 void faas__mappings_deadline(faas_runtime_t *rt, uint64_t deadline)
 {
-	(void)deadline; /* the step recomputes its wake-up from the running list */
-	faas__hk_kick(rt);
+	struct faas_maps *ms = atomic_load(&rt->maps);
+
+	/* only when housekeeping would otherwise sleep past it */
+	if (ms && deadline < atomic_load(&ms->planned_ns))
+		faas__hk_kick(rt);
 }
 
 /* ---- a blocking source's poll thread ---------------------------------------------------- */
@@ -292,7 +289,8 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 		return faas__fail(d, FAAS_EINVAL,
 		                  "a stream source keeps one mapping's positions: make one per mapping");
 	}
-	if (!(m = faas__calloc(1, sizeof(*m))) || !(ms = maps_of(rt, true))) {
+	ms = atomic_load(&rt->maps); /* made with the runtime */
+	if (!(m = faas__calloc(1, sizeof(*m)))) {
 		faas__free(m);
 		faas__map_conf_clear(&conf);
 		if (src->ops.ordered)
@@ -326,6 +324,7 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
 	pthread_mutex_lock(&ms->lock);
 	m->next = ms->list;
 	ms->list = m;
+	atomic_fetch_add(&ms->count, 1);
 	pthread_mutex_unlock(&ms->lock);
 	faas__mappings_kick(rt);
 	*out = m;
@@ -394,8 +393,10 @@ int faas_mapping_delete(faas_mapping_t *m, faas_error_detail_t *d)
 	pthread_mutex_lock(&ms->lock);
 	for (pp = &ms->list; *pp && *pp != m; pp = &(*pp)->next)
 		;
-	if (*pp)
+	if (*pp) {
 		*pp = m->next;
+		atomic_fetch_sub(&ms->count, 1);
+	}
 	pthread_mutex_unlock(&ms->lock);
 	pthread_mutex_lock(&m->lock);
 	m->state = MAP_DELETING;

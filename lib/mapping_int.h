@@ -97,6 +97,7 @@ struct faas_maps {
 	bool closed;
 	uint64_t stepped_ns; /* the clock at the last step of every mapping */
 	_Atomic uint64_t planned_ns; /* when the housekeeping thread means to step them next */
+	_Atomic long count;          /* mappings in the list: 0 = sends wake nobody */
 	_Atomic bool kicked;
 };
 /* mapping.c */

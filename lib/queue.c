@@ -686,7 +686,7 @@ static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attri
 	if (message_id)
 		memcpy(message_id, m->id, FAAS_REQUEST_ID_SIZE);
 	/* mappings on a real clock poll now (a virtual one steps them when it moves) */
-	if (q->rt->clock.kind != FAAS_CLOCK_VIRTUAL && atomic_load(&q->rt->maps))
+	if (q->rt->clock.kind != FAAS_CLOCK_VIRTUAL)
 		faas__mappings_kick(q->rt);
 	return 0;
 }

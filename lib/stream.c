@@ -346,7 +346,7 @@ int faas_stream_put(faas_stream_t *s, const char *key, const void *data, size_t 
 	if (seq_out)
 		faas__stream_seq_text(r->seq, seq_out);
 	/* mappings on a real clock poll now (a virtual one steps them when it moves) */
-	if (s->rt->clock.kind != FAAS_CLOCK_VIRTUAL && atomic_load(&s->rt->maps))
+	if (s->rt->clock.kind != FAAS_CLOCK_VIRTUAL)
 		faas__mappings_kick(s->rt);
 	return 0;
 }

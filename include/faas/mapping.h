@@ -17,15 +17,18 @@
  *     nacked; a response that is not an object, a list that is not an
  *     array, an item that is not an object or lacks a non-empty string
  *     "itemIdentifier", or an unknown identifier = full failure;
- *   - throttled (the function's reservation or the account is full, or the
- *     mapping's own max_concurrency is reached at send time): the records
- *     are released at once and polling backs off (1 s doubling to 5 min,
- *     scaled like async retries); nothing is lost, but as with SQS each
- *     return counts as a receive for the redrive policy.
+ *   - throttled (the function's reservation or the account is full): while
+ *     batches of this mapping are in flight the batch waits for one of them
+ *     to end; with none, its records are released at once and polling backs
+ *     off (1 s doubling to 5 min, scaled like async retries). Nothing is
+ *     lost, but as with SQS each return counts as a receive for the redrive
+ *     policy. The mapping's own max_concurrency is no throttle: a batch
+ *     simply waits for a slot.
  * Records that match none of the filters are acknowledged without an
  * invocation, as Lambda deletes them.
  *
- * Polling has no thread of its own: the housekeeping thread steps each
+ * Polling has no thread of its own (except for a blocking host source: one
+ * thread per mapping, faas/source.h): the housekeeping thread steps each
  * mapping (and a worker that finishes a batch sends the next one at once).
  * On a virtual clock, mappings step only when the clock moves
  * (faas_clock_advance); in inline mode, on that caller's thread.

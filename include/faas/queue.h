@@ -7,8 +7,8 @@
  * Timestamps and visibility use the runtime's clock (virtual in tests).
  * Every call is thread-safe. A queue belongs to its runtime and is freed
  * with it (or by faas_queue_delete). Order is best effort, as in SQS
- * standard queues: oldest first, a message whose visibility expired goes
- * back to the front.
+ * standard queues: oldest first; a message whose visibility expired (or
+ * was set to 0) goes back to its place in send order.
  *
  * FIFO queues (option `fifo`, a name ending in ".fifo"): every message has a
  * message group; within a group messages are received in the order they
