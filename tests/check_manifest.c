@@ -122,6 +122,23 @@ START_TEST(manifest_applies_everything)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_ptr_nonnull(strstr(msg.body, "\"condition\":\"Success\""));
 	faas_queue_message_clear(&msg);
+	{ /* provisioned concurrency on live (version 1) */
+		faas_provisioned_info_t pi = FAAS_PROVISIONED_INFO_INIT;
+		ck_assert_ok(faas_function_get_provisioned_concurrency(rt, "upper", "live", &pi, &d), d);
+		ck_assert_uint_eq(pi.requested, 1);
+		ck_assert_uint_eq(pi.function_version, 1);
+	}
+	{ /* the stream mapping was created disabled: a record waits */
+		json_t *before, *after;
+		ck_assert_ok(faas_metrics_json(rt, &before, &d), d);
+		ck_assert_ok(faas_stream_put(faas_stream_find(rt, "clicks"), "k", "{}", 2, NULL, NULL, &d), d);
+		ck_assert_int_eq(faas_clock_advance(rt, 1000), 0);
+		t_settle(rt);
+		ck_assert_ok(faas_metrics_json(rt, &after, &d), d);
+		ck_assert(json_equal(json_object_get(before, "Functions"), json_object_get(after, "Functions")));
+		json_decref(before);
+		json_decref(after);
+	}
 	faas_runtime_free(rt);
 }
 END_TEST
