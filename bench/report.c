@@ -123,18 +123,27 @@ static void print_row(const struct bench_mode *m, int s)
 	       fmt_ns(cpu, sizeof(cpu), median(x->cpu, m->runs)));
 }
 
+/* A section's title and CPU set, then FAILED (false: nothing more to print)
+ * or a warning when the measuring child left one. */
+static bool print_head(const char *title, const char *cpus, int ok, const char *err)
+{
+	printf("\n%s — CPU set %s\n", title, cpus);
+	if (!ok) {
+		printf("  FAILED: %s\n", err);
+		return false;
+	}
+	if (err[0])
+		printf("  warning: %s\n", err);
+	return true;
+}
+
 void bench_print_mode(const char *title, const struct bench_mode *m)
 {
 	char t[32];
 	int s;
 
-	printf("\n%s — CPU set %s\n", title, m->cpus);
-	if (!m->ok) {
-		printf("  FAILED: %s\n", m->err);
+	if (!print_head(title, m->cpus, m->ok, m->err))
 		return;
-	}
-	if (m->err[0])
-		printf("  warning: %s\n", m->err);
 	printf("  timer: an empty timed interval reads %s ns (inside every p50/p99)\n",
 	       fmt_ns(t, sizeof(t), m->timer_ns));
 	printf("  %-21s %-22s %-22s %7s %7s %9s\n", "ns per call", "p50 [min-max]", "p99 [min-max]",
@@ -156,13 +165,8 @@ void bench_print_tput(const char *title, const struct bench_tput *t)
 	char cpu[128], rate[128];
 	int cfg;
 
-	printf("\n%s — CPU set %s\n", title, t->cpus);
-	if (!t->ok) {
-		printf("  FAILED: %s\n", t->err);
+	if (!print_head(title, t->cpus, t->ok, t->err))
 		return;
-	}
-	if (t->err[0])
-		printf("  warning: %s\n", t->err);
 	printf("  %-24s %-22s %-26s %8s %8s\n", "per task", "cpu ns [min-max]", "invokes/s [min-max]",
 	       "cpu/GTP", "csw");
 	for (cfg = 0; cfg < TP_N; cfg++) {
@@ -189,13 +193,8 @@ void bench_print_async(const char *title, const struct bench_async *a)
 	char cpu[128], rate[128];
 	int cfg;
 
-	printf("\n%s — CPU set %s\n", title, a->cpus);
-	if (!a->ok) {
-		printf("  FAILED: %s\n", a->err);
+	if (!print_head(title, a->cpus, a->ok, a->err))
 		return;
-	}
-	if (a->err[0])
-		printf("  warning: %s\n", a->err);
 	printf("  %-30s %-22s %-26s %8s\n", "per event", "cpu ns [min-max]", "events/s [min-max]",
 	       "cpu/GTP");
 	for (cfg = 0; cfg < AS_N; cfg++) {
@@ -213,13 +212,8 @@ void bench_print_mapping(const char *title, const struct bench_map *m)
 	char cpu[128], dir[128], ns[32];
 	int s;
 
-	printf("\n%s — CPU set %s\n", title, m->cpus);
-	if (!m->ok) {
-		printf("  FAILED: %s\n", m->err);
+	if (!print_head(title, m->cpus, m->ok, m->err))
 		return;
-	}
-	if (m->err[0])
-		printf("  warning: %s\n", m->err);
 	printf("  %-18s %-24s %-10s %-24s %s\n", "records per batch", "cpu ns/record [min-max]",
 	       "records/s", "direct loop ns/record", "overhead/record");
 	for (s = 0; s < BENCH_MAP_SIZES; s++) {
