@@ -55,7 +55,9 @@ typedef struct faas_mapping faas_mapping_t;
 
 typedef struct faas_mapping_options {
 	unsigned version;               /**< FAAS_MAPPING_OPTIONS_VERSION */
-	uint32_t batch_size;            /**< 1-10000; 0 = 10. Over 10 needs a window of 1 s or more */
+	uint32_t batch_size;            /**< 1-10000; 0 = 10 (100 for a stream). Over 10 needs a
+	                                     window of 1 s or more (not for a stream); at most 10
+	                                     over a FIFO queue */
 	uint32_t max_batching_window_ms; /**< 0-300000 (0: send what one poll found) */
 	uint32_t max_concurrency;       /**< batches in flight at once: 0 = no cap of its own
 	                                     (Lambda: 2-1000; libfaas also allows 1) */

@@ -60,8 +60,10 @@ typedef struct faas_source_ops {
 	unsigned version;         /**< FAAS_SOURCE_OPS_VERSION */
 	const char *event_source; /**< "aws:sqs" style name (copied); NULL = "custom" */
 	const char *arn;          /**< the eventSourceARN of its records (copied); may be NULL */
-	const char *data_key;     /**< the record key whose string value filters match as JSON
-	                               ("body" for SQS); NULL = match the record as it is */
+	const char *data_key;     /**< the key (in the filter root) whose value filters look
+	                               into: text parsed as JSON (base64-decoded first with
+	                               data_base64), or JSON as it is ("body" for SQS, "data"
+	                               for Kinesis); NULL = match the record as it is */
 	/**
 	 * Fill up to @p max records into @p out and set *n (0 is fine). A
 	 * record may be held up to @p visibility_ms (the mapping's window plus
