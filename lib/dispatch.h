@@ -496,6 +496,8 @@ FAAS_INTERNAL void faas__tel_async(faas_runtime_t *rt, faas_telemetry_type_t typ
 FAAS_INTERNAL void faas__tel_throttle(faas_runtime_t *rt, const char *fn, const char *version,
                                       const char *qual, size_t qual_len, const char *reason);
 FAAS_INTERNAL void faas__tel_extension(faas_runtime_t *rt, const char *name, unsigned events);
+FAAS_INTERNAL void faas__tel_source(faas_runtime_t *rt, const char *source, int code,
+                                    const char *message);
 /* Deliver what is due: here in inline mode, else wake the telemetry thread. */
 FAAS_INTERNAL void faas__tel_poll(faas_runtime_t *rt);
 /* Whether nothing is due or being delivered (inline: delivers first). */

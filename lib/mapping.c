@@ -451,7 +451,7 @@ int faas_mapping_describe(faas_mapping_t *m, json_t **out, faas_error_detail_t *
 	pthread_mutex_lock(&m->lock);
 	faas__format_last_modified(m->last_modified_ms, modified, sizeof(modified));
 	o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,"
-	              "s:I,s:I,s:i}}",
+	              "s:I,s:I,s:i,s:I}}",
 	              "UUID", m->uuid, "EventSourceArn", m->src->arn, "FunctionArn", m->function_arn,
 	              "BatchSize", (int)m->conf.batch_size, "MaximumBatchingWindowInSeconds",
 	              (int)(m->conf.window_ms / 1000u), "FunctionResponseTypes",
@@ -466,7 +466,7 @@ int faas_mapping_describe(faas_mapping_t *m, json_t **out, faas_error_detail_t *
 	              "RecordsFailed", (json_int_t)m->failed, "RecordsReleased",
 	              (json_int_t)m->released, "RecordsDropped", (json_int_t)m->dropped, "Batches",
 	              (json_int_t)m->batches, "Throttles", (json_int_t)m->throttles, "InFlight",
-	              (int)m->inflight);
+	              (int)m->inflight, "SourceErrors", (json_int_t)atomic_load(&m->src->errors));
 	pthread_mutex_unlock(&m->lock);
 	if (!o)
 		return faas__fail(d, FAAS_ENOMEM, NULL);

@@ -123,6 +123,31 @@ static json_t *parse_failures(json_t *resp, const struct batch *b, bool *all_fai
 }
 
 
+/* A failed record to a source that wants the reason (ops.fail): the
+ * function's error, a timeout, or its listing in batchItemFailures (ok). */
+static void fail_record(struct faas_mapping *m, const struct faas_inv *inv, bool abandoned,
+                        bool ok, faas_source_record_t *r)
+{
+	const char *type = "ReportedBatchItemFailure", *msg = "the response listed the record";
+	json_t *resp = abandoned ? NULL : inv->response;
+
+	if (abandoned || (!ok && inv->outcome == FAAS_OUT_TIMEOUT)) {
+		type = "Sandbox.Timedout";
+		msg = "the function timed out";
+	} else if (!ok && inv->outcome != FAAS_OUT_SUCCESS) {
+		type = json_string_value(json_object_get(resp, "errorType"));
+		msg = json_string_value(json_object_get(resp, "errorMessage"));
+		type = type ? type : "Unhandled";
+		msg = msg ? msg : "";
+	} else if (!ok) {
+		type = "InvalidBatchItemFailures";
+		msg = "the response's batchItemFailures could not be read";
+	}
+	m->src->ops.fail(m->src->ud, r, type, msg);
+	json_decref(r->record);
+	r->record = NULL;
+}
+
 /* Off the runtime's list of batches in flight. */
 static void running_remove(struct faas_maps *ms, struct batch *b)
 {
@@ -153,11 +178,16 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 		ok = false;
 	for (i = 0; i < b->n; i++) {
 		bool good = ok && !(failures && item_listed(failures, b->recs[i].id));
-		faas__map_settle(m, &b->recs[i], good ? m->src->ops.ack : m->src->ops.nack);
-		if (good)
+		if (good) {
+			faas__map_settle(m, &b->recs[i], m->src->ops.ack);
 			nok++;
+			continue;
+		}
+		if (m->src->ops.fail)
+			fail_record(m, inv, abandoned, ok, &b->recs[i]);
 		else
-			nfail++;
+			faas__map_settle(m, &b->recs[i], m->src->ops.nack);
+		nfail++;
 	}
 	faas__inv_unref(inv); /* the running list's reference */
 	pthread_mutex_lock(&m->lock);

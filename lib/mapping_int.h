@@ -18,6 +18,7 @@ struct faas_source {
 	_Atomic(faas_runtime_t *) rt;
 	faas_queue_t *queue; /* the built-in queue behind it, or NULL */
 	_Atomic int mapped;  /* mappings over it (an ordered source serves one) */
+	_Atomic uint64_t errors; /* faas_source_report() calls */
 	char function_arn[FAAS_ARN_MAX]; /* of its first mapping (stream failure records) */
 	char event_source[32];
 	char arn[FAAS_ARN_MAX];

@@ -139,13 +139,14 @@ int faas_source_new(faas_source_t **out, const faas_source_ops_t *ops, void *use
 	*out = NULL;
 	if (!ops || !ops->receive)
 		return faas__fail(d, FAAS_EINVAL, "a source needs ops with a receive function");
-	if (ops->version != FAAS_SOURCE_OPS_VERSION)
+	if (ops->version != 1 && ops->version != FAAS_SOURCE_OPS_VERSION)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_source_ops_t version %u",
 		                  ops->version);
 	if (!(s = faas__calloc(1, sizeof(*s))))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	atomic_init(&s->refs, 1);
-	s->ops = *ops;
+	/* a version 1 vtable ends before `fail` */
+	memcpy(&s->ops, ops, ops->version == 1 ? offsetof(faas_source_ops_t, fail) : sizeof(*ops));
 	s->ud = user_data;
 	copy_text(s->event_source, sizeof(s->event_source), ops->event_source, "custom");
 	copy_text(s->arn, sizeof(s->arn), ops->arn, "");
@@ -154,6 +155,18 @@ int faas_source_new(faas_source_t **out, const faas_source_ops_t *ops, void *use
 	s->ops.event_source = s->ops.arn = s->ops.data_key = s->ops.filter_root = NULL; /* ours now */
 	*out = s;
 	return 0;
+}
+
+void faas_source_report(faas_source_t *s, int code, const char *message)
+{
+	faas_runtime_t *rt;
+
+	if (!s)
+		return;
+	atomic_fetch_add(&s->errors, 1);
+	rt = atomic_load(&s->rt);
+	if (rt && faas__tel_wants(rt, FAAS_TELEMETRY_FAAS))
+		faas__tel_source(rt, s->arn[0] ? s->arn : s->event_source, code, message);
 }
 
 void faas__source_ref(faas_source_t *s)
@@ -407,7 +420,7 @@ static void queue_close(void *ud)
 int faas_queue_source_new(faas_queue_t *q, faas_source_t **out, faas_error_detail_t *d)
 {
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "aws:sqs", NULL, "body", queue_receive,
-		                  queue_ack, NULL, queue_release, queue_close, 0, 0, NULL, NULL, 0 };
+		                  queue_ack, NULL, queue_release, queue_close, 0, 0, NULL, NULL, 0, NULL };
 	int rc;
 
 	faas__detail_reset(d);

@@ -445,7 +445,7 @@ int faas_stream_source_new(faas_stream_t *s, const faas_stream_source_options_t 
 {
 	faas_stream_source_options_t def = FAAS_STREAM_SOURCE_OPTIONS_INIT;
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "aws:kinesis", NULL, "data", ss_receive,
-		                  ss_ack, ss_nack, ss_release, ss_close, 1, 1, "kinesis", ss_skip, 0 };
+		                  ss_ack, ss_nack, ss_release, ss_close, 1, 1, "kinesis", ss_skip, 0, NULL };
 	struct ssrc *ss;
 	int rc;
 

@@ -696,6 +696,16 @@ void faas__tel_throttle(faas_runtime_t *rt, const char *fn, const char *version,
 	faas__tel_emit(rt, &r);
 }
 
+void faas__tel_source(faas_runtime_t *rt, const char *source, int code, const char *message)
+{
+	faas_telemetry_record_t r = record_of(FAAS_TEL_SOURCE_ERROR, faas__clock_wall_ms(&rt->clock));
+
+	r.name = source;
+	r.error_code = code;
+	r.reason = message;
+	faas__tel_emit(rt, &r);
+}
+
 void faas__tel_extension(faas_runtime_t *rt, const char *name, unsigned events)
 {
 	faas_telemetry_record_t r = record_of(FAAS_TEL_EXTENSION, faas__clock_wall_ms(&rt->clock));

@@ -15,7 +15,7 @@ static const char *const type_names[] = {
 	"platform.start",     "platform.runtimeDone",     "platform.report",
 	"platform.extension", "platform.logsDropped",     "function",
 	"faas.throttle",      "faas.asyncRetry",          "faas.destination",
-	"faas.deadLetter",
+	"faas.deadLetter",    "faas.sourceError",
 };
 
 const char *faas_telemetry_type_name(faas_telemetry_type_t type)
@@ -248,6 +248,14 @@ static void put_record(struct out *o, const faas_telemetry_record_t *r)
 		key(o, "droppedRecords");
 		put_uint(o, r->dropped_records);
 		key(o, "reason");
+		put_cstr(o, r->reason);
+		break;
+	case FAAS_TEL_SOURCE_ERROR:
+		key(o, "source");
+		put_cstr(o, r->name);
+		key(o, "errorCode");
+		put_cstr(o, faas_err_name(r->error_code));
+		key(o, "message");
 		put_cstr(o, r->reason);
 		break;
 	case FAAS_TEL_ASYNC_RETRY:

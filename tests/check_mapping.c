@@ -874,7 +874,7 @@ START_TEST(mapping_bad_input)
 	faas_queue_t *q = mkq(rt, "in", NULL);
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, NULL, NULL, NULL, NULL,
-		                  NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0 };
+		                  NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0, NULL };
 	faas_error_detail_t d;
 	faas_source_t *src, *bad_src;
 	faas_mapping_t *m = (faas_mapping_t *)&d;
@@ -921,7 +921,7 @@ START_TEST(mapping_bad_input)
 	ck_assert_ptr_null(bad_src);
 	ck_assert_fail(faas_source_new(&bad_src, NULL, NULL, &d), d, FAAS_EINVAL, "receive");
 	ops.receive = host_receive;
-	ops.version = 2;
+	ops.version = FAAS_SOURCE_OPS_VERSION + 1;
 	ck_assert_fail(faas_source_new(&bad_src, &ops, NULL, &d), d, FAAS_EINVAL, "version");
 	ck_assert_fail(faas_queue_source_new(NULL, &bad_src, &d), d, FAAS_EINVAL, "queue");
 	faas_source_free(src);
@@ -1007,7 +1007,7 @@ START_TEST(mapping_host_source)
 {
 	faas_runtime_t *rt = rt_inline();
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "host", "arn:host:1", NULL, host_receive,
-		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL, NULL, 0 };
+		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL, NULL, 0, NULL };
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	struct host_src h;
 	faas_error_detail_t d;
@@ -1042,6 +1042,85 @@ START_TEST(mapping_host_source)
 	json_decref(j);
 	ck_assert_ok(faas_mapping_delete(m, &d), d);
 	ck_assert_int_eq(h.closed, 1); /* the last user is gone */
+	faas_runtime_free(rt);
+	seen_reset();
+}
+END_TEST
+
+/* Version 2's fail op: the reason of each failed record. */
+static char fail_types[8][200];
+static int nfails;
+
+static void host_fail(void *ud, const faas_source_record_t *r, const char *type, const char *msg)
+{
+	ck_assert_ptr_nonnull(msg);
+	host_nack(ud, r);
+	if (nfails < 8)
+		snprintf(fail_types[nfails++], sizeof(fail_types[0]), "%s %s", r->id, type);
+}
+
+START_TEST(mapping_host_source_fail)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "host", "arn:host:2", NULL, host_receive,
+		                  host_ack, host_nack, host_release, host_close, 0, 0, NULL, NULL, 0,
+		                  host_fail };
+	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
+	struct host_src h;
+	faas_error_detail_t d;
+	faas_source_t *src, *v1;
+	faas_mapping_t *m;
+	json_t *j;
+
+	memset(&h, 0, sizeof(h));
+	h.total = 3;
+	memset(h.state, 'w', 3);
+	nfails = 0;
+	t_create_fn(rt, "partial", record_h,
+	            (void *)"{\"batchItemFailures\":[{\"itemIdentifier\":\"rec-1\"}]}");
+	t_create_fn(rt, "boom", record_h, (void *)"ERROR");
+	ck_assert_ok(faas_source_new(&src, &ops, &h, &d), d);
+	o.report_batch_item_failures = 1;
+	o.batch_size = 2;
+	ck_assert_ok(faas_mapping_create(rt, src, "partial", &o, &m, &d), d);
+	advance(rt, 1); /* rec-0, rec-1: one listed; then rec-2 alone, its list unknown */
+	ck_assert_int_eq(nfails, 2);
+	ck_assert_str_eq(fail_types[0], "rec-1 ReportedBatchItemFailure");
+	ck_assert_str_eq(fail_types[1], "rec-2 InvalidBatchItemFailures");
+	ck_assert_int_eq(h.nacked, 2); /* fail stands in for nack, once per record */
+	ck_assert_int_eq(h.acked, 1);
+	ck_assert_ok(faas_mapping_delete(m, &d), d);
+
+	memset(h.state, 'w', 3);
+	h.acked = h.nacked = 0;
+	ck_assert_ok(faas_mapping_create(rt, src, "boom", &o, &m, &d), d);
+	advance(rt, 1);
+	ck_assert_int_eq(nfails, 5);
+	ck_assert_str_eq(fail_types[2], "rec-0 Boom"); /* the function's errorType */
+	ck_assert_str_eq(fail_types[4], "rec-2 Boom");
+	ck_assert_int_eq(h.nacked, 3);
+	/* a problem the source reports is counted on its mappings */
+	faas_source_report(src, FAAS_ETIMEDOUT, "connection lost");
+	faas_source_report(NULL, FAAS_ETIMEDOUT, "ignored");
+	ck_assert_ok(faas_mapping_describe(m, &j, &d), d);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "Metrics"),
+	                                                    "SourceErrors")), 1);
+	json_decref(j);
+	ck_assert_ok(faas_mapping_delete(m, &d), d);
+	faas_source_free(src);
+
+	/* a version 1 vtable (no fail member) still works: nack gets the failures */
+	ops.version = 1;
+	ops.fail = NULL;
+	memset(h.state, 'w', 3);
+	h.acked = h.nacked = 0;
+	ck_assert_ok(faas_source_new(&v1, &ops, &h, &d), d);
+	ck_assert_ok(faas_mapping_create(rt, v1, "boom", &o, &m, &d), d);
+	faas_source_free(v1);
+	advance(rt, 1);
+	ck_assert_int_eq(h.nacked, 3);
+	ck_assert_int_eq(nfails, 5);
+	ck_assert_ok(faas_mapping_delete(m, &d), d);
 	faas_runtime_free(rt);
 	seen_reset();
 }
@@ -1116,7 +1195,7 @@ START_TEST(mapping_blocking_source_has_a_poll_thread)
 	faas_runtime_options_t ro = t_options();
 	faas_runtime_t *rt = t_runtime_with(&ro); /* threaded */
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "longpoll", NULL, NULL, lp_receive,
-		                  lp_ack, NULL, NULL, lp_close, 0, 0, NULL, NULL, 1 };
+		                  lp_ack, NULL, NULL, lp_close, 0, 0, NULL, NULL, 1, NULL };
 	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
 	struct long_poll lp;
 	faas_error_detail_t d;
@@ -1363,6 +1442,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_describe_shape);
 	tcase_add_test(tc, mapping_bad_input);
 	tcase_add_test(tc, mapping_host_source);
+	tcase_add_test(tc, mapping_host_source_fail);
 	tcase_add_test(tc, mapping_blocking_source_has_a_poll_thread);
 	tcase_add_test(tc, mapping_allocation_failures);
 	suite_add_tcase(s, tc);

@@ -520,16 +520,23 @@ START_TEST(telemetry_json_every_type)
 	                      "\"requestId\":\"3da1f2dc-3222-475e-9205-e2e6c6318895\","
 	                      "\"approximateInvokeCount\":1,\"condition\":\"Success\","
 	                      "\"destination\":\"sink\",\"delivered\":false}}");
+	r = rec(FAAS_TEL_SOURCE_ERROR);
+	r.name = "redis://127.0.0.1:6379/0/orders";
+	r.error_code = FAAS_ETIMEDOUT;
+	r.reason = "Connection refused";
+	assert_renders(&r, TT "\"faas.sourceError\",\"record\":{\"source\":"
+	                      "\"redis://127.0.0.1:6379/0/orders\",\"errorCode\":\"FAAS_ETIMEDOUT\","
+	                      "\"message\":\"Connection refused\"}}");
 	/* what is not a record */
 	ck_assert_uint_eq(faas_telemetry_record_format(NULL, NULL, 0), 0);
 	r.version = 2;
 	ck_assert_uint_eq(faas_telemetry_record_format(&r, NULL, 0), 0);
 	ck_assert_int_eq(faas_telemetry_record_json(&r, &j), FAAS_EINVAL);
 	ck_assert_ptr_null(j);
-	r = rec((faas_telemetry_type_t)13);
+	r = rec((faas_telemetry_type_t)14);
 	ck_assert_uint_eq(faas_telemetry_record_format(&r, NULL, 0), 0);
 	ck_assert_int_eq(faas_telemetry_record_json(&r, NULL), FAAS_EINVAL);
-	ck_assert_ptr_null(faas_telemetry_type_name((faas_telemetry_type_t)13));
+	ck_assert_ptr_null(faas_telemetry_type_name((faas_telemetry_type_t)14));
 	ck_assert_str_eq(faas_telemetry_type_name(FAAS_TEL_INIT_RUNTIME_DONE),
 	                 "platform.initRuntimeDone");
 }

@@ -111,7 +111,8 @@ FAAS_EXTERN const char *faas_mapping_uuid(const faas_mapping_t *m);
  * BatchSize, MaximumBatchingWindowInSeconds, FunctionResponseTypes,
  * FilterCriteria, ScalingConfig, State, StateTransitionReason,
  * LastModified, LastProcessingResult; plus libfaas's "Metrics" (records
- * received, filtered, succeeded, failed, released; batches, throttles).
+ * received, filtered, succeeded, failed, released; batches, throttles;
+ * SourceErrors, the problems its source reported, faas_source_report).
  * @param out new reference
  */
 FAAS_EXTERN int faas_mapping_describe(faas_mapping_t *m, json_t **out, faas_error_detail_t *detail);

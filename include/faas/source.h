@@ -15,7 +15,9 @@
  *   release  never processed (a throttled batch, a disabled or deleted
  *            mapping, shutdown): make it available again at once;
  *   skip     matched no filter: never invoked, done with (as ack when NULL).
- * Nothing the mapping did not process is ever acknowledged.
+ * Nothing the mapping did not process is ever acknowledged. A source that
+ * keeps its own dead-letter rule wants the error of a failed record: it
+ * sets `fail` (version 2), called instead of nack.
  *
  * Threads: `receive` is called by one thread at a time per mapping (the
  * housekeeping thread, a worker finishing a batch, or in inline mode the
@@ -53,7 +55,8 @@ typedef struct faas_source_record {
 	char handle[FAAS_SOURCE_HANDLE_MAX]; /**< the source's own token (a receipt handle) */
 } faas_source_record_t;
 
-#define FAAS_SOURCE_OPS_VERSION 1
+/** 2 adds `fail`; version 1 vtables (without it) are still accepted. */
+#define FAAS_SOURCE_OPS_VERSION 2
 
 /** The vtable of a host source. Every pointer but `receive` may be NULL. */
 typedef struct faas_source_ops {
@@ -90,6 +93,15 @@ typedef struct faas_source_ops {
 	 *  its own ("faas-poll") that calls it in real time; it should return within the
 	 *  mapping's poll_interval_ms, since deleting the mapping and shutdown wait for it */
 	int blocking;
+	/* ---- version 2 ---- */
+	/**
+	 * Like nack, with why the record failed: the function's errorType and
+	 * errorMessage ("Sandbox.Timedout" when it timed out), or
+	 * "ReportedBatchItemFailure" when the response listed the record. Called
+	 * instead of nack when set; both strings are borrowed for the call.
+	 */
+	void (*fail)(void *user_data, const faas_source_record_t *r, const char *error_type,
+	             const char *error_message);
 } faas_source_ops_t;
 
 /**
@@ -119,6 +131,17 @@ FAAS_EXTERN void faas_source_free(faas_source_t *src);
  * (a real-clock runtime's housekeeping thread wakes now). Any thread.
  */
 FAAS_EXTERN void faas_source_notify(faas_source_t *src);
+
+/**
+ * A host source reports a problem of its own (a lost connection, an
+ * acknowledgement that failed): counted in the "SourceErrors" metric of its
+ * mappings' faas_mapping_describe(), and, on the runtime of its mappings, a
+ * telemetry record faas.sourceError (FAAS_TELEMETRY_FAAS) with the source's
+ * ARN as `name`, @p code as `error_code` and @p message (copied; NULL is
+ * fine) as `reason`. Any thread, while the runtime of its mappings lives
+ * (as faas_source_notify).
+ */
+FAAS_EXTERN void faas_source_report(faas_source_t *src, int code, const char *message);
 
 FAAS_END_DECLS
 

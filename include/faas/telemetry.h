@@ -60,7 +60,8 @@ typedef enum faas_telemetry_type {
 	FAAS_TEL_THROTTLE = 9,          /**< faas.throttle: admission refused (libfaas) */
 	FAAS_TEL_ASYNC_RETRY = 10,      /**< faas.asyncRetry: an async event goes back to the queue */
 	FAAS_TEL_DESTINATION = 11,      /**< faas.destination: an invocation record delivered (or not) */
-	FAAS_TEL_DEAD_LETTER = 12       /**< faas.deadLetter: an event handed to the dead-letter sink */
+	FAAS_TEL_DEAD_LETTER = 12,      /**< faas.deadLetter: an event handed to the dead-letter sink */
+	FAAS_TEL_SOURCE_ERROR = 13      /**< faas.sourceError: an event source reported a problem */
 } faas_telemetry_type_t;
 
 /** Streams a subscriber asks for (Lambda's `types`), a bit mask. */
@@ -92,6 +93,7 @@ typedef enum faas_telemetry_type {
  * | faas.asyncRetry | function_name, function_version, request_id, attempts (made so far), delay_ms, reason ("FunctionError" or "Throttled") |
  * | faas.destination | function_name, function_version, request_id, attempts, condition, destination ("callback" or the function), delivered |
  * | faas.deadLetter | function_name, function_version, request_id, attempts, condition, error_code |
+ * | faas.sourceError | name (the source's ARN), error_code, reason (its message) |
  *
  * error_type is set only when status is FAAS_EXT_ERROR. phase is "init",
  * or "invoke" for an init retried inside the invocation that needed it
@@ -131,7 +133,7 @@ typedef struct faas_telemetry_record {
 	const char *condition;          /**< faas.destination, faas.deadLetter: Success, ... */
 	const char *destination;        /**< faas.destination */
 	bool delivered;                 /**< faas.destination: the destination took it */
-	int error_code;                 /**< faas.deadLetter: ErrorCode */
+	int error_code;                 /**< faas.deadLetter: ErrorCode; faas.sourceError: the code */
 } faas_telemetry_record_t;
 
 /**
