@@ -61,11 +61,12 @@ SONAME := libfaas.so.$(MAJOR)
 SHARED := $(BUILD)/libfaas.so.$(VERSION)
 PCFILE := $(BUILD)/libfaas.pc
 HEADERS := include/faas.h $(wildcard include/faas/*.h)
+CORE_HEADERS := $(filter-out include/faas/redis.h,$(wildcard include/faas/*.h))
 
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_OBJS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
 TEST_BIN := $(BUILD)/tests/check_faas
-EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_SRCS := $(filter-out examples/redis_%.c,$(sort $(wildcard examples/*.c)))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 .PHONY: all deps deps-check install uninstall check check-suite check-scripts check-examples asan tsan \
@@ -117,7 +118,7 @@ install: all
 		$(DESTDIR)$(BINDIR)
 	install -m 755 $(FAAS_BIN) $(DESTDIR)$(BINDIR)/faas
 	install -m 644 include/faas.h $(DESTDIR)$(INCLUDEDIR)/
-	install -m 644 $(wildcard include/faas/*.h) $(DESTDIR)$(INCLUDEDIR)/faas/
+	install -m 644 $(CORE_HEADERS) $(DESTDIR)$(INCLUDEDIR)/faas/
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libfaas.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -163,7 +164,7 @@ $(TEST_BIN): $(TEST_OBJS) $(STATIC) $(TEST_PLUGINS)
 	$(SAY) LD $@
 	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 
-check: check-scripts check-fuzz check-examples check-suite
+check: check-scripts check-fuzz check-examples check-redis check-suite
 
 check-scripts: all $(TEST_PLUGINS) | deps-check
 	@sh tests/cli.sh $(BUILD)
@@ -355,3 +356,89 @@ fuzz-merge:
 
 clean-fuzz:
 	rm -rf $(FUZZ_BUILD)
+
+# ---- libfaas-redis: the Redis Streams add-on (hiredis) -------------------------
+# Built only where hiredis is: `make redis` (make check installs hiredis and
+# redis-server when it can, then runs check-redis: the add-on's suite against
+# a private redis-server, and the multi-process scale-out test).
+
+REDIS_SRCS := $(sort $(wildcard lib/redis/*.c))
+REDIS_OBJS := $(REDIS_SRCS:lib/redis/%.c=$(BUILD)/lib/redis/%.o)
+REDIS_STATIC := $(BUILD)/libfaas-redis.a
+REDIS_SHARED := $(BUILD)/libfaas-redis.so.$(VERSION)
+REDIS_SONAME := libfaas-redis.so.$(MAJOR)
+REDIS_PC := $(BUILD)/libfaas-redis.pc
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
+REDIS_TEST_BIN := $(BUILD)/tests/check_redis
+REDIS_TEST_SRCS := $(sort $(wildcard tests/redis/check_*.c)) tests/redis/server.c
+REDIS_SCALE_BIN := $(BUILD)/tests/redis_scaleout
+REDIS_WORKER := $(BUILD)/examples/redis_worker
+REDIS_SCALE_RECORDS ?= 100000
+
+.PHONY: redis check-redis check-redis-suite install-redis
+
+redis: $(REDIS_STATIC) $(REDIS_SHARED) $(REDIS_PC)
+
+$(BUILD)/lib/redis/%.o: lib/redis/%.c $(wildcard lib/redis/*.h) | deps
+	@mkdir -p $(@D)
+	$(SAY) CC $<
+	$(Q)$(CC) $(LIB_CFLAGS) $(HIREDIS_CFLAGS) -c $< -o $@
+
+$(REDIS_STATIC): $(REDIS_OBJS)
+	@rm -f $@
+	$(SAY) AR $@
+	$(Q)$(AR) rcs $@ $^
+
+$(REDIS_SHARED): $(REDIS_OBJS) lib/redis/libfaas-redis.map $(SHARED)
+	$(SAY) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,$(REDIS_SONAME) -Wl,--version-script=lib/redis/libfaas-redis.map \
+		$(SAN_FLAGS) $(LDFLAGS) -o $@ $(REDIS_OBJS) -L$(BUILD) -lfaas $(HIREDIS_LIBS) $(LIB_LIBS)
+	$(Q)ln -sf libfaas-redis.so.$(VERSION) $(BUILD)/$(REDIS_SONAME)
+	$(Q)ln -sf $(REDIS_SONAME) $(BUILD)/libfaas-redis.so
+
+$(REDIS_PC): pkgconfig/libfaas-redis.pc.in $(VERSION_H)
+	@mkdir -p $(@D)
+	$(SAY) GEN $@
+	$(Q)$(subst pkgconfig/libfaas.pc.in,pkgconfig/libfaas-redis.pc.in,$(PC_SUBST)) > $@
+
+$(REDIS_TEST_BIN): $(REDIS_TEST_SRCS) tests/redis/server.h $(REDIS_STATIC) $(STATIC) | deps-check
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(HIREDIS_CFLAGS) $(LDFLAGS) -o $@ $(REDIS_TEST_SRCS) $(REDIS_STATIC) \
+		$(STATIC) $(HIREDIS_LIBS) $(CHECK_LIBS) $(LIB_LIBS)
+
+$(REDIS_WORKER): examples/redis_worker.c $(REDIS_STATIC) $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) $(HIREDIS_CFLAGS) $(LDFLAGS) -o $@ $< $(REDIS_STATIC) $(STATIC) \
+		$(HIREDIS_LIBS) $(LIB_LIBS)
+
+$(REDIS_SCALE_BIN): tests/redis/scaleout.c tests/redis/server.c tests/redis/server.h | deps
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) -Itests $(HIREDIS_CFLAGS) $(LDFLAGS) -o $@ tests/redis/scaleout.c \
+		tests/redis/server.c $(HIREDIS_LIBS) $(LIB_LIBS)
+
+# The suite and the scale-out proof; skipped, and said so, where hiredis or
+# redis-server cannot be installed.
+check-redis:
+	@if sh tools/deps.sh hiredis redis-server; then \
+		$(MAKE) --no-print-directory check-redis-suite; \
+	else echo "check-redis: SKIPPED (no hiredis / redis-server; see above)"; fi
+
+check-redis-suite: $(REDIS_TEST_BIN) $(REDIS_WORKER) $(REDIS_SCALE_BIN) $(REDIS_SHARED) $(REDIS_PC)
+	$(REDIS_TEST_BIN)
+	$(REDIS_SCALE_BIN) $(REDIS_WORKER) $(REDIS_SCALE_RECORDS)
+
+install-redis: redis
+	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/faas/redis.h $(DESTDIR)$(INCLUDEDIR)/faas/
+	install -m 644 $(REDIS_STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(REDIS_SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libfaas-redis.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(REDIS_SONAME)
+	ln -sf $(REDIS_SONAME) $(DESTDIR)$(LIBDIR)/libfaas-redis.so
+	$(subst pkgconfig/libfaas.pc.in,pkgconfig/libfaas-redis.pc.in,$(PC_SUBST)) \
+		> $(DESTDIR)$(PKGCONFIGDIR)/libfaas-redis.pc
+
+-include $(REDIS_OBJS:.o=.d)

@@ -157,6 +157,13 @@ int faas_source_new(faas_source_t **out, const faas_source_ops_t *ops, void *use
 	return 0;
 }
 
+void *faas_source_user_data(faas_source_t *s,
+                            int (*receive)(void *, uint32_t, uint32_t, faas_source_record_t *,
+                                           size_t *))
+{
+	return s && receive && s->ops.receive == receive ? s->ud : NULL;
+}
+
 void faas_source_report(faas_source_t *s, int code, const char *message)
 {
 	faas_runtime_t *rt;

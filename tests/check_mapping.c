@@ -52,6 +52,7 @@ static int record_h(faas_context_t *ctx, json_t *event, json_t **response, void 
 
 static int host_receive(void *ud, uint32_t max, uint32_t vis, faas_source_record_t *out,
                         size_t *n);
+static int lp_receive(void *ud, uint32_t max, uint32_t vis, faas_source_record_t *out, size_t *n);
 
 /* ---- set-up ---------------------------------------------------------------------- */
 
@@ -1102,6 +1103,9 @@ START_TEST(mapping_host_source_fail)
 	/* a problem the source reports is counted on its mappings */
 	faas_source_report(src, FAAS_ETIMEDOUT, "connection lost");
 	faas_source_report(NULL, FAAS_ETIMEDOUT, "ignored");
+	ck_assert_ptr_eq(faas_source_user_data(src, host_receive), &h);
+	ck_assert_ptr_null(faas_source_user_data(src, lp_receive)); /* not one of those */
+	ck_assert_ptr_null(faas_source_user_data(NULL, host_receive));
 	ck_assert_ok(faas_mapping_describe(m, &j, &d), d);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "Metrics"),
 	                                                    "SourceErrors")), 1);

@@ -2,7 +2,8 @@
 # Make sure the pkg-config modules named on the command line are installed.
 # Missing ones are installed with apt-get when running as root (or through
 # sudo without a password); otherwise this prints the exact command to run
-# and fails. Usage: tools/deps.sh jansson check [glib-2.0 libuv ...]
+# and fails. Usage: tools/deps.sh jansson check [glib-2.0 libuv ...]; a
+# program (redis-server) is looked for on PATH instead.
 set -eu
 
 pkg_for() {
@@ -13,6 +14,7 @@ pkg_for() {
 	libuv) echo libuv1-dev ;;
 	hiredis) echo libhiredis-dev ;;
 	libmicrohttpd) echo libmicrohttpd-dev ;;
+	redis-server) echo redis-server ;;
 	*) echo "tools/deps.sh: no Debian package known for '$1'" >&2; exit 2 ;;
 	esac
 }
@@ -23,7 +25,10 @@ if ! command -v pkg-config >/dev/null 2>&1; then
 	for m in "$@"; do missing="$missing $(pkg_for "$m")"; done
 else
 	for m in "$@"; do
-		pkg-config --exists "$m" 2>/dev/null || missing="$missing $(pkg_for "$m")"
+		case "$m" in
+		redis-server) command -v "$m" >/dev/null 2>&1 || missing="$missing $(pkg_for "$m")" ;;
+		*) pkg-config --exists "$m" 2>/dev/null || missing="$missing $(pkg_for "$m")" ;;
+		esac
 	done
 fi
 [ -z "$missing" ] && exit 0

@@ -133,6 +133,14 @@ FAAS_EXTERN void faas_source_free(faas_source_t *src);
 FAAS_EXTERN void faas_source_notify(faas_source_t *src);
 
 /**
+ * The user_data @p src was made with, if its receive op is @p receive; NULL
+ * otherwise. An add-on finds its own state this way (faas/redis.h).
+ */
+FAAS_EXTERN void *faas_source_user_data(faas_source_t *src,
+                                        int (*receive)(void *, uint32_t, uint32_t,
+                                                       faas_source_record_t *, size_t *));
+
+/**
  * A host source reports a problem of its own (a lost connection, an
  * acknowledgement that failed): counted in the "SourceErrors" metric of its
  * mappings' faas_mapping_describe(), and, on the runtime of its mappings, a

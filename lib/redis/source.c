@@ -1,0 +1,729 @@
+/*
+ * libfaas-redis — a faas_source_t over a Redis stream and consumer group
+ * (the rules are in faas/redis.h).
+ *
+ * Threads: receive runs on the mapping's poll thread and owns `rx`; ack,
+ * fail and release come from workers: acknowledgements gather in `acks`
+ * (under `lock`) and go out in one XACK, from the worker that fills a
+ * batch's worth (over `tx`, under `tx_lock`) or from the next receive;
+ * dead-lettering uses `tx` at once. No lock is held across a receive's
+ * network round trip but `rx`'s own (it has no other user).
+ */
+#include "records.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RS_MAGIC 0x72656473u /* "reds" */
+#define RS_ERROR_MESSAGE_MAX 1024
+
+/* IDs waiting for a round trip: acknowledgements, or entries given back. */
+struct rs_ids {
+	char (*id)[RS_ID_MAX];
+	uint32_t *deliveries;
+	size_t n, cap;
+};
+
+struct rs_src {
+	unsigned magic;
+	faas_source_t *src; /* the handle over this state (not a reference); NULL when closing */
+	struct rs_target t;
+	struct rs_names nm;
+	char *stream, *group, *group_start, *consumer, *dlq, *body_field, *arn;
+	uint32_t claim_idle_ms, max_deliveries;
+	_Atomic uint32_t flush_at; /* acknowledgements sent together: the last receive's max */
+	struct rs_conn rx; /* receive's */
+	pthread_mutex_t tx_lock;
+	struct rs_conn tx; /* the workers' */
+	pthread_mutex_t lock;
+	struct rs_ids acks, released;
+	char last_error[256];
+	uint64_t next_claim_ns; /* receive's */
+	char cursor[RS_ID_MAX];
+	_Atomic uint64_t received, claimed, acked, failed, nreleased, dead, connects, errors;
+};
+
+/* ---- bookkeeping ------------------------------------------------------------------- */
+
+static int ids_push(struct rs_ids *l, const char *id, uint32_t deliveries)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		void *a = realloc(l->id, cap * sizeof(l->id[0])), *b;
+		if (!a)
+			return FAAS_ENOMEM;
+		l->id = a;
+		if (!(b = realloc(l->deliveries, cap * sizeof(l->deliveries[0]))))
+			return FAAS_ENOMEM;
+		l->deliveries = b;
+		l->cap = cap;
+	}
+	snprintf(l->id[l->n], RS_ID_MAX, "%s", id);
+	l->deliveries[l->n++] = deliveries;
+	return 0;
+}
+
+static void ids_free(struct rs_ids *l)
+{
+	free(l->id);
+	free(l->deliveries);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Take the whole list (the caller owns it now). */
+static struct rs_ids ids_take(struct rs_src *s, struct rs_ids *l)
+{
+	struct rs_ids out;
+
+	pthread_mutex_lock(&s->lock);
+	out = *l;
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
+/* Put a taken list back in front of what came meanwhile. */
+static void ids_give_back(struct rs_src *s, struct rs_ids *l, struct rs_ids *taken, size_t from)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = from; i < taken->n; i++)
+		if (ids_push(l, taken->id[i], taken->deliveries[i]) != 0)
+			break; /* no memory: those stay pending in Redis, claimed again later */
+	pthread_mutex_unlock(&s->lock);
+	ids_free(taken);
+}
+
+static void report(void *arg, int code, const char *what, const char *why)
+{
+	struct rs_src *s = arg;
+	char msg[200];
+
+	if (code == 0) {
+		atomic_fetch_add(&s->connects, 1);
+		return;
+	}
+	atomic_fetch_add(&s->errors, 1);
+	snprintf(msg, sizeof(msg), "%s: %s", what, why ? why : faas_strerror(code));
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->last_error, sizeof(s->last_error), "%s", msg);
+	pthread_mutex_unlock(&s->lock);
+	if (s->src)
+		faas_source_report(s->src, code, msg);
+}
+
+/* A reply that is an error: reported; true. */
+static bool reply_failed(struct rs_src *s, const redisReply *r, const char *what)
+{
+	if (r && r->type != REDIS_REPLY_ERROR)
+		return false;
+	if (r)
+		report(s, FAAS_EPRECONDITION, what, r->str);
+	return true;
+}
+
+/* ---- commands ------------------------------------------------------------------------- */
+
+/* XACK key group id...: the ids of l from index 0. 0, or the connection failed. */
+static int send_acks(struct rs_src *s, struct rs_conn *k, const struct rs_ids *l)
+{
+	const char **argv = malloc((l->n + 3) * sizeof(*argv));
+	size_t *lens = malloc((l->n + 3) * sizeof(*lens)), i;
+	struct rs_cmd cmd = { (int)(l->n + 3), argv, lens };
+	redisReply *r = NULL;
+	int rc = FAAS_ENOMEM;
+
+	if (argv && lens) {
+		argv[0] = "XACK";
+		argv[1] = s->stream;
+		argv[2] = s->group;
+		for (i = 0; i < l->n; i++)
+			argv[i + 3] = l->id[i];
+		for (i = 0; i < l->n + 3; i++)
+			lens[i] = strlen(argv[i]);
+		r = rs_command(k, &cmd, report, s, &rc);
+		if (r && !reply_failed(s, r, "XACK"))
+			atomic_fetch_add(&s->acked, l->n); /* XACK counts only the first time: ours */
+	}
+	freeReplyObject(r);
+	free(argv);
+	free(lens);
+	return r ? 0 : rc;
+}
+
+/* Acknowledge what has gathered, over k (whose lock the caller holds). */
+static void flush_acks(struct rs_src *s, struct rs_conn *k)
+{
+	struct rs_ids l = ids_take(s, &s->acks);
+
+	if (l.n == 0 || send_acks(s, k, &l) == 0) {
+		ids_free(&l);
+		return;
+	}
+	ids_give_back(s, &s->acks, &l, 0); /* sent again later: XACK is idempotent */
+}
+
+/* Into the dead-letter stream with why, and acknowledged: XRANGE for the
+ * entry's fields as stored, then MULTI XADD XACK EXEC. 0 or an error. */
+static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint32_t deliveries,
+                       const char *type, const char *message)
+{
+	const char *rv[] = { "XRANGE", s->stream, id, id };
+	size_t rl[] = { 6, strlen(s->stream), strlen(id), strlen(id) };
+	struct rs_cmd range = { 4, rv, rl };
+	char count[16], msg[RS_ERROR_MESSAGE_MAX + 1];
+	const redisReply *fields = NULL;
+	redisReply *r, *out[4];
+	int rc;
+
+	if (!(r = rs_command(k, &range, report, s, &rc)))
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && rs_entry_ok(r->element[0]))
+		fields = r->element[0]->element[1]; /* else trimmed away: the metadata alone */
+	snprintf(count, sizeof(count), "%u", deliveries);
+	snprintf(msg, sizeof(msg), "%s", message ? message : "");
+	{
+		size_t nf = fields ? fields->elements : 0, i, n = 0;
+		const char **argv = malloc((nf + 15) * sizeof(*argv));
+		size_t *lens = malloc((nf + 15) * sizeof(*lens));
+		const char *mv[] = { "MULTI" }, *ev[] = { "EXEC" };
+		const char *av[] = { "XACK", s->stream, s->group, id };
+		size_t ml[] = { 5 }, el[] = { 4 }, al[] = { 4, rl[1], strlen(s->group), rl[2] };
+		if (!argv || !lens) {
+			free(argv);
+			free(lens);
+			freeReplyObject(r);
+			return FAAS_ENOMEM;
+		}
+#define ARG(p, l) (argv[n] = (p), lens[n++] = (l))
+#define ARGS(p) ARG(p, strlen(p))
+		ARGS("XADD");
+		ARGS(s->dlq);
+		ARGS("*");
+		ARGS("faas-source-id");
+		ARGS(id);
+		ARGS("faas-stream");
+		ARGS(s->stream);
+		ARGS("faas-group");
+		ARGS(s->group);
+		ARGS("faas-deliveries");
+		ARGS(count);
+		ARGS("faas-error-type");
+		ARGS(type);
+		ARGS("faas-error-message");
+		ARGS(msg);
+		for (i = 0; i < nf; i++)
+			ARG(fields->element[i]->str, fields->element[i]->len);
+#undef ARGS
+#undef ARG
+		struct rs_cmd cmds[4] = { { 1, mv, ml }, { (int)n, argv, lens }, { 4, av, al }, { 1, ev, el } };
+		rc = rs_pipeline(k, 4, cmds, out, report, s);
+		free(argv);
+		free(lens);
+	}
+	freeReplyObject(r);
+	if (rc != 0)
+		return rc;
+	if (out[3]->type != REDIS_REPLY_ARRAY) { /* EXEC refused: nothing happened */
+		reply_failed(s, out[1]->type == REDIS_REPLY_ERROR ? out[1] : out[3], "XADD dead-letter");
+		rc = FAAS_EPRECONDITION;
+	} else {
+		atomic_fetch_add(&s->dead, 1);
+	}
+	for (int i = 0; i < 4; i++)
+		freeReplyObject(out[i]);
+	return rc;
+}
+
+/* XGROUP CREATE ... MKSTREAM: 0 (made, or there already), or an error. */
+static int create_group(struct rs_src *s, struct rs_conn *k)
+{
+	const char *argv[] = { "XGROUP", "CREATE", s->stream, s->group, s->group_start, "MKSTREAM" };
+	size_t lens[6];
+	struct rs_cmd cmd = { 6, argv, lens };
+	redisReply *r;
+	int rc;
+
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	if (!(r = rs_command(k, &cmd, report, s, &rc)))
+		return rc;
+	rc = 0;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
+		report(s, FAAS_EPRECONDITION, "XGROUP CREATE", r->str);
+		rc = FAAS_EPRECONDITION;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* ---- receive ---------------------------------------------------------------------------- */
+
+/* Entries of a reply array into out[*k...], each delivered deliveries[i]
+ * times (NULL: once). Those over max_deliveries are dead-lettered instead. */
+static void take_entries(struct rs_src *s, const redisReply *arr, const uint32_t *deliveries,
+                         bool claimed, uint32_t max, faas_source_record_t *out, size_t *k)
+{
+	for (size_t i = 0; i < arr->elements && *k < max; i++) {
+		const redisReply *e = arr->element[i];
+		uint32_t d = deliveries ? deliveries[i] : 1;
+		if (!rs_entry_ok(e))
+			continue; /* deleted meanwhile: Redis drops it from the pending list */
+		if (d > s->max_deliveries) {
+			char why[96];
+			snprintf(why, sizeof(why), "delivered %u times, never settled", d - 1);
+			dead_letter(s, &s->rx, e->element[0]->str, d - 1, "MaxDeliveriesExceeded", why);
+			continue;
+		}
+		if (rs_entry_record(&s->nm, e, d, &out[*k]) != 0)
+			continue; /* no memory: it stays pending, claimed again later */
+		(*k)++;
+		atomic_fetch_add(&s->received, 1);
+		if (claimed)
+			atomic_fetch_add(&s->claimed, 1);
+	}
+}
+
+/* The delivery counts of the entries of arr (XPENDING per id, one round trip). */
+static int pending_counts(struct rs_src *s, const redisReply *arr, uint32_t *counts)
+{
+	size_t n = arr->elements, i;
+	struct rs_cmd *cmds = calloc(n, sizeof(*cmds));
+	redisReply **out = calloc(n, sizeof(*out));
+	const char **av = malloc(n * 6 * sizeof(*av));
+	size_t *lv = malloc(n * 6 * sizeof(*lv));
+	int rc = FAAS_ENOMEM;
+
+	if (cmds && out && av && lv) {
+		for (i = 0; i < n; i++) {
+			const redisReply *e = arr->element[i];
+			const char *id = e->type == REDIS_REPLY_ARRAY && e->elements ? e->element[0]->str : "0";
+			const char **a = av + i * 6;
+			size_t *l = lv + i * 6;
+			a[0] = "XPENDING", a[1] = s->stream, a[2] = s->group, a[3] = id, a[4] = id, a[5] = "1";
+			for (int j = 0; j < 6; j++)
+				l[j] = strlen(a[j]);
+			cmds[i] = (struct rs_cmd){ 6, a, l };
+		}
+		if ((rc = rs_pipeline(&s->rx, n, cmds, out, report, s)) == 0)
+			for (i = 0; i < n; i++) {
+				const redisReply *p = out[i];
+				counts[i] = 1;
+				if (p && p->type == REDIS_REPLY_ARRAY && p->elements == 1 &&
+				    p->element[0]->type == REDIS_REPLY_ARRAY && p->element[0]->elements == 4)
+					counts[i] = (uint32_t)p->element[0]->element[3]->integer;
+				freeReplyObject(out[i]);
+			}
+	}
+	free(cmds);
+	free(out);
+	free(av);
+	free(lv);
+	return rc;
+}
+
+/* Entries given back (release): claimed back by this consumer first. */
+static void claim_released(struct rs_src *s, uint32_t max, faas_source_record_t *out, size_t *k)
+{
+	struct rs_ids l = ids_take(s, &s->released);
+	size_t n = l.n < max ? l.n : max, i;
+	const char **argv = malloc((n + 5) * sizeof(*argv));
+	size_t *lens = malloc((n + 5) * sizeof(*lens));
+	redisReply *r = NULL;
+	int rc;
+
+	if (n == 0 || !argv || !lens) {
+		free(argv);
+		free(lens);
+		ids_give_back(s, &s->released, &l, 0);
+		return;
+	}
+	argv[0] = "XCLAIM", argv[1] = s->stream, argv[2] = s->group, argv[3] = s->consumer;
+	argv[4] = "0";
+	for (i = 0; i < n; i++)
+		argv[i + 5] = l.id[i];
+	for (i = 0; i < n + 5; i++)
+		lens[i] = strlen(argv[i]);
+	struct rs_cmd cmd = { (int)(n + 5), argv, lens };
+	if ((r = rs_command(&s->rx, &cmd, report, s, &rc)) && !reply_failed(s, r, "XCLAIM") &&
+	    r->type == REDIS_REPLY_ARRAY) {
+		uint32_t *d = calloc(r->elements ? r->elements : 1, sizeof(*d));
+		for (i = 0; d && i < r->elements; i++) { /* each delivered once more */
+			const redisReply *e = r->element[i];
+			d[i] = 1;
+			for (size_t j = 0; j < n && rs_entry_ok(e); j++)
+				if (strcmp(l.id[j], e->element[0]->str) == 0)
+					d[i] = l.deliveries[j] + 1;
+		}
+		if (d)
+			take_entries(s, r, d, false, max, out, k);
+		free(d);
+	}
+	if (!r) {
+		ids_give_back(s, &s->released, &l, 0); /* try again after the reconnect */
+	} else {
+		ids_give_back(s, &s->released, &l, n); /* beyond max: next time */
+	}
+	freeReplyObject(r);
+	free(argv);
+	free(lens);
+}
+
+/* XAUTOCLAIM: entries pending claim_idle_ms, of any consumer (this one too). */
+static void claim_idle(struct rs_src *s, uint32_t max, uint32_t visibility_ms,
+                       faas_source_record_t *out, size_t *k)
+{
+	uint32_t min_idle = s->claim_idle_ms > visibility_ms ? s->claim_idle_ms : visibility_ms;
+	char idle[16], count[16];
+	const char *argv[] = { "XAUTOCLAIM", s->stream, s->group, s->consumer, idle, s->cursor,
+		               "COUNT", count };
+	size_t lens[8];
+	struct rs_cmd cmd = { 8, argv, lens };
+	uint64_t now = rs_now_ns();
+	redisReply *r;
+	int rc;
+
+	if (now < s->next_claim_ns)
+		return;
+	snprintf(idle, sizeof(idle), "%u", min_idle);
+	snprintf(count, sizeof(count), "%u", max);
+	for (int i = 0; i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	if (!(r = rs_command(&s->rx, &cmd, report, s, &rc)))
+		return;
+	if (!reply_failed(s, r, "XAUTOCLAIM") && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_ARRAY) {
+		const redisReply *arr = r->element[1];
+		uint32_t *d = calloc(arr->elements ? arr->elements : 1, sizeof(*d));
+		snprintf(s->cursor, sizeof(s->cursor), "%s", r->element[0]->str);
+		if (d && arr->elements && pending_counts(s, arr, d) == 0)
+			take_entries(s, arr, d, true, max, out, k);
+		free(d);
+		/* a whole scan done: the next after a quarter of the idle time */
+		if (strcmp(s->cursor, "0-0") == 0)
+			s->next_claim_ns = now + (uint64_t)min_idle * 250000u;
+	}
+	freeReplyObject(r);
+}
+
+/* XREADGROUP ... >: new entries, waiting up to block_ms when block. */
+static void read_new(struct rs_src *s, uint32_t room, bool block, faas_source_record_t *out,
+                     size_t *k, uint32_t max)
+{
+	char count[16], ms[16];
+	const char *argv[] = { "XREADGROUP", "GROUP", s->group, s->consumer, "COUNT", count,
+		               "BLOCK", ms, "STREAMS", s->stream, ">" };
+	const char *nb[] = { "XREADGROUP", "GROUP", s->group, s->consumer, "COUNT", count,
+		             "STREAMS", s->stream, ">" };
+	size_t lens[11];
+	struct rs_cmd cmd = { block ? 11 : 9, block ? argv : nb, lens };
+	redisReply *r;
+	int rc;
+
+	snprintf(count, sizeof(count), "%u", room);
+	snprintf(ms, sizeof(ms), "%u", s->t.block_ms);
+	for (int i = 0; i < cmd.argc; i++)
+		lens[i] = strlen(cmd.argv[i]);
+	if (!(r = rs_command(&s->rx, &cmd, report, s, &rc)))
+		return;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0) {
+		report(s, FAAS_ENOTFOUND, "XREADGROUP", r->str); /* Redis lost it: made again */
+		create_group(s, &s->rx);
+	} else if (!reply_failed(s, r, "XREADGROUP") && r->type == REDIS_REPLY_ARRAY &&
+	           r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+	           r->element[0]->elements == 2 &&
+	           r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+		take_entries(s, r->element[0]->element[1], NULL, false, max, out, k);
+	}
+	freeReplyObject(r);
+}
+
+/* While disconnected: wait (a blocking source may) until the next dial. */
+static void wait_redial(struct rs_src *s)
+{
+	uint64_t now = rs_now_ns(), until = s->rx.next_try_ns;
+	uint64_t cap = now + (uint64_t)s->t.block_ms * 1000000u;
+	struct timespec ts;
+
+	if (until > cap)
+		until = cap;
+	if (until <= now)
+		return;
+	ts.tv_sec = (time_t)((until - now) / 1000000000u);
+	ts.tv_nsec = (long)((until - now) % 1000000000u);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_record_t *out,
+                      size_t *n)
+{
+	struct rs_src *s = ud;
+	size_t k = 0;
+
+	*n = 0;
+	atomic_store(&s->flush_at, max ? max : 1);
+	if (rs_conn_ensure(&s->rx, report, s) != 0) {
+		wait_redial(s);
+		return 0; /* nothing now; the mapping polls again */
+	}
+	flush_acks(s, &s->rx);
+	claim_released(s, max, out, &k);
+	if (k < max && s->rx.c)
+		claim_idle(s, max - (uint32_t)k, visibility_ms, out, &k);
+	if (k < max && s->rx.c)
+		read_new(s, max - (uint32_t)k, k == 0, out, &k, max);
+	*n = k;
+	return 0;
+}
+
+/* ---- settling --------------------------------------------------------------------------- */
+
+static void rs_ack(void *ud, const faas_source_record_t *r)
+{
+	struct rs_src *s = ud;
+	char id[RS_ID_MAX];
+	uint32_t d;
+	bool full;
+
+	if (rs_handle_parse(r->handle, id, &d) != 0)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (ids_push(&s->acks, id, d) != 0) {
+		pthread_mutex_unlock(&s->lock);
+		report(s, FAAS_ENOMEM, "XACK", "no memory to gather acknowledgements");
+		return; /* it stays pending: claimed and run again later */
+	}
+	full = s->acks.n >= atomic_load(&s->flush_at);
+	pthread_mutex_unlock(&s->lock);
+	if (full && pthread_mutex_trylock(&s->tx_lock) == 0) { /* busy: its holder flushes soon */
+		flush_acks(s, &s->tx);
+		pthread_mutex_unlock(&s->tx_lock);
+	}
+}
+
+static void rs_fail(void *ud, const faas_source_record_t *r, const char *type, const char *msg)
+{
+	struct rs_src *s = ud;
+	char id[RS_ID_MAX];
+	uint32_t d;
+
+	if (rs_handle_parse(r->handle, id, &d) != 0)
+		return;
+	atomic_fetch_add(&s->failed, 1);
+	if (d < s->max_deliveries)
+		return; /* pending: back after claim_idle_ms */
+	pthread_mutex_lock(&s->tx_lock);
+	dead_letter(s, &s->tx, id, d, type, msg); /* failing, it stays pending: see take_entries */
+	pthread_mutex_unlock(&s->tx_lock);
+}
+
+static void rs_nack(void *ud, const faas_source_record_t *r)
+{
+	rs_fail(ud, r, "Unknown", "the batch failed");
+}
+
+static void rs_release(void *ud, const faas_source_record_t *r)
+{
+	struct rs_src *s = ud;
+	char id[RS_ID_MAX];
+	uint32_t d;
+
+	if (rs_handle_parse(r->handle, id, &d) != 0)
+		return;
+	atomic_fetch_add(&s->nreleased, 1);
+	pthread_mutex_lock(&s->lock);
+	ids_push(&s->released, id, d); /* no memory: pending, claimed after claim_idle_ms */
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void src_free(struct rs_src *s)
+{
+	rs_conn_close(&s->rx);
+	rs_conn_close(&s->tx);
+	ids_free(&s->acks);
+	ids_free(&s->released);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->tx_lock);
+	free(s->t.host);
+	free(s->t.unix_socket);
+	free(s->t.username);
+	free(s->t.password);
+	free(s->stream);
+	free(s->group);
+	free(s->group_start);
+	free(s->consumer);
+	free(s->dlq);
+	free(s->body_field);
+	free(s->arn);
+	s->magic = 0;
+	free(s);
+}
+
+static void rs_close(void *ud)
+{
+	struct rs_src *s = ud;
+
+	s->src = NULL; /* going: nothing more is reported through it */
+	pthread_mutex_lock(&s->tx_lock);
+	flush_acks(s, &s->tx); /* what is left stays pending in Redis */
+	pthread_mutex_unlock(&s->tx_lock);
+	src_free(s);
+}
+
+/* ---- making one ------------------------------------------------------------------------- */
+
+static int set_error(faas_error_detail_t *d, int code, const char *fmt, const char *arg)
+{
+	if (d) {
+		d->code = code;
+		d->http_status = faas_error_http_status(code);
+		d->lambda_name = faas_error_lambda_name(code);
+		snprintf(d->message, sizeof(d->message), fmt, arg ? arg : "");
+	}
+	return code;
+}
+
+static char *dup_or(const char *s, const char *def)
+{
+	return s || def ? strdup(s ? s : def) : NULL;
+}
+
+static char *default_consumer(void)
+{
+	char host[128] = "host", *out;
+
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	if (!(out = malloc(strlen(host) + 24)))
+		return NULL;
+	sprintf(out, "%s-%ld", host, (long)getpid());
+	return out;
+}
+
+static int make_state(struct rs_src **out, const faas_redis_source_options_t *o)
+{
+	struct rs_src *s = calloc(1, sizeof(*s));
+	char port[16];
+
+	if (!s)
+		return FAAS_ENOMEM;
+	s->magic = RS_MAGIC;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->tx_lock, NULL);
+	s->t.host = dup_or(o->host, "127.0.0.1");
+	s->t.unix_socket = dup_or(o->unix_socket, NULL);
+	s->t.username = dup_or(o->username, NULL);
+	s->t.password = dup_or(o->password, NULL);
+	s->t.port = o->port ? o->port : 6379;
+	s->t.database = o->database;
+	s->t.connect_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 1000;
+	s->t.command_ms = o->command_timeout_ms ? o->command_timeout_ms : 5000;
+	s->t.block_ms = o->block_ms ? o->block_ms : 200;
+	s->t.backoff_min_ms = o->reconnect_min_ms ? o->reconnect_min_ms : 100;
+	s->t.backoff_max_ms = o->reconnect_max_ms ? o->reconnect_max_ms : 5000;
+	if (s->t.backoff_max_ms < s->t.backoff_min_ms)
+		s->t.backoff_max_ms = s->t.backoff_min_ms;
+	s->stream = strdup(o->stream);
+	s->group = strdup(o->group);
+	s->group_start = dup_or(o->group_start, "0");
+	s->consumer = o->consumer ? strdup(o->consumer) : default_consumer();
+	s->body_field = dup_or(o->body_field, "body");
+	s->claim_idle_ms = o->claim_idle_ms ? o->claim_idle_ms : 30000;
+	s->max_deliveries = o->max_deliveries ? o->max_deliveries : 5;
+	atomic_init(&s->flush_at, 10);
+	snprintf(s->cursor, sizeof(s->cursor), "0-0");
+	snprintf(port, sizeof(port), "%d", s->t.port);
+	s->dlq = o->dead_letter_stream ? strdup(o->dead_letter_stream)
+	                               : malloc(strlen(o->stream) + sizeof(":dead-letter"));
+	if (s->dlq && !o->dead_letter_stream)
+		sprintf(s->dlq, "%s:dead-letter", o->stream);
+	s->arn = malloc(strlen(s->t.unix_socket ? s->t.unix_socket : s->t.host) + strlen(port) +
+	                strlen(o->stream) + 48);
+	if (s->arn) {
+		if (s->t.unix_socket)
+			sprintf(s->arn, "redis+unix://%s/%d/%s", s->t.unix_socket, s->t.database, o->stream);
+		else
+			sprintf(s->arn, "redis://%s:%s/%d/%s", s->t.host, port, s->t.database, o->stream);
+	}
+	s->rx.t = s->tx.t = &s->t;
+	s->rx.backoff_ms = s->tx.backoff_ms = s->t.backoff_min_ms;
+	s->nm = (struct rs_names){ s->arn, s->stream, s->group, s->body_field };
+	*out = s;
+	if (!s->t.host || (o->unix_socket && !s->t.unix_socket) || (o->username && !s->t.username) ||
+	    (o->password && !s->t.password) || !s->stream || !s->group || !s->group_start ||
+	    !s->consumer || !s->body_field || !s->dlq || !s->arn)
+		return FAAS_ENOMEM;
+	return 0;
+}
+
+int RS_EXPORT faas_redis_source_new(faas_source_t **out, const faas_redis_source_options_t *o,
+                                    faas_error_detail_t *d)
+{
+	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "redis:stream", NULL, "body", rs_receive,
+		                  rs_ack, rs_nack, rs_release, rs_close, 0, 0, NULL, rs_ack, 1, rs_fail };
+	struct rs_src *s = NULL;
+	int rc;
+
+	set_error(d, 0, "%s", NULL);
+	if (d)
+		d->lambda_name = NULL;
+	if (!out)
+		return set_error(d, FAAS_EINVAL, "out must not be NULL%s", NULL);
+	*out = NULL;
+	if (!o || o->version != FAAS_REDIS_SOURCE_OPTIONS_VERSION)
+		return set_error(d, FAAS_EINVAL, "options missing or of an unknown version%s", NULL);
+	if (!o->stream || !o->stream[0] || !o->group || !o->group[0])
+		return set_error(d, FAAS_EINVAL, "a Redis source needs a stream and a group%s", NULL);
+	if (o->port < 0 || o->port > 65535 || o->database < 0)
+		return set_error(d, FAAS_EINVAL, "port or database out of range%s", NULL);
+	if (o->consumer && !o->consumer[0])
+		return set_error(d, FAAS_EINVAL, "the consumer name must not be empty%s", NULL);
+	if ((rc = make_state(&s, o)) != 0) {
+		src_free(s);
+		return set_error(d, rc, "out of memory%s", NULL);
+	}
+	if ((rc = rs_conn_ensure(&s->rx, report, s)) != 0 || (rc = create_group(s, &s->rx)) != 0) {
+		set_error(d, rc, "Redis at %s: ", s->arn);
+		if (d)
+			snprintf(d->message + strlen(d->message), sizeof(d->message) - strlen(d->message),
+			         "%s", s->last_error);
+		src_free(s);
+		return rc;
+	}
+	ops.arn = s->arn;
+	if ((rc = faas_source_new(out, &ops, s, d)) != 0) {
+		src_free(s);
+		return rc;
+	}
+	s->src = *out;
+	return 0;
+}
+
+int RS_EXPORT faas_redis_source_stats(faas_source_t *src, faas_redis_stats_t *out)
+{
+	struct rs_src *s = faas_source_user_data(src, rs_receive);
+
+	if (!s || s->magic != RS_MAGIC || !out || out->version != FAAS_REDIS_STATS_VERSION)
+		return FAAS_EINVAL;
+	out->received = atomic_load(&s->received);
+	out->claimed = atomic_load(&s->claimed);
+	out->acked = atomic_load(&s->acked);
+	out->failed = atomic_load(&s->failed);
+	out->released = atomic_load(&s->nreleased);
+	out->dead_lettered = atomic_load(&s->dead);
+	out->connects = atomic_load(&s->connects);
+	out->errors = atomic_load(&s->errors);
+	pthread_mutex_lock(&s->lock);
+	out->ack_backlog = s->acks.n;
+	snprintf(out->last_error, sizeof(out->last_error), "%.*s", (int)sizeof(out->last_error) - 1,
+	         s->last_error);
+	pthread_mutex_unlock(&s->lock);
+	snprintf(out->consumer, sizeof(out->consumer), "%s", s->consumer);
+	return 0;
+}

@@ -1,0 +1,532 @@
+/*
+ * libfaas-redis against a real redis-server (a private one per test on a
+ * free loopback port, tests/redis/server.h). Waits are for conditions with
+ * a deadline: Redis runs in real time, these tests assert outcomes only.
+ */
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faas.h"
+#include "faas/redis.h"
+#include "redis/server.h"
+
+static struct test_redis srv;
+static redisContext *cli;
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static redisReply *cmd(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, fmt);
+	r = redisvCommand(cli, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(r != NULL, "redis: %s", cli->errstr);
+	return r;
+}
+
+static long long cmd_int(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	long long v;
+
+	va_start(ap, fmt);
+	r = redisvCommand(cli, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(r && r->type == REDIS_REPLY_INTEGER, "redis: %s", r ? r->str : cli->errstr);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+static void connect_cli(void)
+{
+	struct timeval tv = { 2, 0 };
+
+	if (cli)
+		redisFree(cli);
+	cli = redisConnectWithTimeout("127.0.0.1", srv.port, tv);
+	ck_assert_msg(cli && !cli->err, "connect to the test redis");
+}
+
+static void setup(void)
+{
+	ck_assert_int_eq(test_redis_start(&srv, 0), 0);
+	connect_cli();
+}
+
+static void teardown(void)
+{
+	if (cli)
+		redisFree(cli);
+	cli = NULL;
+	test_redis_destroy(&srv);
+}
+
+/* Pending entries of the group (XPENDING's summary count). */
+static long long pending(const char *stream, const char *group)
+{
+	redisReply *r = cmd("XPENDING %s %s", stream, group);
+	long long n = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 ? r->element[0]->integer : -1;
+
+	freeReplyObject(r);
+	return n;
+}
+
+static bool wait_for(bool (*cond)(void *), void *arg, int seconds)
+{
+	struct timespec t = { 0, 5000000 };
+
+	for (int i = 0; i < seconds * 200; i++) {
+		if (cond(arg))
+			return true;
+		nanosleep(&t, NULL);
+	}
+	return cond(arg);
+}
+
+/* What the handler saw. */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static int nseen, nbatches;
+static json_t *last_record;
+
+static int handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	json_t *recs = json_object_get(event, "Records"), *rec, *fails = json_array();
+	size_t i;
+
+	(void)ctx;
+	(void)ud;
+	pthread_mutex_lock(&seen_lock);
+	nbatches++;
+	json_array_foreach(recs, i, rec) {
+		const char *body = json_string_value(json_object_get(rec, "body"));
+		if (body && strstr(body, "poison")) {
+			json_array_append_new(fails, json_pack("{s:O}", "itemIdentifier",
+			                                       json_object_get(rec, "messageId")));
+			continue;
+		}
+		nseen++;
+		json_decref(last_record);
+		last_record = json_incref(rec);
+	}
+	pthread_mutex_unlock(&seen_lock);
+	*response = json_pack("{s:o}", "batchItemFailures", fails);
+	return 0;
+}
+
+static int seen(void)
+{
+	int n;
+
+	pthread_mutex_lock(&seen_lock);
+	n = nseen;
+	pthread_mutex_unlock(&seen_lock);
+	return n;
+}
+
+static void seen_reset(void)
+{
+	pthread_mutex_lock(&seen_lock);
+	nseen = nbatches = 0;
+	json_decref(last_record);
+	last_record = NULL;
+	pthread_mutex_unlock(&seen_lock);
+}
+
+static faas_runtime_t *runtime(void)
+{
+	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t fc = FAAS_FUNCTION_CONFIG_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+
+	ro.async_delay_scale = 0.001; /* a throttled mapping backs off ms, not s */
+	ck_assert_int_eq(faas_runtime_new(&rt, &ro, &d), 0);
+	fc.handler = handler;
+	fc.timeout_ms = 1000; /* entries are claimed again after window + timeout */
+	ck_assert_int_eq(faas_function_create(rt, "worker", &fc, &d), 0);
+	seen_reset();
+	return rt;
+}
+
+static faas_redis_source_options_t options(void)
+{
+	faas_redis_source_options_t o = FAAS_REDIS_SOURCE_OPTIONS_INIT;
+
+	o.port = srv.port;
+	o.stream = "jobs";
+	o.group = "workers";
+	o.block_ms = 50;
+	o.claim_idle_ms = 100;
+	o.max_deliveries = 3;
+	return o;
+}
+
+static faas_mapping_t *map(faas_runtime_t *rt, faas_source_t *src, uint32_t batch)
+{
+	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
+	faas_error_detail_t d;
+	faas_mapping_t *m;
+
+	mo.batch_size = batch;
+	mo.max_batching_window_ms = batch > 10 ? 1000 : 0;
+	mo.report_batch_item_failures = 1;
+	mo.poll_interval_ms = 5;
+	ck_assert_msg(faas_mapping_create(rt, src, "worker", &mo, &m, &d) == 0, "%s", d.message);
+	return m;
+}
+
+static void add(int n, const char *kind)
+{
+	for (int i = 0; i < n; i++)
+		freeReplyObject(cmd("XADD jobs * body {\"kind\":\"%s\",\"n\":%d} n %d", kind, i, i));
+}
+
+struct want {
+	int n;
+	long long xlen;
+};
+
+static bool seen_n(void *arg)
+{
+	return seen() >= ((struct want *)arg)->n;
+}
+
+static bool settled(void *arg)
+{
+	(void)arg;
+	return pending("jobs", "workers") == 0;
+}
+
+static bool dlq_len(void *arg)
+{
+	return cmd_int("XLEN jobs:dead-letter") >= ((struct want *)arg)->xlen;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+START_TEST(redis_bad_input)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	faas_error_detail_t d;
+	faas_source_t *src = (faas_source_t *)&d, *q;
+	faas_runtime_t *rt = runtime();
+	faas_queue_t *queue;
+
+	ck_assert_int_eq(faas_redis_source_new(NULL, &o, &d), FAAS_EINVAL);
+	ck_assert_int_eq(faas_redis_source_new(&src, NULL, &d), FAAS_EINVAL);
+	ck_assert_ptr_null(src);
+	o.version = 99;
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EINVAL);
+	o = options();
+	o.stream = "";
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EINVAL);
+	ck_assert_ptr_nonnull(strstr(d.message, "stream and a group"));
+	o = options();
+	o.group = NULL;
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EINVAL);
+	o = options();
+	o.port = 70000;
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EINVAL);
+	o = options();
+	o.consumer = "";
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EINVAL);
+	/* nobody listens there: a clear error now, not later */
+	o = options();
+	o.port = 1;
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_ETIMEDOUT);
+	ck_assert_msg(strstr(d.message, "redis://127.0.0.1:1/0/jobs") != NULL, "%s", d.message);
+	ck_assert_ptr_null(src);
+	/* Redis refuses: a password it does not have, a key that is not a stream */
+	o = options();
+	o.password = "secret";
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EPRECONDITION);
+	ck_assert_msg(strstr(d.message, "AUTH") != NULL, "%s", d.message);
+	freeReplyObject(cmd("SET plain text"));
+	o = options();
+	o.stream = "plain";
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EPRECONDITION);
+	ck_assert_msg(strstr(d.message, "WRONGTYPE") != NULL, "%s", d.message);
+	o = options();
+	o.database = 99;
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), FAAS_EPRECONDITION);
+	ck_assert_msg(strstr(d.message, "SELECT") != NULL, "%s", d.message);
+	/* stats: only of a Redis source */
+	ck_assert_int_eq(faas_queue_create(rt, "q", NULL, &queue, &d), 0);
+	ck_assert_int_eq(faas_queue_source_new(queue, &q, &d), 0);
+	ck_assert_int_eq(faas_redis_source_stats(q, &st), FAAS_EINVAL);
+	ck_assert_int_eq(faas_redis_source_stats(NULL, &st), FAAS_EINVAL);
+	faas_source_free(q);
+	o = options();
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	ck_assert_int_eq(faas_redis_source_stats(src, NULL), FAAS_EINVAL);
+	st.version = 0;
+	ck_assert_int_eq(faas_redis_source_stats(src, &st), FAAS_EINVAL);
+	st.version = FAAS_REDIS_STATS_VERSION;
+	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
+	ck_assert_uint_eq(st.connects, 1);
+	ck_assert_msg(st.consumer[0] != '\0', "a default consumer name");
+	faas_source_free(src);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(redis_records_acked)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	struct want w = { 250, 0 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+	json_t *rec;
+
+	add(200, "a");
+	o.consumer = "c1";
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0); /* the group is made: from 0 */
+	m = map(rt, src, 100);
+	add(50, "a");
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 250", seen());
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	ck_assert_int_eq(seen(), 250); /* each once: nothing failed, nothing claimed */
+	pthread_mutex_lock(&seen_lock);
+	rec = last_record;
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "eventSource")), "redis:stream");
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "eventSourceARN")),
+	                 json_string_value(json_object_get(rec, "eventSourceARN")));
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(rec, "eventSourceARN")),
+	                             "/0/jobs"));
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "stream")), "jobs");
+	ck_assert_str_eq(json_string_value(json_object_get(rec, "group")), "workers");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "attributes"),
+	                                                   "ApproximateReceiveCount")), "1");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rec, "fields"), "n")),
+	                 "49");
+	ck_assert_ptr_nonnull(strchr(json_string_value(json_object_get(rec, "messageId")), '-'));
+	pthread_mutex_unlock(&seen_lock);
+	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
+	ck_assert_uint_eq(st.received, 250);
+	ck_assert_uint_eq(st.acked, 250);
+	ck_assert_uint_eq(st.failed, 0);
+	ck_assert_uint_eq(st.claimed, 0);
+	ck_assert_str_eq(st.consumer, "c1");
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(redis_poison_dead_lettered)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	struct want w = { 20, 3 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+	redisReply *r;
+	bool found = false;
+
+	add(10, "a");
+	add(3, "poison");
+	add(10, "b");
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	m = map(rt, src, 10);
+	ck_assert_msg(wait_for(dlq_len, &w, 20), "dead letters: %lld",
+	              cmd_int("XLEN jobs:dead-letter"));
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	ck_assert_int_eq(seen(), 20); /* the good ones once each */
+	ck_assert_int_eq(cmd_int("XLEN jobs:dead-letter"), 3);
+	r = cmd("XRANGE jobs:dead-letter - +");
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *f = r->element[i]->element[1];
+		for (size_t j = 0; j + 1 < f->elements; j += 2) {
+			if (!strcmp(f->element[j]->str, "faas-deliveries"))
+				ck_assert_str_eq(f->element[j + 1]->str, "3");
+			if (!strcmp(f->element[j]->str, "faas-error-type"))
+				ck_assert_str_eq(f->element[j + 1]->str, "ReportedBatchItemFailure");
+			if (!strcmp(f->element[j]->str, "body")) {
+				ck_assert_ptr_nonnull(strstr(f->element[j + 1]->str, "poison"));
+				found = true;
+			}
+		}
+	}
+	freeReplyObject(r);
+	ck_assert_msg(found, "the original fields are kept");
+	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
+	ck_assert_uint_eq(st.dead_lettered, 3);
+	ck_assert_uint_eq(st.failed, 9); /* delivered 3 times each */
+	ck_assert_uint_eq(st.claimed, 6);
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* A consumer that read entries and died: after claim_idle_ms they move. */
+START_TEST(redis_dead_consumer_reclaimed)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	struct want w = { 8, 0 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+
+	freeReplyObject(cmd("XGROUP CREATE jobs workers 0 MKSTREAM"));
+	add(5, "a");
+	freeReplyObject(cmd("XREADGROUP GROUP workers ghost COUNT 5 STREAMS jobs >"));
+	add(3, "b");
+	ck_assert_int_eq(pending("jobs", "workers"), 5);
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	m = map(rt, src, 10);
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 8", seen());
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
+	ck_assert_uint_eq(st.claimed, 5);
+	ck_assert_int_eq(seen(), 8);
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* Redis goes away and comes back (its data kept): the source reconnects,
+ * reports what failed meanwhile, and loses nothing. */
+START_TEST(redis_restart_reconnects)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	struct want w = { 10, 0 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+	json_t *j;
+
+	o.reconnect_min_ms = 20;
+	o.reconnect_max_ms = 200;
+	add(10, "a");
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	m = map(rt, src, 10);
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 10", seen());
+	test_redis_stop(&srv);
+	usleep(300000); /* polls fail meanwhile (not asserted on time: counted below) */
+	ck_assert_int_eq(test_redis_restart(&srv), 0);
+	connect_cli();
+	add(15, "b");
+	w.n = 25;
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 25", seen());
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
+	ck_assert_uint_ge(st.connects, 2);
+	ck_assert_uint_ge(st.errors, 1);
+	ck_assert_msg(st.last_error[0] != '\0', "the failure is kept");
+	ck_assert_int_eq(faas_mapping_describe(m, &j, &d), 0);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_object_get(j, "Metrics"),
+	                                                    "SourceErrors")), 1);
+	json_decref(j);
+	ck_assert_int_ge(seen(), 25); /* at least once: duplicates are allowed, loss is not */
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* The group is destroyed under the source (a Redis that lost its data): made again. */
+START_TEST(redis_group_recreated)
+{
+	faas_redis_source_options_t o = options();
+	struct want w = { 5, 0 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	ck_assert_int_eq(cmd_int("XGROUP DESTROY jobs workers"), 1);
+	add(5, "a");
+	m = map(rt, src, 10);
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 5", seen());
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* Throttled batches are released and claimed back; filters see the body. */
+START_TEST(redis_released_and_filtered)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
+	struct want w = { 6, 0 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+
+	ck_assert_int_eq(faas_function_set_reserved_concurrency(rt, "worker", 0, &d), 0);
+	add(6, "a");
+	add(4, "skip");
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	mo.poll_interval_ms = 5;
+	mo.filters[0] = "{\"body\":{\"kind\":[\"a\"]}}";
+	ck_assert_int_eq(faas_mapping_create(rt, src, "worker", &mo, &m, &d), 0);
+	for (int i = 0; i < 400 && (faas_redis_source_stats(src, &st), st.released < 6); i++)
+		usleep(5000);
+	ck_assert_uint_ge(st.released, 6);
+	ck_assert_int_eq(seen(), 0);
+	ck_assert_int_eq(faas_function_set_reserved_concurrency(rt, "worker", -1, &d), 0);
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 6", seen());
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	ck_assert_int_eq(seen(), 6); /* the 4 others matched no filter: acknowledged unseen */
+	pthread_mutex_lock(&seen_lock);
+	ck_assert_int_gt(atoi(json_string_value(json_object_get(
+	                         json_object_get(last_record, "attributes"), "ApproximateReceiveCount"))),
+	                 1); /* a release counts as a delivery */
+	pthread_mutex_unlock(&seen_lock);
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("redis");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, redis_bad_input);
+	tcase_add_test(tc, redis_records_acked);
+	tcase_add_test(tc, redis_poison_dead_lettered);
+	tcase_add_test(tc, redis_dead_consumer_reclaimed);
+	tcase_add_test(tc, redis_restart_reconnects);
+	tcase_add_test(tc, redis_group_recreated);
+	tcase_add_test(tc, redis_released_and_filtered);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
