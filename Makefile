@@ -178,10 +178,13 @@ check-suite: $(TEST_BIN)
 
 asan:
 	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.05} $(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" check-suite
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" REDIS_CHECK=check-redis-unit check-redis
 
 tsan:
 	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.02} TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" check-suite
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
+		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" REDIS_CHECK=check-redis-unit check-redis
 
 # ---- reliability gates --------------------------------------------------------
 # make stress     the soak program (STRESS_SECONDS, default 10; 4 callers)
@@ -376,7 +379,7 @@ REDIS_SCALE_BIN := $(BUILD)/tests/redis_scaleout
 REDIS_WORKER := $(BUILD)/examples/redis_worker
 REDIS_SCALE_RECORDS ?= 100000
 
-.PHONY: redis check-redis check-redis-suite install-redis
+.PHONY: redis check-redis check-redis-unit check-redis-suite install-redis
 
 redis: $(REDIS_STATIC) $(REDIS_SHARED) $(REDIS_PC)
 
@@ -422,13 +425,17 @@ $(REDIS_SCALE_BIN): tests/redis/scaleout.c tests/redis/server.c tests/redis/serv
 
 # The suite and the scale-out proof; skipped, and said so, where hiredis or
 # redis-server cannot be installed.
+# REDIS_CHECK=check-redis-unit: the suite alone (what make asan / tsan run).
+REDIS_CHECK ?= check-redis-suite
 check-redis:
 	@if sh tools/deps.sh hiredis redis-server; then \
-		$(MAKE) --no-print-directory check-redis-suite; \
+		$(MAKE) --no-print-directory $(REDIS_CHECK); \
 	else echo "check-redis: SKIPPED (no hiredis / redis-server; see above)"; fi
 
-check-redis-suite: $(REDIS_TEST_BIN) $(REDIS_WORKER) $(REDIS_SCALE_BIN) $(REDIS_SHARED) $(REDIS_PC)
+check-redis-unit: $(REDIS_TEST_BIN)
 	$(REDIS_TEST_BIN)
+
+check-redis-suite: check-redis-unit $(REDIS_WORKER) $(REDIS_SCALE_BIN) $(REDIS_SHARED) $(REDIS_PC)
 	$(REDIS_SCALE_BIN) $(REDIS_WORKER) $(REDIS_SCALE_RECORDS)
 
 install-redis: redis

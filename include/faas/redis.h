@@ -21,8 +21,9 @@
  *             count, and acknowledged (one MULTI/EXEC: never both or neither
  *             lost);
  *   release   (never processed: throttled, shutdown) claimed back by this
- *             consumer at its next receive; it counts as a delivery, as a
- *             returned SQS message counts as a receive.
+ *             consumer at its next receive (XCLAIM with RETRYCOUNT: unlike a
+ *             returned SQS message, it does not count as a delivery); at
+ *             shutdown, left pending for the group's other consumers.
  * An entry that comes back having been delivered more than max_deliveries
  * times (its consumers died holding it) is dead-lettered without an
  * invocation. Entries of one stream are read in order, but consumers run

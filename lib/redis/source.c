@@ -327,51 +327,45 @@ static int pending_counts(struct rs_src *s, const redisReply *arr, uint32_t *cou
 	return rc;
 }
 
-/* Entries given back (release): claimed back by this consumer first. */
+/* Entries given back (release): claimed back by this consumer first, one
+ * XCLAIM each (pipelined) with RETRYCOUNT keeping the delivery count: a
+ * batch that never ran does not bring an entry nearer the dead-letter stream. */
 static void claim_released(struct rs_src *s, uint32_t max, faas_source_record_t *out, size_t *k)
 {
 	struct rs_ids l = ids_take(s, &s->released);
 	size_t n = l.n < max ? l.n : max, i;
-	const char **argv = malloc((n + 5) * sizeof(*argv));
-	size_t *lens = malloc((n + 5) * sizeof(*lens));
-	redisReply *r = NULL;
-	int rc;
+	struct rs_cmd *cmds = calloc(n ? n : 1, sizeof(*cmds));
+	const char **av = malloc((n ? n : 1) * 8 * sizeof(*av));
+	size_t *lv = malloc((n ? n : 1) * 8 * sizeof(*lv));
+	char (*counts)[16] = malloc((n ? n : 1) * sizeof(*counts));
+	redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
+	int rc = FAAS_ENOMEM;
 
-	if (n == 0 || !argv || !lens) {
-		free(argv);
-		free(lens);
-		ids_give_back(s, &s->released, &l, 0);
-		return;
-	}
-	argv[0] = "XCLAIM", argv[1] = s->stream, argv[2] = s->group, argv[3] = s->consumer;
-	argv[4] = "0";
-	for (i = 0; i < n; i++)
-		argv[i + 5] = l.id[i];
-	for (i = 0; i < n + 5; i++)
-		lens[i] = strlen(argv[i]);
-	struct rs_cmd cmd = { (int)(n + 5), argv, lens };
-	if ((r = rs_command(&s->rx, &cmd, report, s, &rc)) && !reply_failed(s, r, "XCLAIM") &&
-	    r->type == REDIS_REPLY_ARRAY) {
-		uint32_t *d = calloc(r->elements ? r->elements : 1, sizeof(*d));
-		for (i = 0; d && i < r->elements; i++) { /* each delivered once more */
-			const redisReply *e = r->element[i];
-			d[i] = 1;
-			for (size_t j = 0; j < n && rs_entry_ok(e); j++)
-				if (strcmp(l.id[j], e->element[0]->str) == 0)
-					d[i] = l.deliveries[j] + 1;
+	if (n && cmds && av && lv && counts && replies) {
+		for (i = 0; i < n; i++) {
+			const char **a = av + i * 8;
+			size_t *len = lv + i * 8;
+			snprintf(counts[i], sizeof(counts[i]), "%u", l.deliveries[i]);
+			a[0] = "XCLAIM", a[1] = s->stream, a[2] = s->group, a[3] = s->consumer, a[4] = "0";
+			a[5] = l.id[i], a[6] = "RETRYCOUNT", a[7] = counts[i];
+			for (int j = 0; j < 8; j++)
+				len[j] = strlen(a[j]);
+			cmds[i] = (struct rs_cmd){ 8, a, len };
 		}
-		if (d)
-			take_entries(s, r, d, false, max, out, k);
-		free(d);
+		rc = rs_pipeline(&s->rx, n, cmds, replies, report, s);
+		for (i = 0; rc == 0 && i < n; i++) {
+			if (!reply_failed(s, replies[i], "XCLAIM") && replies[i]->type == REDIS_REPLY_ARRAY)
+				take_entries(s, replies[i], &l.deliveries[i], false, max, out, k);
+			freeReplyObject(replies[i]);
+		}
 	}
-	if (!r) {
-		ids_give_back(s, &s->released, &l, 0); /* try again after the reconnect */
-	} else {
-		ids_give_back(s, &s->released, &l, n); /* beyond max: next time */
-	}
-	freeReplyObject(r);
-	free(argv);
-	free(lens);
+	/* lost connection or no memory: all again later; else those beyond max */
+	ids_give_back(s, &s->released, &l, rc == 0 ? n : 0);
+	free(cmds);
+	free(av);
+	free(lv);
+	free(counts);
+	free(replies);
 }
 
 /* XAUTOCLAIM: entries pending claim_idle_ms, of any consumer (this one too). */
