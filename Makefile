@@ -124,6 +124,7 @@ install: all
 	ln -sf libfaas.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so
 	$(PC_SUBST) > $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc
+	@if pkg-config --exists hiredis 2>/dev/null; then $(MAKE) --no-print-directory install-redis; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/faas.h
@@ -131,6 +132,9 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libfaas.a $(DESTDIR)$(LIBDIR)/libfaas.so \
 		$(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so.$(VERSION)
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc $(DESTDIR)$(BINDIR)/faas
+	rm -f $(DESTDIR)$(LIBDIR)/libfaas-redis.a $(DESTDIR)$(LIBDIR)/libfaas-redis.so \
+		$(DESTDIR)$(LIBDIR)/libfaas-redis.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libfaas-redis.so.$(VERSION) \
+		$(DESTDIR)$(PKGCONFIGDIR)/libfaas-redis.pc
 
 # ---- tests ----------------------------------------------------------------
 
@@ -305,6 +309,15 @@ bench:
 	@sh tools/deps.sh jansson glib-2.0 libuv
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	$(BENCH_BIN)
+	@if sh tools/deps.sh hiredis redis-server; then \
+		$(MAKE) --no-print-directory $(BUILD)/bench/bench_redis && $(BUILD)/bench/bench_redis; \
+	else echo "bench: the Redis section is skipped (no hiredis / redis-server)"; fi
+
+$(BUILD)/bench/bench_redis: bench/redis/bench_redis.c tests/redis/server.c $(REDIS_STATIC) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -pthread -Iinclude -Itests $(JANSSON_CFLAGS) $(HIREDIS_CFLAGS) \
+		$(WARNINGS) $(CPPFLAGS) -O2 $(CFLAGS) $(LDFLAGS) -o $@ $< tests/redis/server.c \
+		$(REDIS_STATIC) $(STATIC) $(HIREDIS_LIBS) $(LIB_LIBS)
 
 # ---- fuzzing ------------------------------------------------------------------
 # Targets are tests/fuzz/fuzz_<name>.c (see tests/fuzz/README.md).

@@ -48,10 +48,18 @@ root=$dest$prefix
 # Installed paths, relative to $root.
 files="include/faas.h"
 for h in include/faas/*.h; do
-	files="$files include/faas/${h##*/}"
+	[ "$h" = include/faas/redis.h ] || files="$files include/faas/${h##*/}"
 done
 files="$files lib/libfaas.a lib/libfaas.so lib/libfaas.so.$major lib/libfaas.so.$version"
 files="$files lib/pkgconfig/libfaas.pc"
+# The Redis add-on comes along where hiredis is.
+redis=""
+if pkg-config --exists hiredis 2>/dev/null; then
+	redis=yes
+	files="$files include/faas/redis.h lib/libfaas-redis.a lib/libfaas-redis.so"
+	files="$files lib/libfaas-redis.so.$major lib/libfaas-redis.so.$version"
+	files="$files lib/pkgconfig/libfaas-redis.pc"
+fi
 
 # ---- install ------------------------------------------------------------------
 
@@ -76,7 +84,19 @@ grep -qx "prefix=$prefix" "$root/lib/pkgconfig/libfaas.pc" ||
 export PKG_CONFIG_PATH="$root/lib/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$dest"
 pcflags=$(pkg-config --cflags --libs libfaas) || fail "pkg-config --cflags --libs libfaas failed"
+if [ -n "$redis" ]; then
+	rflags=$(pkg-config --cflags --libs libfaas-redis) ||
+		fail "pkg-config --cflags --libs libfaas-redis failed"
+fi
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+if [ -n "$redis" ]; then
+	# shellcheck disable=SC2086
+	if ! $cc -std=c11 -D_GNU_SOURCE -o "$work/redis_worker" examples/redis_worker.c $rflags \
+		>"$work/cc-redis.log" 2>&1; then
+		show "$work/cc-redis.log"
+		fail "examples/redis_worker.c does not build with \`pkg-config --cflags --libs libfaas-redis\` ($rflags)"
+	fi
+fi
 
 # shellcheck disable=SC2086
 if ! $cc -std=c11 -o "$work/registry" examples/registry.c $pcflags >"$work/cc.log" 2>&1; then
@@ -109,4 +129,5 @@ for f in $files include/faas; do
 	fi
 done
 
+[ -z "$redis" ] || echo "install: libfaas-redis installs too; examples/redis_worker builds from libfaas-redis.pc"
 echo "install: libfaas $version installs into DESTDIR, a pkg-config-built client runs against libfaas.so.$major, uninstall removes it"
