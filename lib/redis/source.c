@@ -148,12 +148,16 @@ static int send_acks(struct rs_src *s, struct rs_conn *k, const struct rs_ids *l
 			lens[i] = strlen(argv[i]);
 		r = rs_command(k, &cmd, report, s, &rc);
 		if (r && !reply_failed(s, r, "XACK"))
-			atomic_fetch_add(&s->acked, l->n); /* XACK counts only the first time: ours */
+			atomic_fetch_add(&s->acked, l->n);
+		else if (r && strncmp(r->str, "NOGROUP", 7) != 0)
+			rc = FAAS_EAGAIN; /* LOADING, BUSY, ...: sent again later */
+		else if (r)
+			rc = 0; /* the group is gone: nothing left to acknowledge */
 	}
 	freeReplyObject(r);
 	free(argv);
 	free(lens);
-	return r ? 0 : rc;
+	return rc;
 }
 
 /* Acknowledge what has gathered, over k (whose lock the caller holds). */
