@@ -65,10 +65,10 @@ int main(void)
 	ec.max_retry_attempts = 2;
 	ec.on_success.kind = FAAS_DESTINATION_CALLBACK;
 	ec.on_success.callback = destination;
-	ec.on_success.user_data = "success";
+	ec.on_success.user_data = (void *)"success"; /* only read */
 	ec.on_failure.kind = FAAS_DESTINATION_CALLBACK;
 	ec.on_failure.callback = destination;
-	ec.on_failure.user_data = "FAILURE";
+	ec.on_failure.user_data = (void *)"FAILURE";
 	faas_function_set_event_invoke_config(rt, "charge", NULL, &ec, &err);
 
 	io.type = FAAS_INVOKE_EVENT;

@@ -34,63 +34,10 @@
  *   Shutdown (failure destination, else `undelivered`), on the caller's
  *   thread. Attempts still running finish later on their worker.
  */
-#include "dispatch.h"
+#include "async_int.h"
 
 #include <math.h>
 #include <stdio.h>
-
-#define AGE_MAX_MS 21600000LL /* 6 h */
-#define QUEUE_MAX_DEFAULT 100000u
-
-/* An event invoke config, immutable once built. */
-struct faas_aconf {
-	_Atomic long refs;
-	int32_t max_retry;
-	int64_t max_age_ms;
-	faas_destination_t on_success, on_failure; /* `function` points into this block */
-};
-
-/* The config of one qualifier, in the function's registry entry. */
-struct faas_eicfg {
-	struct faas_eicfg *next;
-	struct faas_aconf *conf;
-	char qual[FAAS_QUALIFIER_MAX + 1]; /* "$LATEST", "3" or an alias */
-};
-
-struct faas_aevent {
-	json_t *event;
-	struct faas_version *version;
-	struct faas_aconf *conf; /* NULL: the defaults */
-	uint64_t enqueued_ns, due_ns;
-	uint32_t attempts;  /* made so far */
-	uint32_t throttles; /* consecutive, for the backoff */
-	bool throttled;     /* ever */
-	bool duplicate;     /* an injected second delivery (async_duplicate_every) */
-	uint32_t lineage;
-	size_t qual_len;
-	char qual[FAAS_QUALIFIER_MAX + 1]; /* as invoked */
-	char request_id[FAAS_REQUEST_ID_SIZE];
-};
-
-struct faas_async {
-	faas_runtime_t *rt;
-	pthread_mutex_t lock;
-	struct faas_aevent **heap; /* by due_ns */
-	size_t n, cap;
-	struct faas_inv *running; /* attempts in flight (anext/aprev) */
-	uint32_t inflight, max_inflight;
-	uint32_t max_queued;
-	uint64_t hk_wake; /* when the pump means to run next (runtime clock) */
-	double scale;
-	bool closed;
-	faas_destination_fn undelivered;
-	void *undelivered_ud;
-	/* counters (under lock) */
-	/* counters: atomic, so counting an outcome takes no lock */
-	_Atomic uint64_t received, succeeded, failed, dropped, retries, throttled, expired, shutdown,
-	        delivery_failures, undelivered_count, dead_lettered, recursion_dropped, duplicates;
-	uint32_t dup_every, dup_counter;
-};
 
 /* ---- configs -------------------------------------------------------------- */
 
@@ -288,7 +235,8 @@ int faas_function_set_event_invoke_config(faas_runtime_t *rt, const char *name,
 
 /* ---- the runtime's queue ---------------------------------------------------- */
 
-int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d)
+int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d,
+                     bool *store_taken)
 {
 	struct faas_async *a;
 
@@ -315,10 +263,15 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 	rt->max_async_request_bytes =
 	        o->max_async_request_bytes ? o->max_async_request_bytes : FAAS_ASYNC_REQUEST_MAX;
 	rt->async = a;
+	if (o->async_store) {
+		int rc = faas__astore_init(rt, o, d);
+		*store_taken = rc == 0;
+		return rc;
+	}
 	return 0;
 }
 
-static void aevent_free(struct faas_aevent *ev)
+void faas__aevent_free(struct faas_aevent *ev)
 {
 	json_decref(ev->event);
 	faas__version_unref(ev->version);
@@ -334,7 +287,8 @@ void faas__async_free(faas_runtime_t *rt)
 	if (!a)
 		return;
 	for (i = 0; i < a->n; i++) /* only after a failed start: shutdown empties it */
-		aevent_free(a->heap[i]);
+		faas__aevent_free(a->heap[i]);
+	faas__astore_free(rt);
 	faas__free(a->heap);
 	pthread_mutex_destroy(&a->lock);
 	faas__free(a);
@@ -403,7 +357,10 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	pthread_mutex_lock(&a->lock);
 	if (a->closed) { /* shutdown emptied the queue meanwhile: this one ends too */
 		pthread_mutex_unlock(&a->lock);
-		finish_failed(rt, ev, "Shutdown", NULL, false);
+		if (ev->stored)
+			faas__astore_leave(rt, ev); /* another runtime of the store runs it */
+		else
+			finish_failed(rt, ev, "Shutdown", NULL, false);
 		release_slot(a);
 		return;
 	}
@@ -420,6 +377,11 @@ static void release_slot(struct faas_async *a)
 	pthread_mutex_lock(&a->lock);
 	a->inflight--;
 	pthread_mutex_unlock(&a->lock);
+}
+
+void faas__async_release_slot(struct faas_async *a)
+{
+	release_slot(a);
 }
 
 static uint64_t scaled_ms(const struct faas_async *a, double ms)
@@ -542,7 +504,7 @@ static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char
 	json_t *rec = NULL;
 
 	if (ev->duplicate) { /* an extra delivery: its end is nobody's business */
-		aevent_free(ev);
+		faas__aevent_free(ev);
 		return;
 	}
 	count(rt, &a->failed);
@@ -581,7 +543,9 @@ static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char
 	if (!taken)
 		count(rt, &a->dropped);
 	json_decref(rec);
-	aevent_free(ev);
+	if (ev->stored)
+		faas__astore_done(rt, ev);
+	faas__aevent_free(ev);
 }
 
 static void finish_succeeded(faas_runtime_t *rt, struct faas_aevent *ev, json_t *response)
@@ -591,7 +555,7 @@ static void finish_succeeded(faas_runtime_t *rt, struct faas_aevent *ev, json_t 
 	json_t *rec;
 
 	if (ev->duplicate) {
-		aevent_free(ev);
+		faas__aevent_free(ev);
 		return;
 	}
 	count(rt, &a->succeeded);
@@ -604,7 +568,9 @@ static void finish_succeeded(faas_runtime_t *rt, struct faas_aevent *ev, json_t 
 		tel(rt, FAAS_TEL_DESTINATION, ev, "Success", dst, 0, ok);
 		json_decref(rec);
 	}
-	aevent_free(ev);
+	if (ev->stored)
+		faas__astore_done(rt, ev);
+	faas__aevent_free(ev);
 }
 
 /* ---- attempts ------------------------------------------------------------------ */
@@ -646,11 +612,12 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 	faas__inv_unref(inv); /* the running list's reference */
 	now = faas__clock_mono_ns(&rt->clock);
 	if (!ok && (int32_t)ev->attempts <= max_retry && !ev->duplicate &&
-	    atomic_load(&rt->state) != FAAS_RT_SHUTDOWN) {
+	    (atomic_load(&rt->state) != FAAS_RT_SHUTDOWN || ev->stored)) {
 		uint64_t delay = scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0);
 		count(rt, &a->retries);
 		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "FunctionError", NULL, delay / 1000000u, false);
-		requeue(rt, ev, now + delay);
+		if (!faas__astore_again(rt, ev, delay)) /* stored: any runtime may take it */
+			requeue(rt, ev, now + delay);
 	} else {
 		if (ok)
 			finish_succeeded(rt, ev, response);
@@ -705,7 +672,8 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
 	double backoff;
 	int rc;
 
-	bool too_old = now - ev->enqueued_ns >= (uint64_t)max_age * 1000000u;
+	bool too_old = ev->stored ? faas__clock_wall_ms(&rt->clock) - ev->accepted_wall_ms >= max_age
+	                          : now - ev->enqueued_ns >= (uint64_t)max_age * 1000000u;
 	bool looping = ev->lineage > FAAS_RECURSION_LIMIT && !ev->version->allow_recursion;
 
 	if (!here_ok && (too_old || looping || atomic_load(&ev->version->fn->reserved) == 0)) {
@@ -748,7 +716,8 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
 		               300000.0);
 		ev->throttles++;
 		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "Throttled", NULL, scaled_ms(a, backoff) / 1000000u, false);
-		requeue(rt, ev, now + scaled_ms(a, backoff));
+		if (!faas__astore_again(rt, ev, scaled_ms(a, backoff)))
+			requeue(rt, ev, now + scaled_ms(a, backoff));
 		return false;
 	}
 	inv = faas__inv_async(rt, ev->version, ev->qual, ev->qual_len, ev->event, ev->request_id,
@@ -822,6 +791,11 @@ static void start_due(faas_runtime_t *rt, bool producer)
 		if (!attempt(rt, ev, now, !producer) && producer)
 			return;
 	}
+}
+
+void faas__async_start_due(faas_runtime_t *rt)
+{
+	start_due(rt, false);
 }
 
 uint64_t faas__async_pump(faas_runtime_t *rt)
@@ -913,7 +887,26 @@ void faas__async_close(faas_runtime_t *rt)
 		pthread_mutex_unlock(&a->lock);
 		if (!ev)
 			break;
-		finish_failed(rt, ev, "Shutdown", NULL, false);
+		if (ev->stored)
+			faas__astore_leave(rt, ev); /* durable: run later, here or elsewhere */
+		else
+			finish_failed(rt, ev, "Shutdown", NULL, false);
+	}
+}
+
+/* Shutdown with a durable store: events still waiting go back to it. */
+void faas__async_leave_waiting(faas_runtime_t *rt)
+{
+	struct faas_async *a = rt->async;
+	struct faas_aevent *ev;
+
+	for (;;) {
+		pthread_mutex_lock(&a->lock);
+		ev = a->n && a->heap[0]->stored ? heap_pop(a) : NULL;
+		pthread_mutex_unlock(&a->lock);
+		if (!ev)
+			break;
+		faas__astore_leave(rt, ev);
 	}
 }
 
@@ -941,28 +934,55 @@ static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
 	a->duplicates++;
 }
 
+struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v, const char *qual,
+                                   size_t qual_len)
+{
+	struct faas_aconf *conf = NULL;
+	struct faas_eicfg *c;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+
+	s = faas__stripe_lock(rt, v->fn->name, v->fn->name_len, &hash);
+	e = faas__entry_find(s, v->fn->name, v->fn->name_len, hash);
+	if (e && e->fn == v->fn && (c = eicfg_find(e, qual, qual_len)) != NULL) {
+		conf = c->conf;
+		atomic_fetch_add(&conf->refs, 1);
+	}
+	faas__stripe_unlock(s);
+	return conf;
+}
+
+bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)
+{
+	struct faas_async *a = rt->async;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->closed || a->n + a->inflight >= a->max_queued ||
+	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap)) {
+		pthread_mutex_unlock(&a->lock);
+		return false;
+	}
+	a->heap[a->n++] = ev;
+	heap_up(a, a->n - 1);
+	publish_n(a);
+	pthread_mutex_unlock(&a->lock);
+	faas__hk_kick(rt); /* the pump knows when it is due */
+	return true;
+}
+
 static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
                    json_t *event, uint32_t lineage, char *request_id, faas_error_detail_t *d)
 {
 	struct faas_async *a = rt->async;
 	struct faas_aevent *ev = faas__calloc(1, sizeof(*ev));
-	struct faas_eicfg *c;
-	struct faas_stripe *s;
-	struct faas_entry *e;
 	const char *cq = qual ? qual : "$LATEST";
 	size_t cq_len = qual ? qual_len : 7;
-	uint64_t hash;
 
 	if (!ev)
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	/* the config of the qualifier as invoked, as it stands now */
-	s = faas__stripe_lock(rt, v->fn->name, v->fn->name_len, &hash);
-	e = faas__entry_find(s, v->fn->name, v->fn->name_len, hash);
-	if (e && e->fn == v->fn && (c = eicfg_find(e, cq, cq_len)) != NULL) {
-		ev->conf = c->conf;
-		atomic_fetch_add(&ev->conf->refs, 1);
-	}
-	faas__stripe_unlock(s);
+	ev->conf = faas__aconf_for(rt, v, cq, cq_len);
 	faas__version_ref(v);
 	ev->version = v;
 	ev->event = event ? json_incref(event) : json_null();
@@ -971,17 +991,25 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	memcpy(ev->qual, qual ? qual : "", ev->qual_len);
 	ev->enqueued_ns = ev->due_ns = faas__clock_mono_ns(&rt->clock);
 	faas__request_id(ev->request_id);
+	if (a->store) { /* durable: accepted once the store has it */
+		if (atomic_load(&rt->state) == FAAS_RT_SHUTDOWN) {
+			faas__aevent_free(ev);
+			return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
+		}
+		memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE);
+		return faas__astore_put(rt, ev, d);
+	}
 	pthread_mutex_lock(&a->lock);
 	if (a->closed || atomic_load(&rt->state) == FAAS_RT_SHUTDOWN) {
 		pthread_mutex_unlock(&a->lock);
-		aevent_free(ev);
+		faas__aevent_free(ev);
 		return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
 	}
 	if (a->n + a->inflight >= a->max_queued ||
 	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap)) {
 		bool full = a->n + a->inflight >= a->max_queued;
 		pthread_mutex_unlock(&a->lock);
-		aevent_free(ev);
+		faas__aevent_free(ev);
 		return full ? faas__fail(d, FAAS_EAGAIN,
 		                         "Rate Exceeded. The asynchronous event queue is full (%u events)",
 		                         a->max_queued)
@@ -1060,5 +1088,7 @@ json_t *faas__async_metrics(faas_runtime_t *rt)
 	              (json_int_t)a->undelivered_count, "Queued", (json_int_t)a->n, "InFlight",
 	              (json_int_t)a->inflight);
 	pthread_mutex_unlock(&a->lock);
+	if (o && a->store)
+		json_object_set_new(o, "Store", faas__astore_metrics(rt));
 	return o;
 }

@@ -241,8 +241,12 @@ FAAS_INTERNAL void faas__streams_free(faas_runtime_t *rt);
 
 /* ---- asynchronous invocation (async.c) ---------------------------------- */
 
+/* The durable store's thread (async_store.c): started last by faas_runtime_new,
+ * stopped first by faas_runtime_shutdown (events it holds go back to the store). */
+FAAS_INTERNAL int faas__astore_start(faas_runtime_t *rt);
+FAAS_INTERNAL void faas__astore_stop(faas_runtime_t *rt);
 FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o,
-                                   faas_error_detail_t *d);
+                                   faas_error_detail_t *d, bool *store_taken);
 FAAS_INTERNAL void faas__async_free(faas_runtime_t *rt);
 /* Queue an event on res's version (alias already drawn); fills request_id. */
 FAAS_INTERNAL int faas__async_enqueue(faas_runtime_t *rt, const struct faas_resolved *res,

@@ -27,7 +27,7 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 {
 	size_t i;
 
-	if (o->version != FAAS_RUNTIME_OPTIONS_VERSION && o->version != 1)
+	if (o->version != FAAS_RUNTIME_OPTIONS_VERSION && o->version != 1 && o->version != 2)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_runtime_options_t version %u",
 		                  o->version);
 	if (o->region) {
@@ -63,6 +63,15 @@ static int check_options(const faas_runtime_options_t *o, faas_error_detail_t *d
 		return faas__fail(d, FAAS_EINVAL, "log_fd must be a file descriptor or -1");
 	if (o->max_concurrency > 1000000)
 		return faas__fail(d, FAAS_EINVAL, "max_concurrency must be at most 1000000");
+	if (o->version >= 3 && o->async_store) {
+		const faas_async_store_ops_t *so = o->async_store;
+		if (so->version != FAAS_ASYNC_STORE_OPS_VERSION || !so->put || !so->take || !so->done ||
+		    !so->again)
+			return faas__fail(d, FAAS_EINVAL, "async_store needs version %d ops with put, take, "
+			                  "done and again", FAAS_ASYNC_STORE_OPS_VERSION);
+		if (o->inline_mode)
+			return faas__fail(d, FAAS_EINVAL, "an async_store needs threads: not in inline mode");
+	}
 	return 0;
 }
 
@@ -140,8 +149,25 @@ static uint64_t random_seed(void)
 	return faas__splitmix64(&s) | 1;
 }
 
+static int runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
+                       faas_error_detail_t *d, bool *store_taken);
+
 int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
                      faas_error_detail_t *d)
+{
+	bool taken = false;
+	int rc = runtime_new(out, opts, d, &taken);
+
+	/* the store is the runtime's from the start: closed here unless the
+	 * runtime's async part took it (then freeing the runtime closed it) */
+	if (rc != 0 && !taken && opts && opts->version >= 3 && opts->async_store &&
+	    opts->async_store->close)
+		opts->async_store->close(opts->async_store_user_data);
+	return rc;
+}
+
+static int runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
+                       faas_error_detail_t *d, bool *store_taken)
 {
 	faas_runtime_options_t defaults = FAAS_RUNTIME_OPTIONS_INIT;
 	const faas_runtime_options_t *o = opts ? opts : &defaults;
@@ -154,8 +180,10 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 	*out = NULL;
 	if ((rc = check_options(o, d)) != 0)
 		return rc;
-	if (o->version == 1) { /* a version 1 struct ends before extension_shutdown_ms */
-		memcpy(&defaults, o, offsetof(faas_runtime_options_t, extension_shutdown_ms));
+	if (o->version < FAAS_RUNTIME_OPTIONS_VERSION) { /* an older, shorter struct */
+		memcpy(&defaults, o,
+		       o->version == 1 ? offsetof(faas_runtime_options_t, extension_shutdown_ms)
+		                       : offsetof(faas_runtime_options_t, async_store));
 		defaults.version = FAAS_RUNTIME_OPTIONS_VERSION;
 		o = &defaults;
 	}
@@ -217,7 +245,7 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		faas__rt_core_free(rt);
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
-	if ((rc = faas__async_init(rt, o, d)) != 0 || (rc = faas__mappings_init(rt)) != 0) {
+	if ((rc = faas__async_init(rt, o, d, store_taken)) != 0 || (rc = faas__mappings_init(rt)) != 0) {
 		faas__registry_free(rt);
 		faas__rt_core_unref(rt);
 		return rc == FAAS_ENOMEM ? faas__fail(d, rc, NULL) : rc;
@@ -234,6 +262,10 @@ int faas_runtime_new(faas_runtime_t **out, const faas_runtime_options_t *opts,
 		faas__registry_free(rt);
 		faas__rt_core_unref(rt);
 		return faas__fail(d, rc, rc == FAAS_ETHREAD ? "could not start a worker thread" : NULL);
+	}
+	if ((rc = faas__astore_start(rt)) != 0) {
+		faas_runtime_free(rt); /* a runtime in full: freeing it closes the store */
+		return faas__fail(d, rc, "could not start the async store thread");
 	}
 	*out = rt;
 	return 0;
@@ -254,6 +286,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 		return FAAS_ESHUTDOWN;
 	faas__conc_close(rt);
 	faas__mappings_stop(rt); /* step 2: no more polling, gathered records go back */
+	faas__astore_stop(rt);   /* nor taking stored events: those waiting go back */
 	deadline = faas__real_mono_ns() + (uint64_t)drain_ms * 1000000u;
 	/* queued events keep being dispatched while we drain (DESIGN 9.10) */
 	while ((faas__conc_in_use(rt) > 0 || faas__async_pending(rt)) &&

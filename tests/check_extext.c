@@ -722,8 +722,8 @@ START_TEST(extext_bad_input)
 	inl = t_runtime_with(&io);
 	ck_assert_uint_eq(inl->ext_shutdown_ms, 2000);
 	faas_runtime_free(inl);
-	io.version = 3;
-	ck_assert_fail(faas_runtime_new(&inl, &io, &d), d, FAAS_EINVAL, "version 3");
+	io.version = FAAS_RUNTIME_OPTIONS_VERSION + 1;
+	ck_assert_fail(faas_runtime_new(&inl, &io, &d), d, FAAS_EINVAL, "version 4");
 	io.version = FAAS_RUNTIME_OPTIONS_VERSION;
 	/* inline mode has no threads to give */
 	io.inline_mode = 1;

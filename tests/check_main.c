@@ -217,6 +217,7 @@ int main(void)
 	srunner_add_suite(sr, extension_suite());
 	srunner_add_suite(sr, provisioned_suite());
 	srunner_add_suite(sr, async_suite());
+	srunner_add_suite(sr, astore_suite());
 	srunner_add_suite(sr, queue_suite());
 	srunner_add_suite(sr, extext_suite());
 	srunner_add_suite(sr, telemetry_suite());

@@ -32,6 +32,7 @@ Suite *metrics_suite(void);
 Suite *extension_suite(void);
 Suite *provisioned_suite(void);
 Suite *async_suite(void);
+Suite *astore_suite(void);
 Suite *queue_suite(void);
 Suite *extext_suite(void);
 Suite *telemetry_suite(void);

@@ -98,6 +98,68 @@ FAAS_EXTERN int faas_function_set_event_invoke_config(faas_runtime_t *rt, const 
                                                       const faas_event_invoke_config_t *cfg,
                                                       faas_error_detail_t *detail);
 
+/* ---- a durable store for accepted events (libfaas-redis has one) ------------------------ */
+
+/*
+ * With runtime option `async_store`, Event invocations do not wait in the
+ * in-memory queue: faas_invoke() returns 202 only once the store holds the
+ * event, and a thread of the runtime ("faas-astore") takes events from the
+ * store to run them. Many runtimes (processes, hosts) may share one store:
+ * each runs what it takes. The rules of the in-memory queue hold — retries,
+ * throttle backoff, event age, destinations, dead-letter sinks — with:
+ *   - the event's state (attempts, throttles, when it is due, when it was
+ *     accepted) kept in the store: a retry replaces the event by its next
+ *     state (`again`), which any runtime of the store may take;
+ *   - events a runtime holds (waiting for their retry time, or running)
+ *     reported to the store every hold_interval_ms (`hold`), so that the
+ *     store can give events of a dead runtime to the others;
+ *   - the event age measured on the wall clock (hosts' clocks must agree);
+ *   - the event invoke config and version looked up by the runtime that
+ *     takes the event (the hosts run the same program); an event for a
+ *     function or version this runtime does not know is left to the others
+ *     (counted: StoreUnknown);
+ *   - at shutdown, events still waiting are left in the store, not ended
+ *     with condition Shutdown: another runtime, or this one restarted, runs
+ *     them (StoreLeft).
+ * Delivery is at least once: a runtime that dies mid-attempt leaves the
+ * event to be run again.
+ *
+ * An event's envelope (JSON text, what the store keeps):
+ *   {"v":1,"requestId":"…","function":"name","version":3 (0 = $LATEST),
+ *    "qualifier":"alias" or "","event":{…},"attempts":0,"throttles":0,
+ *    "throttled":false,"acceptedMs":…,"dueMs":…,"lineage":0}
+ */
+
+#define FAAS_ASYNC_TOKEN_MAX 64
+#define FAAS_ASYNC_STORE_OPS_VERSION 1
+
+/** An event taken from a store. */
+typedef struct faas_async_stored {
+	json_t *envelope;                 /**< new reference: the runtime takes it over */
+	char token[FAAS_ASYNC_TOKEN_MAX]; /**< the store's name for it (an entry ID) */
+} faas_async_stored_t;
+
+/** A store's vtable. Every op but close may be called from several threads. */
+typedef struct faas_async_store_ops {
+	unsigned version; /**< FAAS_ASYNC_STORE_OPS_VERSION */
+	/** Keep @p envelope durably (the caller's faas_invoke waits for it).
+	 *  0, or an error (the invoke fails with it; detail may say why). */
+	int (*put)(void *user_data, const char *envelope, size_t len, faas_error_detail_t *detail);
+	/** Up to @p max events to run here into @p out (*n set). May wait up to
+	 *  a short time (a long poll; the runtime's shutdown waits for it). */
+	int (*take)(void *user_data, size_t max, faas_async_stored_t *out, size_t *n);
+	/** The event ended (success, destination, dead letter, dropped): forget it. */
+	void (*done)(void *user_data, const char *token);
+	/** Replace the event by its next state @p envelope, at once (one
+	 *  transaction). 0, or an error: the runtime then keeps it itself. */
+	int (*again)(void *user_data, const char *token, const char *envelope, size_t len);
+	/** This runtime still holds these events (waiting or running). */
+	void (*hold)(void *user_data, const char *const *tokens, size_t n);
+	/** The runtime is freed: free user_data (pending work stays in the store). */
+	void (*close)(void *user_data);
+	uint32_t hold_interval_ms; /**< how often hold is called; 0 = 1000 */
+} faas_async_store_ops_t;
+
 FAAS_END_DECLS
 
 #endif /* FAAS_ASYNC_H */

@@ -56,8 +56,10 @@
 
 #include <stdint.h>
 
+#include "faas/async.h"
 #include "faas/common.h"
 #include "faas/error.h"
+#include "faas/runtime.h"
 #include "faas/source.h"
 
 FAAS_BEGIN_DECLS
@@ -130,6 +132,32 @@ typedef struct faas_redis_stats {
  * @return 0; FAAS_EINVAL (NULL, not a Redis source, unknown version)
  */
 FAAS_EXTERN int faas_redis_source_stats(faas_source_t *src, faas_redis_stats_t *out);
+
+/* ---- the durable async store ------------------------------------------------------------ */
+
+/**
+ * Route the Event invocations of a runtime through the stream and group of
+ * @p opts (faas/async.h: "a durable store"): sets @p ro's async_store and
+ * async_store_user_data; pass @p ro to faas_runtime_new, which takes the
+ * store over. Every runtime (process, host) made with the same stream and
+ * group shares the events: an event accepted by one survives its crash and
+ * is run by another, with the retry, event age, destination and dead-letter
+ * rules of the in-memory queue. Entries are deleted (XDEL) once their event
+ * ended; a retry is a new entry (the next state) replacing the old one in
+ * one MULTI/EXEC. Events a runtime holds are claimed again (XCLAIM JUSTID)
+ * every claim_idle_ms / 3, so another runtime takes them over claim_idle_ms
+ * after this one died; one delivered more than max_deliveries times without
+ * an end goes to the dead-letter stream. block_ms is how long a take waits.
+ * The same connection, backoff and fault rules as a source apply; a put
+ * that Redis does not confirm fails the invoke (FAAS_ETIMEDOUT), nothing is
+ * accepted silently.
+ * @return 0; FAAS_EINVAL (NULL or old runtime options, bad @p opts),
+ *         FAAS_ENOMEM, FAAS_ETIMEDOUT, FAAS_EPRECONDITION (as
+ *         faas_redis_source_new)
+ */
+FAAS_EXTERN int faas_redis_async_store(faas_runtime_options_t *ro,
+                                       const faas_redis_source_options_t *opts,
+                                       faas_error_detail_t *detail);
 
 FAAS_END_DECLS
 

@@ -21,7 +21,7 @@ typedef enum faas_clock_kind {
 } faas_clock_kind_t;
 
 /** 2 added extension_shutdown_ms; version 1 structs are still accepted. */
-#define FAAS_RUNTIME_OPTIONS_VERSION 2
+#define FAAS_RUNTIME_OPTIONS_VERSION 3
 
 /**
  * Receives each log line of every function (START/END/REPORT and
@@ -81,10 +81,17 @@ typedef struct faas_runtime_options {
 	uint32_t async_duplicate_every; /**< testing aid: every Nth accepted event is delivered
 	                                     twice (same request id), as Lambda's at-least-once
 	                                     delivery may do; 0 = never */
+	/* version 3 */
+	/** A durable store for Event invocations instead of the in-memory queue
+	 *  (faas/async.h; libfaas-redis makes one). The runtime takes
+	 *  async_store_user_data over: its close op runs when the runtime is
+	 *  freed, or at once when faas_runtime_new fails. Not in inline mode. */
+	const struct faas_async_store_ops *async_store;
+	void *async_store_user_data;
 } faas_runtime_options_t;
 
 #define FAAS_RUNTIME_OPTIONS_INIT \
-	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0.0, 0, NULL, NULL, 0 }
+	{ FAAS_RUNTIME_OPTIONS_VERSION, NULL, NULL, 0, FAAS_CLOCK_REAL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0.0, 0, NULL, NULL, 0, NULL, NULL }
 
 /**
  * Create a runtime.

@@ -9,7 +9,7 @@
  * dead-lettering uses `tx` at once. No lock is held across a receive's
  * network round trip but `rx`'s own (it has no other user).
  */
-#include "records.h"
+#include "source_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,35 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define RS_MAGIC 0x72656473u /* "reds" */
-#define RS_ERROR_MESSAGE_MAX 1024
-
-/* IDs waiting for a round trip: acknowledgements, or entries given back. */
-struct rs_ids {
-	char (*id)[RS_ID_MAX];
-	uint32_t *deliveries;
-	size_t n, cap;
-};
-
-struct rs_src {
-	unsigned magic;
-	faas_source_t *src; /* the handle over this state (not a reference); NULL when closing */
-	struct rs_target t;
-	struct rs_names nm;
-	char *stream, *group, *group_start, *consumer, *dlq, *body_field, *arn;
-	uint32_t claim_idle_ms, max_deliveries;
-	_Atomic uint32_t flush_at; /* acknowledgements sent together: the last receive's max */
-	struct rs_conn rx; /* receive's */
-	pthread_mutex_t tx_lock;
-	struct rs_conn tx; /* the workers' */
-	pthread_mutex_t lock;
-	struct rs_ids acks, released;
-	char last_error[256];
-	uint64_t next_claim_ns; /* receive's */
-	char cursor[RS_ID_MAX];
-	_Atomic uint64_t received, claimed, acked, failed, nreleased, dead, connects, errors;
-};
 
 /* ---- bookkeeping ------------------------------------------------------------------- */
 
@@ -99,7 +70,7 @@ static void ids_give_back(struct rs_src *s, struct rs_ids *l, struct rs_ids *tak
 	ids_free(taken);
 }
 
-static void report(void *arg, int code, const char *what, const char *why)
+void rs_report(void *arg, int code, const char *what, const char *why)
 {
 	struct rs_src *s = arg;
 	char msg[200];
@@ -118,12 +89,12 @@ static void report(void *arg, int code, const char *what, const char *why)
 }
 
 /* A reply that is an error: reported; true. */
-static bool reply_failed(struct rs_src *s, const redisReply *r, const char *what)
+bool rs_reply_failed(struct rs_src *s, const redisReply *r, const char *what)
 {
 	if (r && r->type != REDIS_REPLY_ERROR)
 		return false;
 	if (r)
-		report(s, FAAS_EPRECONDITION, what, r->str);
+		rs_report(s, FAAS_EPRECONDITION, what, r->str);
 	return true;
 }
 
@@ -146,8 +117,17 @@ static int send_acks(struct rs_src *s, struct rs_conn *k, const struct rs_ids *l
 			argv[i + 3] = l->id[i];
 		for (i = 0; i < l->n + 3; i++)
 			lens[i] = strlen(argv[i]);
-		r = rs_command(k, &cmd, report, s, &rc);
-		if (r && !reply_failed(s, r, "XACK"))
+		r = rs_command(k, &cmd, rs_report, s, &rc);
+		if (r && !rs_reply_failed(s, r, "XACK") && s->delete_acked) {
+			argv[0] = "XDEL"; /* XDEL key id...: the same ids, without the group */
+			lens[0] = 4;
+			memmove(argv + 2, argv + 3, l->n * sizeof(*argv));
+			memmove(lens + 2, lens + 3, l->n * sizeof(*lens));
+			cmd.argc = (int)(l->n + 2);
+			freeReplyObject(rs_command(k, &cmd, rs_report, s, &rc));
+			rc = 0; /* acknowledged: an entry left undeleted is only space */
+		}
+		if (r && r->type != REDIS_REPLY_ERROR)
 			atomic_fetch_add(&s->acked, l->n);
 		else if (r && strncmp(r->str, "NOGROUP", 7) != 0)
 			rc = FAAS_EAGAIN; /* LOADING, BUSY, ...: sent again later */
@@ -185,7 +165,7 @@ static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint
 	redisReply *r, *out[4];
 	int rc;
 
-	if (!(r = rs_command(k, &range, report, s, &rc)))
+	if (!(r = rs_command(k, &range, rs_report, s, &rc)))
 		return rc;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && rs_entry_ok(r->element[0]))
 		fields = r->element[0]->element[1]; /* else trimmed away: the metadata alone */
@@ -226,7 +206,7 @@ static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint
 #undef ARGS
 #undef ARG
 		struct rs_cmd cmds[4] = { { 1, mv, ml }, { (int)n, argv, lens }, { 4, av, al }, { 1, ev, el } };
-		rc = rs_pipeline(k, 4, cmds, out, report, s);
+		rc = rs_pipeline(k, 4, cmds, out, rs_report, s);
 		free(argv);
 		free(lens);
 	}
@@ -234,7 +214,7 @@ static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint
 	if (rc != 0)
 		return rc;
 	if (out[3]->type != REDIS_REPLY_ARRAY) { /* EXEC refused: nothing happened */
-		reply_failed(s, out[1]->type == REDIS_REPLY_ERROR ? out[1] : out[3], "XADD dead-letter");
+		rs_reply_failed(s, out[1]->type == REDIS_REPLY_ERROR ? out[1] : out[3], "XADD dead-letter");
 		rc = FAAS_EPRECONDITION;
 	} else {
 		atomic_fetch_add(&s->dead, 1);
@@ -255,11 +235,11 @@ static int create_group(struct rs_src *s, struct rs_conn *k)
 
 	for (int i = 0; i < 6; i++)
 		lens[i] = strlen(argv[i]);
-	if (!(r = rs_command(k, &cmd, report, s, &rc)))
+	if (!(r = rs_command(k, &cmd, rs_report, s, &rc)))
 		return rc;
 	rc = 0;
 	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
-		report(s, FAAS_EPRECONDITION, "XGROUP CREATE", r->str);
+		rs_report(s, FAAS_EPRECONDITION, "XGROUP CREATE", r->str);
 		rc = FAAS_EPRECONDITION;
 	}
 	freeReplyObject(r);
@@ -314,7 +294,7 @@ static int pending_counts(struct rs_src *s, const redisReply *arr, uint32_t *cou
 				l[j] = strlen(a[j]);
 			cmds[i] = (struct rs_cmd){ 6, a, l };
 		}
-		if ((rc = rs_pipeline(&s->rx, n, cmds, out, report, s)) == 0)
+		if ((rc = rs_pipeline(&s->rx, n, cmds, out, rs_report, s)) == 0)
 			for (i = 0; i < n; i++) {
 				const redisReply *p = out[i];
 				counts[i] = 1;
@@ -356,9 +336,9 @@ static void claim_released(struct rs_src *s, uint32_t max, faas_source_record_t 
 				len[j] = strlen(a[j]);
 			cmds[i] = (struct rs_cmd){ 8, a, len };
 		}
-		rc = rs_pipeline(&s->rx, n, cmds, replies, report, s);
+		rc = rs_pipeline(&s->rx, n, cmds, replies, rs_report, s);
 		for (i = 0; rc == 0 && i < n; i++) {
-			if (!reply_failed(s, replies[i], "XCLAIM") && replies[i]->type == REDIS_REPLY_ARRAY)
+			if (!rs_reply_failed(s, replies[i], "XCLAIM") && replies[i]->type == REDIS_REPLY_ARRAY)
 				take_entries(s, replies[i], &l.deliveries[i], false, max, out, k);
 			freeReplyObject(replies[i]);
 		}
@@ -392,9 +372,9 @@ static void claim_idle(struct rs_src *s, uint32_t max, uint32_t visibility_ms,
 	snprintf(count, sizeof(count), "%u", max);
 	for (int i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);
-	if (!(r = rs_command(&s->rx, &cmd, report, s, &rc)))
+	if (!(r = rs_command(&s->rx, &cmd, rs_report, s, &rc)))
 		return;
-	if (!reply_failed(s, r, "XAUTOCLAIM") && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+	if (!rs_reply_failed(s, r, "XAUTOCLAIM") && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
 	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_ARRAY) {
 		const redisReply *arr = r->element[1];
 		uint32_t *d = calloc(arr->elements ? arr->elements : 1, sizeof(*d));
@@ -427,12 +407,12 @@ static void read_new(struct rs_src *s, uint32_t room, bool block, faas_source_re
 	snprintf(ms, sizeof(ms), "%u", s->t.block_ms);
 	for (int i = 0; i < cmd.argc; i++)
 		lens[i] = strlen(cmd.argv[i]);
-	if (!(r = rs_command(&s->rx, &cmd, report, s, &rc)))
+	if (!(r = rs_command(&s->rx, &cmd, rs_report, s, &rc)))
 		return;
 	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0) {
-		report(s, FAAS_ENOTFOUND, "XREADGROUP", r->str); /* Redis lost it: made again */
+		rs_report(s, FAAS_ENOTFOUND, "XREADGROUP", r->str); /* Redis lost it: made again */
 		create_group(s, &s->rx);
-	} else if (!reply_failed(s, r, "XREADGROUP") && r->type == REDIS_REPLY_ARRAY &&
+	} else if (!rs_reply_failed(s, r, "XREADGROUP") && r->type == REDIS_REPLY_ARRAY &&
 	           r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
 	           r->element[0]->elements == 2 &&
 	           r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
@@ -458,7 +438,7 @@ static void wait_redial(struct rs_src *s)
 		;
 }
 
-static int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_record_t *out,
+int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_record_t *out,
                       size_t *n)
 {
 	struct rs_src *s = ud;
@@ -466,7 +446,7 @@ static int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_sourc
 
 	*n = 0;
 	atomic_store(&s->flush_at, max ? max : 1);
-	if (rs_conn_ensure(&s->rx, report, s) != 0) {
+	if (rs_conn_ensure(&s->rx, rs_report, s) != 0) {
 		wait_redial(s);
 		return 0; /* nothing now; the mapping polls again */
 	}
@@ -482,7 +462,7 @@ static int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_sourc
 
 /* ---- settling --------------------------------------------------------------------------- */
 
-static void rs_ack(void *ud, const faas_source_record_t *r)
+void rs_ack(void *ud, const faas_source_record_t *r)
 {
 	struct rs_src *s = ud;
 	char id[RS_ID_MAX];
@@ -494,7 +474,7 @@ static void rs_ack(void *ud, const faas_source_record_t *r)
 	pthread_mutex_lock(&s->lock);
 	if (ids_push(&s->acks, id, d) != 0) {
 		pthread_mutex_unlock(&s->lock);
-		report(s, FAAS_ENOMEM, "XACK", "no memory to gather acknowledgements");
+		rs_report(s, FAAS_ENOMEM, "XACK", "no memory to gather acknowledgements");
 		return; /* it stays pending: claimed and run again later */
 	}
 	full = s->acks.n >= atomic_load(&s->flush_at);
@@ -540,7 +520,7 @@ static void rs_release(void *ud, const faas_source_record_t *r)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void src_free(struct rs_src *s)
+void rs_src_free(struct rs_src *s)
 {
 	rs_conn_close(&s->rx);
 	rs_conn_close(&s->tx);
@@ -563,7 +543,7 @@ static void src_free(struct rs_src *s)
 	free(s);
 }
 
-static void rs_close(void *ud)
+void rs_close(void *ud)
 {
 	struct rs_src *s = ud;
 
@@ -571,12 +551,12 @@ static void rs_close(void *ud)
 	pthread_mutex_lock(&s->tx_lock);
 	flush_acks(s, &s->tx); /* what is left stays pending in Redis */
 	pthread_mutex_unlock(&s->tx_lock);
-	src_free(s);
+	rs_src_free(s);
 }
 
 /* ---- making one ------------------------------------------------------------------------- */
 
-static int set_error(faas_error_detail_t *d, int code, const char *fmt, const char *arg)
+int rs_set_error(faas_error_detail_t *d, int code, const char *fmt, const char *arg)
 {
 	if (d) {
 		d->code = code;
@@ -660,43 +640,55 @@ static int make_state(struct rs_src **out, const faas_redis_source_options_t *o)
 	return 0;
 }
 
+int rs_src_open(struct rs_src **out, const faas_redis_source_options_t *o, faas_error_detail_t *d)
+{
+	struct rs_src *s = NULL;
+	int rc;
+
+	*out = NULL;
+	rs_set_error(d, 0, "%s", NULL);
+	if (d)
+		d->lambda_name = NULL;
+	if (!o || o->version != FAAS_REDIS_SOURCE_OPTIONS_VERSION)
+		return rs_set_error(d, FAAS_EINVAL, "options missing or of an unknown version%s", NULL);
+	if (!o->stream || !o->stream[0] || !o->group || !o->group[0])
+		return rs_set_error(d, FAAS_EINVAL, "a Redis source needs a stream and a group%s", NULL);
+	if (o->port < 0 || o->port > 65535 || o->database < 0)
+		return rs_set_error(d, FAAS_EINVAL, "port or database out of range%s", NULL);
+	if (o->consumer && !o->consumer[0])
+		return rs_set_error(d, FAAS_EINVAL, "the consumer name must not be empty%s", NULL);
+	if ((rc = make_state(&s, o)) != 0) {
+		rs_src_free(s);
+		return rs_set_error(d, rc, "out of memory%s", NULL);
+	}
+	if ((rc = rs_conn_ensure(&s->rx, rs_report, s)) != 0 || (rc = create_group(s, &s->rx)) != 0) {
+		rs_set_error(d, rc, "Redis at %s: ", s->arn);
+		if (d)
+			snprintf(d->message + strlen(d->message), sizeof(d->message) - strlen(d->message),
+			         "%s", s->last_error);
+		rs_src_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
 int RS_EXPORT faas_redis_source_new(faas_source_t **out, const faas_redis_source_options_t *o,
                                     faas_error_detail_t *d)
 {
 	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "redis:stream", NULL, "body", rs_receive,
 		                  rs_ack, rs_nack, rs_release, rs_close, 0, 0, NULL, rs_ack, 1, rs_fail };
-	struct rs_src *s = NULL;
+	struct rs_src *s;
 	int rc;
 
-	set_error(d, 0, "%s", NULL);
-	if (d)
-		d->lambda_name = NULL;
 	if (!out)
-		return set_error(d, FAAS_EINVAL, "out must not be NULL%s", NULL);
+		return rs_set_error(d, FAAS_EINVAL, "out must not be NULL%s", NULL);
 	*out = NULL;
-	if (!o || o->version != FAAS_REDIS_SOURCE_OPTIONS_VERSION)
-		return set_error(d, FAAS_EINVAL, "options missing or of an unknown version%s", NULL);
-	if (!o->stream || !o->stream[0] || !o->group || !o->group[0])
-		return set_error(d, FAAS_EINVAL, "a Redis source needs a stream and a group%s", NULL);
-	if (o->port < 0 || o->port > 65535 || o->database < 0)
-		return set_error(d, FAAS_EINVAL, "port or database out of range%s", NULL);
-	if (o->consumer && !o->consumer[0])
-		return set_error(d, FAAS_EINVAL, "the consumer name must not be empty%s", NULL);
-	if ((rc = make_state(&s, o)) != 0) {
-		src_free(s);
-		return set_error(d, rc, "out of memory%s", NULL);
-	}
-	if ((rc = rs_conn_ensure(&s->rx, report, s)) != 0 || (rc = create_group(s, &s->rx)) != 0) {
-		set_error(d, rc, "Redis at %s: ", s->arn);
-		if (d)
-			snprintf(d->message + strlen(d->message), sizeof(d->message) - strlen(d->message),
-			         "%s", s->last_error);
-		src_free(s);
+	if ((rc = rs_src_open(&s, o, d)) != 0)
 		return rc;
-	}
 	ops.arn = s->arn;
 	if ((rc = faas_source_new(out, &ops, s, d)) != 0) {
-		src_free(s);
+		rs_src_free(s);
 		return rc;
 	}
 	s->src = *out;

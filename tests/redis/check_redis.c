@@ -6,6 +6,8 @@
 #include <check.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,6 +318,9 @@ START_TEST(redis_records_acked)
 	                 "49");
 	ck_assert_ptr_nonnull(strchr(json_string_value(json_object_get(rec, "messageId")), '-'));
 	pthread_mutex_unlock(&seen_lock);
+	/* counted just after Redis answered the XACK: maybe just after pending hit 0 */
+	for (int i = 0; i < 200 && (faas_redis_source_stats(src, &st), st.acked < 250); i++)
+		usleep(5000);
 	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
 	ck_assert_uint_eq(st.received, 250);
 	ck_assert_uint_eq(st.acked, 250);
@@ -367,6 +372,8 @@ START_TEST(redis_poison_dead_lettered)
 	}
 	freeReplyObject(r);
 	ck_assert_msg(found, "the original fields are kept");
+	for (int i = 0; i < 200 && (faas_redis_source_stats(src, &st), st.dead_lettered < 3); i++)
+		usleep(5000); /* counted once EXEC answered */
 	ck_assert_int_eq(faas_redis_source_stats(src, &st), 0);
 	ck_assert_uint_eq(st.dead_lettered, 3);
 	ck_assert_uint_eq(st.failed, 9); /* delivered 3 times each */
@@ -508,6 +515,355 @@ START_TEST(redis_released_and_filtered)
 }
 END_TEST
 
+
+/* ---- the durable async store ------------------------------------------------------------ */
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ev_runs, ev_fail_first, ev_seen_n[64];
+static bool hang_allowed; /* only in the process that is killed */
+static json_t *ev_records; /* destination records */
+
+/* Fails its first ev_fail_first attempts (each event), then succeeds. */
+static int ev_handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	int n = (int)json_integer_value(json_object_get(event, "n"));
+	bool fail;
+
+	(void)ud;
+	pthread_mutex_lock(&ev_lock);
+	ev_runs++;
+	fail = n >= 0 && n < 64 && ev_seen_n[n]++ < ev_fail_first;
+	pthread_mutex_unlock(&ev_lock);
+	if (hang_allowed && json_is_true(json_object_get(event, "hang"))) {
+		sleep(30); /* killed before it returns */
+		return 0;
+	}
+	if (fail)
+		return faas_context_fail(ctx, "Flaky", "attempt failed");
+	*response = json_pack("{s:i}", "done", n);
+	return 0;
+}
+
+static void on_record(json_t *record, void *ud)
+{
+	(void)ud;
+	pthread_mutex_lock(&ev_lock);
+	json_array_append(ev_records, record);
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static void ev_reset(int fail_first)
+{
+	pthread_mutex_lock(&ev_lock);
+	ev_runs = 0;
+	ev_fail_first = fail_first;
+	memset(ev_seen_n, 0, sizeof(ev_seen_n));
+	json_decref(ev_records);
+	ev_records = json_array();
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static size_t nrecords(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ev_lock);
+	n = json_array_size(ev_records);
+	pthread_mutex_unlock(&ev_lock);
+	return n;
+}
+
+static faas_redis_source_options_t store_options(const char *consumer)
+{
+	faas_redis_source_options_t o = options();
+
+	o.stream = "events";
+	o.group = "hosts";
+	o.consumer = consumer;
+	o.claim_idle_ms = 300;
+	o.block_ms = 20;
+	return o;
+}
+
+/* A runtime over the store, with function "ev" and its destinations. */
+static faas_runtime_t *store_runtime(const char *consumer, int32_t retries, double scale)
+{
+	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_redis_source_options_t o = store_options(consumer);
+	faas_function_config_t fc = FAAS_FUNCTION_CONFIG_INIT;
+	faas_event_invoke_config_t ec = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+
+	ro.async_delay_scale = scale;
+	ck_assert_msg(faas_redis_async_store(&ro, &o, &d) == 0, "%s", d.message);
+	ck_assert_msg(faas_runtime_new(&rt, &ro, &d) == 0, "%s", d.message);
+	fc.handler = ev_handler;
+	fc.timeout_ms = 1000;
+	ck_assert_int_eq(faas_function_create(rt, "ev", &fc, &d), 0);
+	ec.max_retry_attempts = retries;
+	ec.on_success.kind = ec.on_failure.kind = FAAS_DESTINATION_CALLBACK;
+	ec.on_success.callback = ec.on_failure.callback = on_record;
+	ck_assert_int_eq(faas_function_set_event_invoke_config(rt, "ev", NULL, &ec, &d), 0);
+	return rt;
+}
+
+static void send_event(faas_runtime_t *rt, int n, bool hang, int want)
+{
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t res = FAAS_RESULT_INIT;
+	json_t *ev = json_pack("{s:i,s:b}", "n", n, "hang", hang);
+
+	io.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke(rt, "ev", ev, &io, &res), want);
+	if (want == 0)
+		ck_assert_int_eq(res.status_code, 202);
+	faas_result_clear(&res);
+	json_decref(ev);
+}
+
+static int runs(void)
+{
+	int n;
+
+	pthread_mutex_lock(&ev_lock);
+	n = ev_runs;
+	pthread_mutex_unlock(&ev_lock);
+	return n;
+}
+
+static int seen_count(int i)
+{
+	int n;
+
+	pthread_mutex_lock(&ev_lock);
+	n = ev_seen_n[i];
+	pthread_mutex_unlock(&ev_lock);
+	return n;
+}
+
+static bool records_n(void *arg)
+{
+	return nrecords() >= (size_t)((struct want *)arg)->n;
+}
+
+static bool store_empty(void *arg)
+{
+	(void)arg;
+	return cmd_int("XLEN events") == 0 && pending("events", "hosts") == 0;
+}
+
+static const char *record_str(size_t i, const char *obj, const char *key)
+{
+	const char *v;
+
+	pthread_mutex_lock(&ev_lock);
+	v = json_string_value(json_object_get(json_object_get(json_array_get(ev_records, i), obj), key));
+	pthread_mutex_unlock(&ev_lock);
+	return v;
+}
+
+static int record_int(size_t i, const char *obj, const char *key)
+{
+	int v;
+
+	pthread_mutex_lock(&ev_lock);
+	v = (int)json_integer_value(
+	        json_object_get(json_object_get(json_array_get(ev_records, i), obj), key));
+	pthread_mutex_unlock(&ev_lock);
+	return v;
+}
+
+/* Accepted means stored; retries go through the store; the entry goes at the end. */
+START_TEST(redis_store_retries)
+{
+	struct want w = { 10, 0 };
+	faas_runtime_t *rt;
+	json_t *m;
+	faas_error_detail_t d;
+
+	ev_reset(2); /* two failures each, then success: 3 attempts */
+	rt = store_runtime("a", 2, 0.0001);
+	for (int i = 0; i < 10; i++)
+		send_event(rt, i, false, 0);
+	ck_assert_msg(wait_for(records_n, &w, 20), "%zu of 10 ended", nrecords());
+	ck_assert_msg(wait_for(store_empty, NULL, 10), "left: %lld entries, %lld pending",
+	              cmd_int("XLEN events"), pending("events", "hosts"));
+	ck_assert_int_eq(runs(), 30);
+	for (size_t i = 0; i < 10; i++) {
+		ck_assert_str_eq(record_str(i, "requestContext", "condition"), "Success");
+		ck_assert_int_eq(record_int(i, "requestContext", "approximateInvokeCount"), 3);
+	}
+	ck_assert_int_eq(faas_metrics_json(rt, &m, &d), 0);
+	{
+		json_t *st = json_object_get(json_object_get(m, "Async"), "Store");
+		ck_assert_int_eq(json_integer_value(json_object_get(st, "Put")), 10);
+		ck_assert_int_eq(json_integer_value(json_object_get(st, "Again")), 20);
+		ck_assert_int_eq(json_integer_value(json_object_get(st, "Done")), 10);
+		ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(m, "Async"),
+		                                                    "AsyncEventsReceived")), 10);
+	}
+	json_decref(m);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* Retries exhausted: the failure destination, and the entry goes. */
+START_TEST(redis_store_failure_destination)
+{
+	struct want w = { 3, 0 };
+	faas_runtime_t *rt;
+
+	ev_reset(100);
+	rt = store_runtime("a", 1, 0.0001);
+	for (int i = 0; i < 3; i++)
+		send_event(rt, i, false, 0);
+	ck_assert_msg(wait_for(records_n, &w, 20), "%zu of 3 ended", nrecords());
+	ck_assert_msg(wait_for(store_empty, NULL, 10), "entries left");
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_str_eq(record_str(i, "requestContext", "condition"), "RetriesExhausted");
+		ck_assert_int_eq(record_int(i, "requestContext", "approximateInvokeCount"), 2);
+		ck_assert_str_eq(record_str(i, "responseContext", "functionError"), "Unhandled");
+	}
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* A process accepts events and is killed before they end: another runtime
+ * of the store runs every one of them. */
+START_TEST(redis_store_survives_a_crash)
+{
+	struct want w = { 20, 0 };
+	faas_runtime_t *rt;
+	int p[2];
+	pid_t pid;
+	char c;
+
+	ev_reset(0);
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) { /* the host that dies */
+		faas_runtime_t *crt;
+		hang_allowed = true;
+		connect_cli();
+		crt = store_runtime("doomed", 2, 0.0001);
+		for (int i = 0; i < 20; i++)
+			send_event(crt, i, true, 0); /* each hangs in its handler */
+		if (write(p[1], "x", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	usleep(100000); /* some are running, the rest queued there */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_int_eq(cmd_int("XLEN events"), 20); /* all 20 accepted, none ended */
+	/* the survivor: the same program, where the handler does not hang */
+	ev_reset(0);
+	rt = store_runtime("survivor", 2, 0.0001);
+	ck_assert_msg(wait_for(records_n, &w, 30), "%zu of 20 ended", nrecords());
+	ck_assert_msg(wait_for(store_empty, NULL, 10), "entries left");
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_ge(seen_count(i), 1);
+	faas_runtime_free(rt);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* Redis down: the invoke fails, nothing is accepted silently. */
+START_TEST(redis_store_put_fails)
+{
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t res = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+	json_t *ev = json_pack("{s:i}", "n", 1);
+
+	ev_reset(0);
+	rt = store_runtime("a", 2, 0.0001);
+	test_redis_stop(&srv);
+	io.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke(rt, "ev", ev, &io, &res), FAAS_ETIMEDOUT);
+	ck_assert_msg(strstr(res.message, "async store did not take the event") != NULL, "%s",
+	              res.message);
+	faas_result_clear(&res);
+	json_decref(ev);
+	usleep(100000);
+	ck_assert_int_eq(runs(), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* At shutdown an event waiting for its retry goes back to the store; a
+ * later runtime takes it with its attempts counted. */
+START_TEST(redis_store_shutdown_leaves)
+{
+	struct want w = { 1, 0 };
+	faas_runtime_t *rt;
+	json_t *m;
+	faas_error_detail_t d;
+
+	ev_reset(1);
+	rt = store_runtime("first", 2, 0.01); /* retry after 600 ms */
+	send_event(rt, 7, false, 0);
+	for (int i = 0; i < 400 && runs() < 1; i++)
+		usleep(5000);
+	ck_assert_int_eq(runs(), 1);
+	for (int i = 0; i < 400; i++) { /* the retry's state: in the store, taken back, waiting */
+		json_int_t taken;
+		ck_assert_int_eq(faas_metrics_json(rt, &m, &d), 0);
+		taken = json_integer_value(json_object_get(
+		        json_object_get(json_object_get(m, "Async"), "Store"), "Taken"));
+		json_decref(m);
+		if (taken == 2)
+			break;
+		usleep(5000);
+	}
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), 0);
+	ck_assert_int_eq(faas_metrics_json(rt, &m, &d), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+	                         json_object_get(json_object_get(m, "Async"), "Store"), "StoreLeft")),
+	                 1);
+	json_decref(m);
+	faas_runtime_free(rt);
+	ck_assert_int_eq(nrecords(), 0); /* not ended with "Shutdown" */
+	ck_assert_int_eq(cmd_int("XLEN events"), 1);
+	rt = store_runtime("second", 2, 0.01);
+	ck_assert_msg(wait_for(records_n, &w, 20), "not run after the restart");
+	ck_assert_str_eq(record_str(0, "requestContext", "condition"), "Success");
+	ck_assert_int_eq(record_int(0, "requestContext", "approximateInvokeCount"), 2);
+	ck_assert_msg(wait_for(store_empty, NULL, 10), "entries left");
+	faas_runtime_free(rt);
+}
+END_TEST
+
+START_TEST(redis_store_bad_input)
+{
+	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_redis_source_options_t o = store_options("x");
+	faas_error_detail_t d;
+	faas_runtime_t *rt = (faas_runtime_t *)&d;
+
+	ck_assert_int_eq(faas_redis_async_store(NULL, &o, &d), FAAS_EINVAL);
+	ro.version = 2;
+	ck_assert_int_eq(faas_redis_async_store(&ro, &o, &d), FAAS_EINVAL);
+	ro.version = FAAS_RUNTIME_OPTIONS_VERSION;
+	o.group = NULL;
+	ck_assert_int_eq(faas_redis_async_store(&ro, &o, &d), FAAS_EINVAL);
+	ck_assert_ptr_null(ro.async_store);
+	o = store_options("x");
+	o.port = 1;
+	ck_assert_int_eq(faas_redis_async_store(&ro, &o, &d), FAAS_ETIMEDOUT);
+	/* inline mode cannot take one: the store is closed all the same (ASan: no leak) */
+	o = store_options("x");
+	ck_assert_int_eq(faas_redis_async_store(&ro, &o, &d), 0);
+	ro.inline_mode = 1;
+	ck_assert_int_eq(faas_runtime_new(&rt, &ro, &d), FAAS_EINVAL);
+	ck_assert_ptr_null(rt);
+	ck_assert_msg(strstr(d.message, "inline") != NULL, "%s", d.message);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("redis");
@@ -524,6 +880,12 @@ int main(void)
 	tcase_add_test(tc, redis_restart_reconnects);
 	tcase_add_test(tc, redis_group_recreated);
 	tcase_add_test(tc, redis_released_and_filtered);
+	tcase_add_test(tc, redis_store_bad_input);
+	tcase_add_test(tc, redis_store_retries);
+	tcase_add_test(tc, redis_store_failure_destination);
+	tcase_add_test(tc, redis_store_put_fails);
+	tcase_add_test(tc, redis_store_shutdown_leaves);
+	tcase_add_test(tc, redis_store_survives_a_crash);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,172 @@
+/*
+ * libfaas-redis — a durable store for Event invocations (faas/async.h's
+ * faas_async_store_ops_t) over a Redis stream and consumer group, built on
+ * the source's state (source.c): the same connections, claiming,
+ * grouped acknowledgements and dead-letter stream.
+ *
+ *   put    XADD stream * envelope <text>            (tx, at once)
+ *   take   what receive hands out: released, claimed, new entries (rx)
+ *   done   XACK + XDEL, grouped like a source's acks
+ *   again  MULTI XADD (the next state) XACK XDEL EXEC (tx)
+ *   hold   XCLAIM ... 0 id... JUSTID: the entries stay idle 0 here (rx)
+ * An entry delivered more than max_deliveries times without an end (its
+ * runtimes kept dying) goes to the dead-letter stream, as a record does.
+ */
+#include "source_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_TAKE_MAX 64
+
+static int st_put(void *ud, const char *envelope, size_t len, faas_error_detail_t *d)
+{
+	struct rs_src *s = ud;
+	const char *argv[] = { "XADD", s->stream, "*", "envelope", envelope };
+	size_t lens[] = { 4, strlen(s->stream), 1, 8, len };
+	struct rs_cmd cmd = { 5, argv, lens };
+	redisReply *r;
+	int rc;
+
+	pthread_mutex_lock(&s->tx_lock);
+	r = rs_command(&s->tx, &cmd, rs_report, s, &rc);
+	pthread_mutex_unlock(&s->tx_lock);
+	if (r && r->type == REDIS_REPLY_ERROR) {
+		rs_report(s, FAAS_EPRECONDITION, "XADD", r->str);
+		rc = FAAS_EPRECONDITION;
+	}
+	freeReplyObject(r);
+	if (rc != 0) {
+		pthread_mutex_lock(&s->lock);
+		rs_set_error(d, rc == FAAS_EAGAIN ? FAAS_ETIMEDOUT : rc, "Redis: %s", s->last_error);
+		pthread_mutex_unlock(&s->lock);
+		return rc == FAAS_EAGAIN ? FAAS_ETIMEDOUT : rc;
+	}
+	return 0;
+}
+
+static int st_take(void *ud, size_t max, faas_async_stored_t *out, size_t *n)
+{
+	struct rs_src *s = ud;
+	faas_source_record_t recs[STORE_TAKE_MAX];
+	size_t k = 0, i;
+	int rc;
+
+	*n = 0;
+	if (max > STORE_TAKE_MAX)
+		max = STORE_TAKE_MAX;
+	if ((rc = rs_receive(s, (uint32_t)max, 0, recs, &k)) != 0)
+		return rc;
+	for (i = 0; i < k; i++) {
+		const char *text = json_string_value(
+		        json_object_get(json_object_get(recs[i].record, "fields"), "envelope"));
+		json_t *env = text ? json_loads(text, 0, NULL) : NULL;
+		out[*n].envelope = env ? env : json_object(); /* unreadable: the runtime drops it */
+		snprintf(out[*n].token, sizeof(out[*n].token), "%s", recs[i].handle);
+		json_decref(recs[i].record);
+		if (out[*n].envelope)
+			(*n)++;
+	}
+	return 0;
+}
+
+static void st_done(void *ud, const char *token)
+{
+	faas_source_record_t r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.handle, sizeof(r.handle), "%s", token);
+	rs_ack(ud, &r);
+}
+
+static int st_again(void *ud, const char *token, const char *envelope, size_t len)
+{
+	struct rs_src *s = ud;
+	char id[RS_ID_MAX];
+	uint32_t deliveries;
+	const char *mv[] = { "MULTI" }, *ev[] = { "EXEC" };
+	const char *xv[] = { "XADD", s->stream, "*", "envelope", envelope };
+	const char *av[] = { "XACK", s->stream, s->group, id };
+	const char *dv[] = { "XDEL", s->stream, id };
+	size_t ml[] = { 5 }, el[] = { 4 }, xl[] = { 4, strlen(s->stream), 1, 8, len };
+	size_t al[4], dl[3];
+	struct rs_cmd cmds[5];
+	redisReply *out[5];
+	int rc;
+
+	if (rs_handle_parse(token, id, &deliveries) != 0)
+		return FAAS_EINVAL;
+	al[0] = 4, al[1] = xl[1], al[2] = strlen(s->group), al[3] = strlen(id);
+	dl[0] = 4, dl[1] = xl[1], dl[2] = al[3];
+	cmds[0] = (struct rs_cmd){ 1, mv, ml };
+	cmds[1] = (struct rs_cmd){ 5, xv, xl };
+	cmds[2] = (struct rs_cmd){ 4, av, al };
+	cmds[3] = (struct rs_cmd){ 3, dv, dl };
+	cmds[4] = (struct rs_cmd){ 1, ev, el };
+	pthread_mutex_lock(&s->tx_lock);
+	rc = rs_pipeline(&s->tx, 5, cmds, out, rs_report, s);
+	pthread_mutex_unlock(&s->tx_lock);
+	if (rc != 0)
+		return rc;
+	if (out[4]->type != REDIS_REPLY_ARRAY) {
+		rs_reply_failed(s, out[1]->type == REDIS_REPLY_ERROR ? out[1] : out[4], "again");
+		rc = FAAS_EPRECONDITION;
+	}
+	for (int i = 0; i < 5; i++)
+		freeReplyObject(out[i]);
+	return rc;
+}
+
+static void st_hold(void *ud, const char *const *tokens, size_t n)
+{
+	struct rs_src *s = ud;
+	const char **argv = malloc((n + 6) * sizeof(*argv));
+	size_t *lens = malloc((n + 6) * sizeof(*lens)), i, k = 5;
+	char (*ids)[RS_ID_MAX] = malloc(n * sizeof(*ids));
+	struct rs_cmd cmd;
+	int rc;
+
+	if (argv && lens && ids) {
+		argv[0] = "XCLAIM", argv[1] = s->stream, argv[2] = s->group, argv[3] = s->consumer;
+		argv[4] = "0";
+		for (i = 0; i < n; i++) {
+			uint32_t d;
+			if (rs_handle_parse(tokens[i], ids[i], &d) == 0)
+				argv[k++] = ids[i];
+		}
+		argv[k++] = "JUSTID"; /* idle again, not one more delivery */
+		for (i = 0; i < k; i++)
+			lens[i] = strlen(argv[i]);
+		cmd = (struct rs_cmd){ (int)k, argv, lens };
+		if (k > 6)
+			freeReplyObject(rs_command(&s->rx, &cmd, rs_report, s, &rc));
+	}
+	free(argv);
+	free(lens);
+	free(ids);
+}
+
+
+int RS_EXPORT faas_redis_async_store(faas_runtime_options_t *ro,
+                                     const faas_redis_source_options_t *o,
+                                     faas_error_detail_t *d)
+{
+	struct rs_src *s;
+	int rc;
+
+	if (!ro || ro->version != FAAS_RUNTIME_OPTIONS_VERSION)
+		return rs_set_error(d, FAAS_EINVAL, "runtime options (FAAS_RUNTIME_OPTIONS_INIT) "
+		                    "needed%s", NULL);
+	if ((rc = rs_src_open(&s, o, d)) != 0)
+		return rc;
+	s->delete_acked = true;
+	/* held events are claimed again (hold) three times per claim_idle_ms: a
+	 * runtime that stops doing so is dead claim_idle_ms later */
+	s->store_ops = (faas_async_store_ops_t){ FAAS_ASYNC_STORE_OPS_VERSION, st_put, st_take,
+		                                 st_done, st_again, st_hold, rs_close,
+		                                 s->claim_idle_ms / 3 ? s->claim_idle_ms / 3 : 1 };
+	ro->async_store = &s->store_ops;
+	ro->async_store_user_data = s;
+	return 0;
+}
