@@ -837,6 +837,36 @@ START_TEST(redis_store_shutdown_leaves)
 }
 END_TEST
 
+/* Redis restarts while events are stored and retried: every one still ends
+ * in success (at least once: an event may end twice). */
+START_TEST(redis_store_restart)
+{
+	struct want w = { 20, 0 };
+	faas_runtime_t *rt;
+
+	ev_reset(1);
+	rt = store_runtime("a", 2, 0.002); /* retries after 120 ms */
+	for (int i = 0; i < 20; i++)
+		send_event(rt, i, false, 0);
+	test_redis_stop(&srv);
+	usleep(200000);
+	ck_assert_int_eq(test_redis_restart(&srv), 0);
+	connect_cli();
+	ck_assert_msg(wait_for(records_n, &w, 30), "%zu of 20 ended", nrecords());
+	ck_assert_msg(wait_for(store_empty, NULL, 20), "left: %lld entries, %lld pending",
+	              cmd_int("XLEN events"), pending("events", "hosts"));
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_ge(seen_count(i), 2);
+	faas_runtime_free(rt);
+	pthread_mutex_lock(&ev_lock);
+	for (size_t i = 0; i < json_array_size(ev_records); i++)
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+		                         json_array_get(ev_records, i), "requestContext"), "condition")),
+		                 "Success");
+	pthread_mutex_unlock(&ev_lock);
+}
+END_TEST
+
 START_TEST(redis_store_bad_input)
 {
 	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
@@ -886,6 +916,7 @@ int main(void)
 	tcase_add_test(tc, redis_store_put_fails);
 	tcase_add_test(tc, redis_store_shutdown_leaves);
 	tcase_add_test(tc, redis_store_survives_a_crash);
+	tcase_add_test(tc, redis_store_restart);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
