@@ -74,7 +74,9 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 FAAS_BIN := $(BUILD)/faas
 
-all: $(STATIC) $(SHARED) $(PCFILE) $(FAAS_BIN)
+# The Redis add-on too, where hiredis is (make redis builds it on its own).
+HAVE_HIREDIS := $(shell pkg-config --exists hiredis 2>/dev/null && echo yes)
+all: $(STATIC) $(SHARED) $(PCFILE) $(FAAS_BIN) $(if $(HAVE_HIREDIS),redis)
 
 # The faas command links the static library and exports its symbols
 # (-rdynamic) for the plug-ins its manifests load.

@@ -34,7 +34,7 @@ struct faas_astore {
 	pthread_t tid;
 	bool started;
 	_Atomic bool stop;
-	_Atomic uint64_t put, put_failed, taken, done, again, again_failed, left, unknown, bad;
+	_Atomic uint64_t put, put_failed, taken, done, again, again_failed, left, unknown, bad, errors;
 };
 
 int faas__astore_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d)
@@ -47,7 +47,20 @@ int faas__astore_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_
 	st->ud = o->async_store_user_data;
 	st->hold_ms = st->ops.hold_interval_ms ? st->ops.hold_interval_ms : 1000;
 	rt->async->store = st;
+	if (st->ops.attach)
+		st->ops.attach(st->ud, rt);
 	return 0;
+}
+
+void faas_async_store_report(faas_runtime_t *rt, const char *name, int code, const char *message)
+{
+	struct faas_astore *st = rt && rt->async ? rt->async->store : NULL;
+
+	if (!st)
+		return;
+	atomic_fetch_add(&st->errors, 1);
+	if (faas__tel_wants(rt, FAAS_TELEMETRY_FAAS))
+		faas__tel_source(rt, name ? name : "async-store", code, message);
 }
 
 void faas__astore_free(faas_runtime_t *rt)
@@ -213,7 +226,8 @@ json_t *faas__astore_metrics(faas_runtime_t *rt)
 
 	if (!st)
 		return NULL;
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Put", (json_int_t)st->put,
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "StoreErrors",
+	                 (json_int_t)st->errors, "Put", (json_int_t)st->put,
 	                 "PutFailed", (json_int_t)st->put_failed, "Taken", (json_int_t)st->taken,
 	                 "Done", (json_int_t)st->done, "Again", (json_int_t)st->again, "AgainFailed",
 	                 (json_int_t)st->again_failed, "StoreLeft", (json_int_t)st->left,

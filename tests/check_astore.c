@@ -144,8 +144,17 @@ static void fake_free(struct fake *f)
 	pthread_mutex_destroy(&f->lock);
 }
 
+static faas_runtime_t *_Atomic attached;
+
+static void fake_attach(void *ud, faas_runtime_t *rt)
+{
+	(void)ud;
+	atomic_store(&attached, rt);
+}
+
 static const faas_async_store_ops_t fake_ops = { FAAS_ASYNC_STORE_OPS_VERSION, fake_put, fake_take,
-	                                         fake_done, fake_again, fake_hold, fake_close, 5 };
+	                                         fake_done, fake_again, fake_hold, fake_close, 5,
+	                                         fake_attach };
 
 static int fake_get(struct fake *f, const int *field)
 {
@@ -295,6 +304,11 @@ START_TEST(astore_put_again_done)
 	                 json_integer_value(json_object_get(env, "acceptedMs")));
 	json_decref(env);
 	ck_assert_int_eq(store_metric(rt, "Taken"), 2);
+	/* the store's own problems, through the runtime it was attached to */
+	ck_assert_ptr_eq(atomic_load(&attached), rt);
+	faas_async_store_report(rt, "fake://store", FAAS_ETIMEDOUT, "connection lost");
+	faas_async_store_report(NULL, NULL, FAAS_ETIMEDOUT, NULL);
+	ck_assert_int_eq(store_metric(rt, "StoreErrors"), 1);
 	faas_result_clear(&res);
 	faas_runtime_free(rt);
 	fake_free(&f);

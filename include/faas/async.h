@@ -158,7 +158,20 @@ typedef struct faas_async_store_ops {
 	/** The runtime is freed: free user_data (pending work stays in the store). */
 	void (*close)(void *user_data);
 	uint32_t hold_interval_ms; /**< how often hold is called; 0 = 1000 */
+	/** Optional: the runtime that took the store over, before any other op
+	 *  (for faas_async_store_report). */
+	void (*attach)(void *user_data, faas_runtime_t *rt);
 } faas_async_store_ops_t;
+
+/**
+ * A store reports a problem of its own (a lost connection, a refused
+ * write): counted in faas_metrics_json's Async.Store.StoreErrors, and a
+ * faas.sourceError telemetry record (FAAS_TELEMETRY_FAAS) with @p name
+ * (the store's address, say) as `name`, @p code and @p message (both
+ * copied; NULL is fine). Any thread, until the store's close op runs.
+ */
+FAAS_EXTERN void faas_async_store_report(faas_runtime_t *rt, const char *name, int code,
+                                         const char *message);
 
 FAAS_END_DECLS
 

@@ -45,7 +45,8 @@
  * or claimed again later. A missing group (a Redis that lost its data) is
  * created again. Every failure is counted (faas_redis_source_stats), and
  * reported with faas_source_report(): the SourceErrors metric of its
- * mapping and a faas.sourceError telemetry record.
+ * mapping and a faas.sourceError telemetry record (for the async store,
+ * faas_async_store_report(): Async.Store.StoreErrors and the same record).
  *
  * The source polls from a thread of its own per mapping (a blocking
  * source): set the mapping's poll_interval_ms low (10 ms, say), since
@@ -82,6 +83,8 @@ typedef struct faas_redis_source_options {
 	const char *group_start;     /**< where a new group starts: NULL = "0" (every entry);
 	                                  "$" = only entries added later */
 	const char *consumer;        /**< this consumer's name; NULL = "<hostname>-<pid>" */
+	uint32_t batch_size;         /**< entries per read (XREADGROUP COUNT) at most; 0 = as
+	                                  many as the mapping asks for (its batch size) */
 	uint32_t block_ms;           /**< XREADGROUP BLOCK: 0 = 200 */
 	uint32_t claim_idle_ms;      /**< take over entries pending this long: 0 = 30000; at
 	                                  least the mapping's window + function timeout. Every
@@ -94,7 +97,7 @@ typedef struct faas_redis_source_options {
 } faas_redis_source_options_t;
 
 #define FAAS_REDIS_SOURCE_OPTIONS_INIT { FAAS_REDIS_SOURCE_OPTIONS_VERSION, NULL, 0, NULL, NULL, \
-		NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+		NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0, 0 }
 
 /**
  * A source over the stream and group of @p opts (strings copied). It

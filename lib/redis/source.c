@@ -86,6 +86,8 @@ void rs_report(void *arg, int code, const char *what, const char *why)
 	pthread_mutex_unlock(&s->lock);
 	if (s->src)
 		faas_source_report(s->src, code, msg);
+	else if (atomic_load(&s->rt))
+		faas_async_store_report(atomic_load(&s->rt), s->arn, code, msg);
 }
 
 /* A reply that is an error: reported; true. */
@@ -445,6 +447,8 @@ int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_recor
 	size_t k = 0;
 
 	*n = 0;
+	if (s->batch_max && max > s->batch_max)
+		max = s->batch_max;
 	atomic_store(&s->flush_at, max ? max : 1);
 	if (rs_conn_ensure(&s->rx, rs_report, s) != 0) {
 		wait_redial(s);
@@ -548,6 +552,7 @@ void rs_close(void *ud)
 	struct rs_src *s = ud;
 
 	s->src = NULL; /* going: nothing more is reported through it */
+	atomic_store(&s->rt, NULL);
 	pthread_mutex_lock(&s->tx_lock);
 	flush_acks(s, &s->tx); /* what is left stays pending in Redis */
 	pthread_mutex_unlock(&s->tx_lock);
@@ -613,6 +618,7 @@ static int make_state(struct rs_src **out, const faas_redis_source_options_t *o)
 	s->consumer = o->consumer ? strdup(o->consumer) : default_consumer();
 	s->body_field = dup_or(o->body_field, "body");
 	s->claim_idle_ms = o->claim_idle_ms ? o->claim_idle_ms : 30000;
+	s->batch_max = o->batch_size;
 	s->max_deliveries = o->max_deliveries ? o->max_deliveries : 5;
 	atomic_init(&s->flush_at, 10);
 	snprintf(s->cursor, sizeof(s->cursor), "0-0");

@@ -23,9 +23,10 @@ struct rs_src {
 	struct rs_target t;
 	struct rs_names nm;
 	char *stream, *group, *group_start, *consumer, *dlq, *body_field, *arn;
-	uint32_t claim_idle_ms, max_deliveries;
+	uint32_t claim_idle_ms, max_deliveries, batch_max;
 	bool delete_acked; /* the async store: XDEL what is acknowledged */
 	faas_async_store_ops_t store_ops; /* the async store's (store.c) */
+	faas_runtime_t *_Atomic rt;       /* the store's runtime: where problems are reported */
 	_Atomic uint32_t flush_at; /* acknowledgements sent together: the last receive's max */
 	struct rs_conn rx; /* receive's */
 	pthread_mutex_t tx_lock;

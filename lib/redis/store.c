@@ -148,6 +148,11 @@ static void st_hold(void *ud, const char *const *tokens, size_t n)
 }
 
 
+static void st_attach(void *ud, faas_runtime_t *rt)
+{
+	atomic_store(&((struct rs_src *)ud)->rt, rt);
+}
+
 int RS_EXPORT faas_redis_async_store(faas_runtime_options_t *ro,
                                      const faas_redis_source_options_t *o,
                                      faas_error_detail_t *d)
@@ -165,7 +170,8 @@ int RS_EXPORT faas_redis_async_store(faas_runtime_options_t *ro,
 	 * runtime that stops doing so is dead claim_idle_ms later */
 	s->store_ops = (faas_async_store_ops_t){ FAAS_ASYNC_STORE_OPS_VERSION, st_put, st_take,
 		                                 st_done, st_again, st_hold, rs_close,
-		                                 s->claim_idle_ms / 3 ? s->claim_idle_ms / 3 : 1 };
+		                                 s->claim_idle_ms / 3 ? s->claim_idle_ms / 3 : 1,
+		                                 st_attach };
 	ro->async_store = &s->store_ops;
 	ro->async_store_user_data = s;
 	return 0;

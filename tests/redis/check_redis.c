@@ -98,7 +98,7 @@ static bool wait_for(bool (*cond)(void *), void *arg, int seconds)
 
 /* What the handler saw. */
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static int nseen, nbatches;
+static int nseen, nbatches, max_batch;
 static json_t *last_record;
 
 static int handler(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
@@ -110,6 +110,8 @@ static int handler(faas_context_t *ctx, json_t *event, json_t **response, void *
 	(void)ud;
 	pthread_mutex_lock(&seen_lock);
 	nbatches++;
+	if ((int)json_array_size(recs) > max_batch)
+		max_batch = (int)json_array_size(recs);
 	json_array_foreach(recs, i, rec) {
 		const char *body = json_string_value(json_object_get(rec, "body"));
 		if (body && strstr(body, "poison")) {
@@ -139,7 +141,7 @@ static int seen(void)
 static void seen_reset(void)
 {
 	pthread_mutex_lock(&seen_lock);
-	nseen = nbatches = 0;
+	nseen = nbatches = max_batch = 0;
 	json_decref(last_record);
 	last_record = NULL;
 	pthread_mutex_unlock(&seen_lock);
@@ -455,7 +457,8 @@ START_TEST(redis_restart_reconnects)
 }
 END_TEST
 
-/* The group is destroyed under the source (a Redis that lost its data): made again. */
+/* The group is destroyed under the source (a Redis that lost its data):
+ * made again. batch_size caps each read. */
 START_TEST(redis_group_recreated)
 {
 	faas_redis_source_options_t o = options();
@@ -465,11 +468,16 @@ START_TEST(redis_group_recreated)
 	faas_source_t *src;
 	faas_mapping_t *m;
 
+	o.batch_size = 2;
 	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
 	ck_assert_int_eq(cmd_int("XGROUP DESTROY jobs workers"), 1);
 	add(5, "a");
 	m = map(rt, src, 10);
 	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 5", seen());
+	pthread_mutex_lock(&seen_lock);
+	ck_assert_int_le(max_batch, 2); /* no window: a batch is what one read found */
+	ck_assert_int_ge(nbatches, 3);
+	pthread_mutex_unlock(&seen_lock);
 	faas_source_free(src);
 	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
 	faas_runtime_free(rt);
@@ -857,6 +865,16 @@ START_TEST(redis_store_restart)
 	              cmd_int("XLEN events"), pending("events", "hosts"));
 	for (int i = 0; i < 20; i++)
 		ck_assert_int_ge(seen_count(i), 2);
+	{ /* what failed meanwhile is in the runtime's metrics */
+		faas_error_detail_t d;
+		json_t *m;
+		ck_assert_int_eq(faas_metrics_json(rt, &m, &d), 0);
+		ck_assert_int_ge(json_integer_value(json_object_get(
+		                         json_object_get(json_object_get(m, "Async"), "Store"),
+		                         "StoreErrors")),
+		                 1);
+		json_decref(m);
+	}
 	faas_runtime_free(rt);
 	pthread_mutex_lock(&ev_lock);
 	for (size_t i = 0; i < json_array_size(ev_records); i++)
