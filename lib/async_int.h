@@ -93,5 +93,9 @@ FAAS_INTERNAL bool faas__astore_again(faas_runtime_t *rt, struct faas_aevent *ev
 /* A stored event not run here after all: it stays in the store (ev freed). */
 FAAS_INTERNAL void faas__astore_leave(faas_runtime_t *rt, struct faas_aevent *ev);
 FAAS_INTERNAL json_t *faas__astore_metrics(faas_runtime_t *rt);
+/* A stored event from its envelope; NULL: malformed (*bad) or a function or
+ * version this runtime does not have (*bad false). */
+FAAS_INTERNAL struct faas_aevent *faas__astore_parse(faas_runtime_t *rt,
+                                                     const faas_async_stored_t *s, bool *bad);
 
 #endif /* FAAS_ASYNC_INT_H */

@@ -97,7 +97,7 @@ static char *envelope(faas_runtime_t *rt, const struct faas_aevent *ev, uint64_t
 
 /* An event from its envelope; NULL when malformed (*bad) or when this
  * runtime has no such function or version (*bad false). */
-static struct faas_aevent *from_envelope(faas_runtime_t *rt, const faas_async_stored_t *s, bool *bad)
+struct faas_aevent *faas__astore_parse(faas_runtime_t *rt, const faas_async_stored_t *s, bool *bad)
 {
 	const char *rid = NULL, *fn = NULL, *qual = "";
 	json_int_t version = -1, attempts = 0, throttles = 0, accepted = 0, due = 0, lineage = 0;
@@ -312,7 +312,7 @@ static void *taker_main(void *arg)
 		}
 		for (i = 0; i < n && i < max; i++) {
 			bool bad = false;
-			struct faas_aevent *ev = from_envelope(rt, &got[i], &bad);
+			struct faas_aevent *ev = faas__astore_parse(rt, &got[i], &bad);
 			json_decref(got[i].envelope);
 			if (!ev) { /* not runnable here: malformed (dropped) or another host's */
 				atomic_fetch_add(bad ? &st->bad : &st->unknown, 1);
