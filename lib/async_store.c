@@ -17,9 +17,11 @@
  * - The taker reports every hold_interval_ms the tokens of the stored
  *   events this runtime holds (queued or running), so that the store does
  *   not give them to another runtime.
- * - Shutdown: the taker stops first; the events waiting in the queue go
- *   back to the store untouched (`leave`); attempts running finish on their
- *   workers and are settled as above.
+ * - Shutdown: the taker stops taking first; the events waiting in the
+ *   queue go back to the store untouched (`leave`); attempts running finish
+ *   on their workers and are settled as above, still held (the taker keeps
+ *   calling hold, and take with max 0 to send what waits) until the
+ *   workers are stopped; then the taker ends.
  */
 #include "async_int.h"
 
@@ -33,8 +35,11 @@ struct faas_astore {
 	uint32_t hold_ms;
 	pthread_t tid;
 	bool started;
-	_Atomic bool stop;
-	_Atomic uint64_t put, put_failed, taken, done, again, again_failed, left, unknown, bad, errors;
+	_Atomic bool stop;      /* the thread ends */
+	_Atomic bool no_take;   /* shutdown: hold and flush only */
+	_Atomic bool parked;    /* the thread saw no_take: it takes nothing more */
+	_Atomic uint64_t put, put_failed, taken, done, again, again_failed, left, unknown, bad, errors,
+	        conflicts;
 };
 
 int faas__astore_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d)
@@ -201,6 +206,12 @@ bool faas__astore_again(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t del
 	}
 	rc = st->ops.again(st->ud, ev->token, text, strlen(text));
 	faas__json_text_free(text);
+	if (rc == FAAS_ECONFLICT) { /* another runtime has it now: this copy ends here */
+		atomic_fetch_add(&st->conflicts, 1);
+		faas__aevent_free(ev);
+		faas__async_release_slot(rt->async);
+		return true;
+	}
 	if (rc != 0) {
 		atomic_fetch_add(&st->again_failed, 1);
 		return false; /* kept here: its old state is still in the store */
@@ -215,8 +226,11 @@ void faas__astore_leave(faas_runtime_t *rt, struct faas_aevent *ev)
 {
 	struct faas_astore *st = rt->async->store;
 
-	if (st)
+	if (st) {
 		atomic_fetch_add(&st->left, 1);
+		if (st->ops.leave)
+			st->ops.leave(st->ud, ev->token);
+	}
 	faas__aevent_free(ev);
 }
 
@@ -226,8 +240,9 @@ json_t *faas__astore_metrics(faas_runtime_t *rt)
 
 	if (!st)
 		return NULL;
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "StoreErrors",
-	                 (json_int_t)st->errors, "Put", (json_int_t)st->put,
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "StoreErrors",
+	                 (json_int_t)st->errors, "StoreConflicts", (json_int_t)st->conflicts, "Put",
+	                 (json_int_t)st->put,
 	                 "PutFailed", (json_int_t)st->put_failed, "Taken", (json_int_t)st->taken,
 	                 "Done", (json_int_t)st->done, "Again", (json_int_t)st->again, "AgainFailed",
 	                 (json_int_t)st->again_failed, "StoreLeft", (json_int_t)st->left,
@@ -271,19 +286,19 @@ static void hold(faas_runtime_t *rt, struct faas_astore *st)
 	faas__free(copy);
 }
 
-/* Room in the local queue for more: twice the attempts that may run. */
+/* How many to take now: the local queue holds up to twice the attempts
+ * that may run (at most async_queue_max), TAKE_MAX at a time. */
 static size_t room(faas_runtime_t *rt)
 {
 	struct faas_async *a = rt->async;
-	size_t want, have;
+	size_t target, have, r;
 
 	pthread_mutex_lock(&a->lock);
-	want = a->max_inflight < TAKE_MAX / 2 ? (size_t)a->max_inflight * 2 : TAKE_MAX;
+	target = a->max_inflight >= a->max_queued / 2 ? a->max_queued : (size_t)a->max_inflight * 2;
 	have = a->n + a->inflight;
-	if (a->n + a->inflight + want > a->max_queued)
-		want = a->max_queued > have ? a->max_queued - have : 0;
 	pthread_mutex_unlock(&a->lock);
-	return have >= want ? 0 : want - have;
+	r = target > have ? target - have : 0;
+	return r < TAKE_MAX ? r : TAKE_MAX;
 }
 
 static void *taker_main(void *arg)
@@ -300,6 +315,13 @@ static void *taker_main(void *arg)
 		if (now - last_hold >= (uint64_t)st->hold_ms * 1000000u) {
 			hold(rt, st);
 			last_hold = now;
+		}
+		if (atomic_load(&st->no_take)) { /* draining: what runs stays held */
+			atomic_store(&st->parked, true);
+			n = 0;
+			st->ops.take(st->ud, 0, got, &n); /* sends what waits */
+			faas__sleep_ms(5);
+			continue;
 		}
 		if ((max = room(rt)) == 0) {
 			faas__sleep_ms(5);
@@ -349,8 +371,22 @@ void faas__astore_stop(faas_runtime_t *rt)
 
 	if (!st || !st->started)
 		return;
+	atomic_store(&st->no_take, true);
+	while (!atomic_load(&st->parked)) /* its take in progress ends first */
+		faas__sleep_ms(1);
+	faas__async_leave_waiting(rt);
+}
+
+void faas__astore_join(faas_runtime_t *rt)
+{
+	struct faas_astore *st = rt->async ? rt->async->store : NULL;
+	faas_async_stored_t none[1];
+	size_t n = 0;
+
+	if (!st || !st->started)
+		return;
 	atomic_store(&st->stop, true);
 	pthread_join(st->tid, NULL);
 	st->started = false;
-	faas__async_leave_waiting(rt);
+	st->ops.take(st->ud, 0, none, &n); /* the last acknowledgements */
 }

@@ -241,10 +241,13 @@ FAAS_INTERNAL void faas__streams_free(faas_runtime_t *rt);
 
 /* ---- asynchronous invocation (async.c) ---------------------------------- */
 
-/* The durable store's thread (async_store.c): started last by faas_runtime_new,
- * stopped first by faas_runtime_shutdown (events it holds go back to the store). */
+/* The durable store's thread (async_store.c): started last by faas_runtime_new;
+ * faas_runtime_shutdown stops its taking first (waiting events go back to
+ * the store), and joins it once the workers are stopped. */
 FAAS_INTERNAL int faas__astore_start(faas_runtime_t *rt);
 FAAS_INTERNAL void faas__astore_stop(faas_runtime_t *rt);
+/* After the workers stopped: the thread ends, the last acknowledgements go. */
+FAAS_INTERNAL void faas__astore_join(faas_runtime_t *rt);
 FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o,
                                    faas_error_detail_t *d, bool *store_taken);
 FAAS_INTERNAL void faas__async_free(faas_runtime_t *rt);

@@ -298,6 +298,7 @@ int faas_runtime_shutdown(faas_runtime_t *rt, uint32_t drain_ms)
 	atomic_store(&rt->state, FAAS_RT_SHUTDOWN);
 	faas__async_close(rt); /* the rest: failure destination or undelivered, "Shutdown" */
 	faas__workers_stop(rt, 1000);
+	faas__astore_join(rt); /* what ran meanwhile was held; now the rest is settled */
 	faas__ext_posts_close(rt); /* environments still waiting for extensions go too */
 	faas__registry_spindown(rt);
 	faas__tel_stop(rt); /* last batches before the threads are joined (step 6) */

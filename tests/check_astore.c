@@ -20,8 +20,8 @@ struct fake {
 		bool taken;
 	} item[FAKE_MAX];
 	int n, next_id;
-	int puts, dones, agains, holds, closed;
-	bool fail_put, fail_again;
+	int puts, dones, agains, holds, closed, leaves;
+	bool fail_put, fail_again, conflict;
 	char last_again[1024];
 };
 
@@ -105,9 +105,12 @@ static int fake_again(void *ud, const char *token, const char *text, size_t len)
 	struct fake *f = ud;
 
 	pthread_mutex_lock(&f->lock);
-	if (f->fail_again) {
+	if (f->fail_again || f->conflict) {
+		bool conflict = f->conflict;
+		if (conflict) /* another runtime moved it on meanwhile */
+			ck_assert(fake_remove(f, token));
 		pthread_mutex_unlock(&f->lock);
-		return FAAS_ETIMEDOUT;
+		return conflict ? FAAS_ECONFLICT : FAAS_ETIMEDOUT;
 	}
 	ck_assert(fake_remove(f, token));
 	fake_add(f, text, len);
@@ -144,6 +147,18 @@ static void fake_free(struct fake *f)
 	pthread_mutex_destroy(&f->lock);
 }
 
+static void fake_leave(void *ud, const char *token)
+{
+	struct fake *f = ud;
+
+	pthread_mutex_lock(&f->lock);
+	for (int i = 0; i < f->n; i++)
+		if (!strcmp(f->item[i].token, token))
+			f->item[i].taken = false; /* free for the next taker */
+	f->leaves++;
+	pthread_mutex_unlock(&f->lock);
+}
+
 static faas_runtime_t *_Atomic attached;
 
 static void fake_attach(void *ud, faas_runtime_t *rt)
@@ -154,7 +169,7 @@ static void fake_attach(void *ud, faas_runtime_t *rt)
 
 static const faas_async_store_ops_t fake_ops = { FAAS_ASYNC_STORE_OPS_VERSION, fake_put, fake_take,
 	                                         fake_done, fake_again, fake_hold, fake_close, 5,
-	                                         fake_attach };
+	                                         fake_attach, fake_leave };
 
 static int fake_get(struct fake *f, const int *field)
 {
@@ -387,6 +402,7 @@ START_TEST(astore_shutdown_leaves_waiting)
 	ck_assert_int_ge(fake_wait(&f, &f.holds, 1), 1); /* and said so */
 	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), 0);
 	ck_assert_int_eq(store_metric(rt, "StoreLeft"), 1);
+	ck_assert_int_eq(fake_get(&f, &f.leaves), 1); /* given back, free for others */
 	ck_assert_int_eq(fake_get(&f, &f.dones), 0);
 	ck_assert_int_eq(fake_get(&f, &f.n), 1); /* still in the store, for whoever comes next */
 	faas_runtime_free(rt);
@@ -417,6 +433,31 @@ START_TEST(astore_again_fails_kept_here)
 }
 END_TEST
 
+/* again answers that the event is not this runtime's any more: its copy
+ * here ends, without done and without a retry here. */
+START_TEST(astore_again_conflict)
+{
+	faas_result_t res = FAAS_RESULT_INIT;
+	struct fake f;
+	faas_runtime_t *rt;
+
+	fake_init(&f);
+	f.conflict = true;
+	rt = store_rt(&f, 0.0001);
+	atomic_store(&fail_first, 5);
+	ck_assert_int_eq(event(rt, "f", &res), 0);
+	faas_result_clear(&res);
+	for (int i = 0; i < 400 && store_metric(rt, "StoreConflicts") < 1; i++)
+		usleep(5000);
+	ck_assert_int_eq(store_metric(rt, "StoreConflicts"), 1);
+	usleep(20000);
+	ck_assert_int_eq(atomic_load(&runs), 1); /* not retried here */
+	ck_assert_int_eq(fake_get(&f, &f.dones), 0);
+	faas_runtime_free(rt);
+	fake_free(&f);
+}
+END_TEST
+
 Suite *astore_suite(void)
 {
 	Suite *s = suite_create("astore");
@@ -428,6 +469,7 @@ Suite *astore_suite(void)
 	tcase_add_test(tc, astore_unknown_and_malformed);
 	tcase_add_test(tc, astore_shutdown_leaves_waiting);
 	tcase_add_test(tc, astore_again_fails_kept_here);
+	tcase_add_test(tc, astore_again_conflict);
 	suite_add_tcase(s, tc);
 	return s;
 }

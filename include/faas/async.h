@@ -139,19 +139,23 @@ typedef struct faas_async_stored {
 	char token[FAAS_ASYNC_TOKEN_MAX]; /**< the store's name for it (an entry ID) */
 } faas_async_stored_t;
 
-/** A store's vtable. Every op but close may be called from several threads. */
+/** A store's vtable. take and hold come from one thread (the runtime's
+ *  "faas-astore"); put, done and again from any thread, concurrently. */
 typedef struct faas_async_store_ops {
 	unsigned version; /**< FAAS_ASYNC_STORE_OPS_VERSION */
 	/** Keep @p envelope durably (the caller's faas_invoke waits for it).
 	 *  0, or an error (the invoke fails with it; detail may say why). */
 	int (*put)(void *user_data, const char *envelope, size_t len, faas_error_detail_t *detail);
 	/** Up to @p max events to run here into @p out (*n set). May wait up to
-	 *  a short time (a long poll; the runtime's shutdown waits for it). */
+	 *  a short time (a long poll; the runtime's shutdown waits for it).
+	 *  max 0: take nothing, send what waits (acknowledgements of done). */
 	int (*take)(void *user_data, size_t max, faas_async_stored_t *out, size_t *n);
 	/** The event ended (success, destination, dead letter, dropped): forget it. */
 	void (*done)(void *user_data, const char *token);
 	/** Replace the event by its next state @p envelope, at once (one
-	 *  transaction). 0, or an error: the runtime then keeps it itself. */
+	 *  transaction). 0; FAAS_ECONFLICT: the store no longer has the event
+	 *  as this runtime's (another one ended it or moved it on): the runtime
+	 *  forgets its copy; another error: the runtime keeps it itself. */
 	int (*again)(void *user_data, const char *token, const char *envelope, size_t len);
 	/** This runtime still holds these events (waiting or running). */
 	void (*hold)(void *user_data, const char *const *tokens, size_t n);
@@ -161,6 +165,10 @@ typedef struct faas_async_store_ops {
 	/** Optional: the runtime that took the store over, before any other op
 	 *  (for faas_async_store_report). */
 	void (*attach)(void *user_data, faas_runtime_t *rt);
+	/** Optional: this runtime gives a taken event back unrun (shutdown, a
+	 *  full queue): make it available to the others now, and do not count
+	 *  this delivery. Any thread. */
+	void (*leave)(void *user_data, const char *token);
 } faas_async_store_ops_t;
 
 /**

@@ -64,26 +64,28 @@ int rs_entry_record(const struct rs_names *nm, const redisReply *e, uint32_t del
 	char count[16], sent[24];
 	size_t i, size = 0;
 
+	r->record = NULL;
 	if (!fields)
 		return FAAS_ENOMEM;
 	for (i = 0; i + 1 < f->elements; i += 2) {
 		const redisReply *k = f->element[i], *val = f->element[i + 1];
-		char key[256];
+		bool is_body;
 		if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
 			continue;
-		snprintf(key, sizeof(key), "%.*s", (int)k->len, k->str);
 		size += k->len + val->len;
+		is_body = k->len == strlen(nm->body_field) && memcmp(k->str, nm->body_field, k->len) == 0;
 		if ((v = json_stringn(val->str, val->len))) {
-			json_object_set_new(fields, key, v);
-			if (strcmp(key, nm->body_field) == 0) {
+			if (is_body) {
 				json_decref(body);
 				body = json_incref(v);
 			}
+			/* a name that is not UTF-8 cannot be a JSON key: in "fields" only if it is */
+			json_object_setn_new(fields, k->str, k->len, v);
 			continue;
 		}
 		if ((!bin && !(bin = json_object())) || !(v = base64_of(val->str, val->len)))
 			goto oom;
-		json_object_set_new(bin, key, v);
+		json_object_setn_new(bin, k->str, k->len, v);
 	}
 	snprintf(count, sizeof(count), "%u", deliveries);
 	r->record = json_pack("{s:s,s:o,s:O,s:{s:s,s:s},s:s,s:s,s:s,s:s}", "messageId", id, "body",

@@ -102,6 +102,18 @@ bool rs_reply_failed(struct rs_src *s, const redisReply *r, const char *what)
 
 /* ---- commands ------------------------------------------------------------------------- */
 
+/* An error reply that a later try may not get (Redis starting, busy, failing over). */
+static bool transient(const char *err)
+{
+	static const char *const codes[] = { "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN",
+		                             "CLUSTERDOWN", "READONLY" };
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strncmp(err, codes[i], strlen(codes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* XACK key group id...: the ids of l from index 0. 0, or the connection failed. */
 static int send_acks(struct rs_src *s, struct rs_conn *k, const struct rs_ids *l)
 {
@@ -131,10 +143,11 @@ static int send_acks(struct rs_src *s, struct rs_conn *k, const struct rs_ids *l
 		}
 		if (r && r->type != REDIS_REPLY_ERROR)
 			atomic_fetch_add(&s->acked, l->n);
-		else if (r && strncmp(r->str, "NOGROUP", 7) != 0)
+		else if (r && transient(r->str))
 			rc = FAAS_EAGAIN; /* LOADING, BUSY, ...: sent again later */
 		else if (r)
-			rc = 0; /* the group is gone: nothing left to acknowledge */
+			rc = 0; /* refused for good (NOGROUP, NOPERM, ...): reported, given up;
+			         * the entries stay pending and are claimed again */
 	}
 	freeReplyObject(r);
 	free(argv);
@@ -154,8 +167,18 @@ static void flush_acks(struct rs_src *s, struct rs_conn *k)
 	ids_give_back(s, &s->acks, &l, 0); /* sent again later: XACK is idempotent */
 }
 
+/* Add to KEYS[1] the fields ARGV[3..], then acknowledge ARGV[2] in stream
+ * KEYS[2], group ARGV[1]; if it was no longer pending (another consumer
+ * settled it meanwhile), the new entry goes again. One script: a failing
+ * XADD (a dead-letter key that is not a stream) changes nothing, which
+ * MULTI/EXEC would not promise (it does not roll back). 1, or 0. */
+static const char dead_letter_lua[] =
+        "local nid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3)) "
+        "if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then "
+        "redis.call('XDEL', KEYS[1], nid) return 0 end return 1";
+
 /* Into the dead-letter stream with why, and acknowledged: XRANGE for the
- * entry's fields as stored, then MULTI XADD XACK EXEC. 0 or an error. */
+ * entry's fields as stored, then the script above. 0 or an error. */
 static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint32_t deliveries,
                        const char *type, const char *message)
 {
@@ -164,7 +187,10 @@ static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint
 	struct rs_cmd range = { 4, rv, rl };
 	char count[16], msg[RS_ERROR_MESSAGE_MAX + 1];
 	const redisReply *fields = NULL;
-	redisReply *r, *out[4];
+	redisReply *r, *out = NULL;
+	size_t nf, i, n = 0;
+	const char **argv;
+	size_t *lens;
 	int rc;
 
 	if (!(r = rs_command(k, &range, rs_report, s, &rc)))
@@ -173,56 +199,56 @@ static int dead_letter(struct rs_src *s, struct rs_conn *k, const char *id, uint
 		fields = r->element[0]->element[1]; /* else trimmed away: the metadata alone */
 	snprintf(count, sizeof(count), "%u", deliveries);
 	snprintf(msg, sizeof(msg), "%s", message ? message : "");
-	{
-		size_t nf = fields ? fields->elements : 0, i, n = 0;
-		const char **argv = malloc((nf + 15) * sizeof(*argv));
-		size_t *lens = malloc((nf + 15) * sizeof(*lens));
-		const char *mv[] = { "MULTI" }, *ev[] = { "EXEC" };
-		const char *av[] = { "XACK", s->stream, s->group, id };
-		size_t ml[] = { 5 }, el[] = { 4 }, al[] = { 4, rl[1], strlen(s->group), rl[2] };
-		if (!argv || !lens) {
-			free(argv);
-			free(lens);
-			freeReplyObject(r);
-			return FAAS_ENOMEM;
-		}
-#define ARG(p, l) (argv[n] = (p), lens[n++] = (l))
-#define ARGS(p) ARG(p, strlen(p))
-		ARGS("XADD");
-		ARGS(s->dlq);
-		ARGS("*");
-		ARGS("faas-source-id");
-		ARGS(id);
-		ARGS("faas-stream");
-		ARGS(s->stream);
-		ARGS("faas-group");
-		ARGS(s->group);
-		ARGS("faas-deliveries");
-		ARGS(count);
-		ARGS("faas-error-type");
-		ARGS(type);
-		ARGS("faas-error-message");
-		ARGS(msg);
-		for (i = 0; i < nf; i++)
-			ARG(fields->element[i]->str, fields->element[i]->len);
-#undef ARGS
-#undef ARG
-		struct rs_cmd cmds[4] = { { 1, mv, ml }, { (int)n, argv, lens }, { 4, av, al }, { 1, ev, el } };
-		rc = rs_pipeline(k, 4, cmds, out, rs_report, s);
+	nf = fields ? fields->elements : 0;
+	argv = malloc((nf + 20) * sizeof(*argv));
+	lens = malloc((nf + 20) * sizeof(*lens));
+	if (!argv || !lens) {
 		free(argv);
 		free(lens);
+		freeReplyObject(r);
+		return FAAS_ENOMEM;
 	}
+#define ARG(p, l) (argv[n] = (p), lens[n++] = (l))
+#define ARGS(p) ARG(p, strlen(p))
+	ARGS("EVAL");
+	ARGS(dead_letter_lua);
+	ARGS("2");
+	ARGS(s->dlq);
+	ARGS(s->stream);
+	ARGS(s->group);
+	ARGS(id);
+	ARGS("faas-source-id");
+	ARGS(id);
+	ARGS("faas-stream");
+	ARGS(s->stream);
+	ARGS("faas-group");
+	ARGS(s->group);
+	ARGS("faas-deliveries");
+	ARGS(count);
+	ARGS("faas-error-type");
+	ARGS(type);
+	ARGS("faas-error-message");
+	ARGS(msg);
+	for (i = 0; i < nf; i++)
+		ARG(fields->element[i]->str, fields->element[i]->len);
+#undef ARGS
+#undef ARG
+	{
+		struct rs_cmd cmd = { (int)n, argv, lens };
+		out = rs_command(k, &cmd, rs_report, s, &rc);
+	}
+	free(argv);
+	free(lens);
 	freeReplyObject(r);
-	if (rc != 0)
+	if (!out)
 		return rc;
-	if (out[3]->type != REDIS_REPLY_ARRAY) { /* EXEC refused: nothing happened */
-		rs_reply_failed(s, out[1]->type == REDIS_REPLY_ERROR ? out[1] : out[3], "XADD dead-letter");
+	if (out->type == REDIS_REPLY_ERROR) { /* nothing happened: it stays pending */
+		rs_reply_failed(s, out, "dead-letter");
 		rc = FAAS_EPRECONDITION;
-	} else {
+	} else if (out->type == REDIS_REPLY_INTEGER && out->integer == 1) {
 		atomic_fetch_add(&s->dead, 1);
 	}
-	for (int i = 0; i < 4; i++)
-		freeReplyObject(out[i]);
+	freeReplyObject(out);
 	return rc;
 }
 
@@ -440,21 +466,23 @@ static void wait_redial(struct rs_src *s)
 		;
 }
 
-int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_record_t *out,
-                      size_t *n)
+static int receive_locked(struct rs_src *s, uint32_t max, uint32_t visibility_ms,
+                          faas_source_record_t *out, size_t *n)
 {
-	struct rs_src *s = ud;
 	size_t k = 0;
 
-	*n = 0;
 	if (s->batch_max && max > s->batch_max)
 		max = s->batch_max;
-	atomic_store(&s->flush_at, max ? max : 1);
+	if (max)
+		atomic_store(&s->flush_at, max);
 	if (rs_conn_ensure(&s->rx, rs_report, s) != 0) {
-		wait_redial(s);
+		if (max)
+			wait_redial(s);
 		return 0; /* nothing now; the mapping polls again */
 	}
 	flush_acks(s, &s->rx);
+	if (max == 0)
+		return 0; /* only what waited to be sent */
 	claim_released(s, max, out, &k);
 	if (k < max && s->rx.c)
 		claim_idle(s, max - (uint32_t)k, visibility_ms, out, &k);
@@ -462,6 +490,19 @@ int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_recor
 		read_new(s, max - (uint32_t)k, k == 0, out, &k, max);
 	*n = k;
 	return 0;
+}
+
+int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_source_record_t *out,
+               size_t *n)
+{
+	struct rs_src *s = ud;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&s->rx_lock);
+	rc = receive_locked(s, max, visibility_ms, out, n);
+	pthread_mutex_unlock(&s->rx_lock);
+	return rc;
 }
 
 /* ---- settling --------------------------------------------------------------------------- */
@@ -526,12 +567,15 @@ static void rs_release(void *ud, const faas_source_record_t *r)
 
 void rs_src_free(struct rs_src *s)
 {
+	if (!s)
+		return;
 	rs_conn_close(&s->rx);
 	rs_conn_close(&s->tx);
 	ids_free(&s->acks);
 	ids_free(&s->released);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->tx_lock);
+	pthread_mutex_destroy(&s->rx_lock);
 	free(s->t.host);
 	free(s->t.unix_socket);
 	free(s->t.username);
@@ -599,6 +643,7 @@ static int make_state(struct rs_src **out, const faas_redis_source_options_t *o)
 	s->magic = RS_MAGIC;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->tx_lock, NULL);
+	pthread_mutex_init(&s->rx_lock, NULL);
 	s->t.host = dup_or(o->host, "127.0.0.1");
 	s->t.unix_socket = dup_or(o->unix_socket, NULL);
 	s->t.username = dup_or(o->username, NULL);

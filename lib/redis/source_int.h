@@ -28,7 +28,8 @@ struct rs_src {
 	faas_async_store_ops_t store_ops; /* the async store's (store.c) */
 	faas_runtime_t *_Atomic rt;       /* the store's runtime: where problems are reported */
 	_Atomic uint32_t flush_at; /* acknowledgements sent together: the last receive's max */
-	struct rs_conn rx; /* receive's */
+	pthread_mutex_t rx_lock; /* one receive at a time (mappings over one source) */
+	struct rs_conn rx;       /* receive's */
 	pthread_mutex_t tx_lock;
 	struct rs_conn tx; /* the workers' */
 	pthread_mutex_t lock;

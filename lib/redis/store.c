@@ -7,8 +7,10 @@
  *   put    XADD stream * envelope <text>            (tx, at once)
  *   take   what receive hands out: released, claimed, new entries (rx)
  *   done   XACK + XDEL, grouped like a source's acks
- *   again  MULTI XADD (the next state) XACK XDEL EXEC (tx)
+ *   again  one script: XADD (the next state), XACK, XDEL the old (tx)
  *   hold   XCLAIM ... 0 id... JUSTID: the entries stay idle 0 here (rx)
+ *   leave  XCLAIM ... IDLE claim_idle_ms RETRYCOUNT d-1 JUSTID: free for the
+ *          others' next claim, this delivery not counted (tx)
  * An entry delivered more than max_deliveries times without an end (its
  * runtimes kept dying) goes to the dead-letter stream, as a record does.
  */
@@ -80,41 +82,43 @@ static void st_done(void *ud, const char *token)
 	rs_ack(ud, &r);
 }
 
+/* The next state in, the old entry acknowledged and deleted, as one
+ * script; when the old one was no longer pending (another runtime ended it
+ * or moved it on), the new one goes again: 1, or 0. */
+static const char again_lua[] =
+        "local nid = redis.call('XADD', KEYS[1], '*', 'envelope', ARGV[3]) "
+        "if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then "
+        "redis.call('XDEL', KEYS[1], nid) return 0 end "
+        "redis.call('XDEL', KEYS[1], ARGV[2]) return 1";
+
 static int st_again(void *ud, const char *token, const char *envelope, size_t len)
 {
 	struct rs_src *s = ud;
 	char id[RS_ID_MAX];
 	uint32_t deliveries;
-	const char *mv[] = { "MULTI" }, *ev[] = { "EXEC" };
-	const char *xv[] = { "XADD", s->stream, "*", "envelope", envelope };
-	const char *av[] = { "XACK", s->stream, s->group, id };
-	const char *dv[] = { "XDEL", s->stream, id };
-	size_t ml[] = { 5 }, el[] = { 4 }, xl[] = { 4, strlen(s->stream), 1, 8, len };
-	size_t al[4], dl[3];
-	struct rs_cmd cmds[5];
-	redisReply *out[5];
+	const char *argv[] = { "EVAL", again_lua, "1", s->stream, s->group, id, envelope };
+	size_t lens[7];
+	struct rs_cmd cmd = { 7, argv, lens };
+	redisReply *r;
 	int rc;
 
 	if (rs_handle_parse(token, id, &deliveries) != 0)
 		return FAAS_EINVAL;
-	al[0] = 4, al[1] = xl[1], al[2] = strlen(s->group), al[3] = strlen(id);
-	dl[0] = 4, dl[1] = xl[1], dl[2] = al[3];
-	cmds[0] = (struct rs_cmd){ 1, mv, ml };
-	cmds[1] = (struct rs_cmd){ 5, xv, xl };
-	cmds[2] = (struct rs_cmd){ 4, av, al };
-	cmds[3] = (struct rs_cmd){ 3, dv, dl };
-	cmds[4] = (struct rs_cmd){ 1, ev, el };
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	lens[6] = len;
 	pthread_mutex_lock(&s->tx_lock);
-	rc = rs_pipeline(&s->tx, 5, cmds, out, rs_report, s);
+	r = rs_command(&s->tx, &cmd, rs_report, s, &rc);
 	pthread_mutex_unlock(&s->tx_lock);
-	if (rc != 0)
+	if (!r)
 		return rc;
-	if (out[4]->type != REDIS_REPLY_ARRAY) {
-		rs_reply_failed(s, out[1]->type == REDIS_REPLY_ERROR ? out[1] : out[4], "again");
+	if (r->type == REDIS_REPLY_ERROR) {
+		rs_reply_failed(s, r, "again");
 		rc = FAAS_EPRECONDITION;
+	} else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+		rc = FAAS_ECONFLICT; /* not ours any more */
 	}
-	for (int i = 0; i < 5; i++)
-		freeReplyObject(out[i]);
+	freeReplyObject(r);
 	return rc;
 }
 
@@ -139,14 +143,40 @@ static void st_hold(void *ud, const char *const *tokens, size_t n)
 		for (i = 0; i < k; i++)
 			lens[i] = strlen(argv[i]);
 		cmd = (struct rs_cmd){ (int)k, argv, lens };
+		pthread_mutex_lock(&s->rx_lock);
 		if (k > 6)
 			freeReplyObject(rs_command(&s->rx, &cmd, rs_report, s, &rc));
+		pthread_mutex_unlock(&s->rx_lock);
 	}
 	free(argv);
 	free(lens);
 	free(ids);
 }
 
+
+/* Given back unrun: idle as long as claim_idle_ms already, and the delivery
+ * uncounted, so another runtime's next XAUTOCLAIM takes it. */
+static void st_leave(void *ud, const char *token)
+{
+	struct rs_src *s = ud;
+	char id[RS_ID_MAX], idle[16], count[16];
+	uint32_t d;
+	const char *argv[] = { "XCLAIM", s->stream, s->group, s->consumer, "0", id,
+		               "IDLE", idle, "RETRYCOUNT", count, "JUSTID" };
+	size_t lens[11];
+	struct rs_cmd cmd = { 11, argv, lens };
+	int rc;
+
+	if (rs_handle_parse(token, id, &d) != 0)
+		return;
+	snprintf(idle, sizeof(idle), "%u", s->claim_idle_ms);
+	snprintf(count, sizeof(count), "%u", d ? d - 1 : 0);
+	for (int i = 0; i < 11; i++)
+		lens[i] = strlen(argv[i]);
+	pthread_mutex_lock(&s->tx_lock);
+	freeReplyObject(rs_command(&s->tx, &cmd, rs_report, s, &rc));
+	pthread_mutex_unlock(&s->tx_lock);
+}
 
 static void st_attach(void *ud, faas_runtime_t *rt)
 {
@@ -171,7 +201,7 @@ int RS_EXPORT faas_redis_async_store(faas_runtime_options_t *ro,
 	s->store_ops = (faas_async_store_ops_t){ FAAS_ASYNC_STORE_OPS_VERSION, st_put, st_take,
 		                                 st_done, st_again, st_hold, rs_close,
 		                                 s->claim_idle_ms / 3 ? s->claim_idle_ms / 3 : 1,
-		                                 st_attach };
+		                                 st_attach, st_leave };
 	ro->async_store = &s->store_ops;
 	ro->async_store_user_data = s;
 	return 0;

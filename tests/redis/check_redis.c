@@ -386,6 +386,63 @@ START_TEST(redis_poison_dead_lettered)
 }
 END_TEST
 
+/* The dead-letter key is not a stream: the write fails, and the poison
+ * entries stay pending (never acknowledged unwritten); once the key is
+ * fixed they are dead-lettered. */
+START_TEST(redis_dead_letter_refused)
+{
+	faas_redis_source_options_t o = options();
+	faas_redis_stats_t st = FAAS_REDIS_STATS_INIT;
+	struct want w = { 0, 2 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m;
+
+	freeReplyObject(cmd("SET jobs:dead-letter not-a-stream"));
+	add(2, "poison");
+	o.max_deliveries = 1;
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	m = map(rt, src, 10);
+	for (int i = 0; i < 400 && (faas_redis_source_stats(src, &st), st.errors < 2); i++)
+		usleep(5000);
+	ck_assert_uint_ge(st.errors, 2);
+	ck_assert_ptr_nonnull(strstr(st.last_error, "WRONGTYPE"));
+	ck_assert_int_eq(pending("jobs", "workers"), 2); /* not lost */
+	ck_assert_uint_eq(st.dead_lettered, 0);
+	freeReplyObject(cmd("DEL jobs:dead-letter"));
+	ck_assert_msg(wait_for(dlq_len, &w, 20), "dead letters: %lld", cmd_int("XLEN jobs:dead-letter"));
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
+/* Two mappings over one source: their polls take turns on its connection. */
+START_TEST(redis_two_mappings_one_source)
+{
+	faas_redis_source_options_t o = options();
+	struct want w = { 300, 0 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt = runtime();
+	faas_source_t *src;
+	faas_mapping_t *m1, *m2;
+
+	add(300, "a");
+	ck_assert_int_eq(faas_redis_source_new(&src, &o, &d), 0);
+	m1 = map(rt, src, 10);
+	m2 = map(rt, src, 10);
+	ck_assert_msg(wait_for(seen_n, &w, 20), "processed %d of 300", seen());
+	ck_assert_msg(wait_for(settled, NULL, 10), "%lld still pending", pending("jobs", "workers"));
+	ck_assert_int_eq(seen(), 300);
+	faas_source_free(src);
+	ck_assert_int_eq(faas_mapping_delete(m1, &d), 0);
+	ck_assert_int_eq(faas_mapping_delete(m2, &d), 0);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 /* A consumer that read entries and died: after claim_idle_ms they move. */
 START_TEST(redis_dead_consumer_reclaimed)
 {
@@ -925,6 +982,8 @@ int main(void)
 	tcase_add_test(tc, redis_records_acked);
 	tcase_add_test(tc, redis_poison_dead_lettered);
 	tcase_add_test(tc, redis_dead_consumer_reclaimed);
+	tcase_add_test(tc, redis_dead_letter_refused);
+	tcase_add_test(tc, redis_two_mappings_one_source);
 	tcase_add_test(tc, redis_restart_reconnects);
 	tcase_add_test(tc, redis_group_recreated);
 	tcase_add_test(tc, redis_released_and_filtered);
