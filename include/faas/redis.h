@@ -18,8 +18,8 @@
  *   fail      the entry stays pending and comes back after claim_idle_ms;
  *             once it has been delivered max_deliveries times it is added
  *             to the dead-letter stream with the error and the delivery
- *             count, and acknowledged (one MULTI/EXEC: never both or neither
- *             lost);
+ *             count, and acknowledged (one Lua script, the write first: if
+ *             it fails, the entry stays pending);
  *   release   (never processed: throttled, shutdown) claimed back by this
  *             consumer at its next receive (XCLAIM with RETRYCOUNT: unlike a
  *             returned SQS message, it does not count as a delivery); at
@@ -43,7 +43,8 @@
  * source returns no records meanwhile, nothing in flight is lost: what was
  * not acknowledged stays pending and is acknowledged (XACK is idempotent)
  * or claimed again later. A missing group (a Redis that lost its data) is
- * created again. Every failure is counted (faas_redis_source_stats), and
+ * created again at group_start: from "0", the entries the stream still has
+ * are delivered again (at least once), from "$" only new ones. Every failure is counted (faas_redis_source_stats), and
  * reported with faas_source_report(): the SourceErrors metric of its
  * mapping and a faas.sourceError telemetry record (for the async store,
  * faas_async_store_report(): Async.Store.StoreErrors and the same record).
@@ -147,7 +148,8 @@ FAAS_EXTERN int faas_redis_source_stats(faas_source_t *src, faas_redis_stats_t *
  * is run by another, with the retry, event age, destination and dead-letter
  * rules of the in-memory queue. Entries are deleted (XDEL) once their event
  * ended; a retry is a new entry (the next state) replacing the old one in
- * one MULTI/EXEC. Events a runtime holds are claimed again (XCLAIM JUSTID)
+ * one Lua script (undone, and the local copy dropped, when the old entry was
+ * no longer pending: another runtime moved it on). Events a runtime holds are claimed again (XCLAIM JUSTID)
  * every claim_idle_ms / 3, so another runtime takes them over claim_idle_ms
  * after this one died; one delivered more than max_deliveries times without
  * an end goes to the dead-letter stream. block_ms is how long a take waits.
