@@ -61,7 +61,7 @@ SONAME := libfaas.so.$(MAJOR)
 SHARED := $(BUILD)/libfaas.so.$(VERSION)
 PCFILE := $(BUILD)/libfaas.pc
 HEADERS := include/faas.h $(wildcard include/faas/*.h)
-CORE_HEADERS := $(filter-out include/faas/redis.h,$(wildcard include/faas/*.h))
+CORE_HEADERS := $(filter-out include/faas/redis.h include/faas/http.h,$(wildcard include/faas/*.h))
 
 TEST_SRCS := $(sort $(wildcard tests/check_*.c))
 TEST_OBJS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%.o)
@@ -76,7 +76,8 @@ FAAS_BIN := $(BUILD)/faas
 
 # The Redis add-on too, where hiredis is (make redis builds it on its own).
 HAVE_HIREDIS := $(shell pkg-config --exists hiredis 2>/dev/null && echo yes)
-all: $(STATIC) $(SHARED) $(PCFILE) $(FAAS_BIN) $(if $(HAVE_HIREDIS),redis)
+HAVE_HTTP := $(shell pkg-config --exists libmicrohttpd libcrypto 2>/dev/null && echo yes)
+all: $(STATIC) $(SHARED) $(PCFILE) $(FAAS_BIN) $(if $(HAVE_HIREDIS),redis) $(if $(HAVE_HTTP),http)
 
 # The faas command links the static library and exports its symbols
 # (-rdynamic) for the plug-ins its manifests load.
@@ -127,6 +128,8 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libfaas.so
 	$(PC_SUBST) > $(DESTDIR)$(PKGCONFIGDIR)/libfaas.pc
 	@if pkg-config --exists hiredis 2>/dev/null; then $(MAKE) --no-print-directory install-redis; fi
+	@if pkg-config --exists libmicrohttpd libcrypto 2>/dev/null; then \
+		$(MAKE) --no-print-directory install-http; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/faas.h
@@ -137,6 +140,9 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libfaas-redis.a $(DESTDIR)$(LIBDIR)/libfaas-redis.so \
 		$(DESTDIR)$(LIBDIR)/libfaas-redis.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libfaas-redis.so.$(VERSION) \
 		$(DESTDIR)$(PKGCONFIGDIR)/libfaas-redis.pc
+	rm -f $(DESTDIR)$(LIBDIR)/libfaas-http.a $(DESTDIR)$(LIBDIR)/libfaas-http.so \
+		$(DESTDIR)$(LIBDIR)/libfaas-http.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libfaas-http.so.$(VERSION) \
+		$(DESTDIR)$(PKGCONFIGDIR)/libfaas-http.pc $(DESTDIR)$(BINDIR)/faas-serve
 
 # ---- tests ----------------------------------------------------------------
 
@@ -170,7 +176,7 @@ $(TEST_BIN): $(TEST_OBJS) $(STATIC) $(TEST_PLUGINS)
 	$(SAY) LD $@
 	$(Q)$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $(TEST_OBJS) $(STATIC) $(CHECK_LIBS) $(LIB_LIBS)
 
-check: check-scripts check-fuzz check-examples check-redis check-suite
+check: check-scripts check-fuzz check-examples check-redis check-http check-suite
 
 check-scripts: all $(TEST_PLUGINS) | deps-check
 	@sh tests/cli.sh $(BUILD)
@@ -185,12 +191,15 @@ check-suite: $(TEST_BIN)
 asan:
 	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.05} $(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" check-suite
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" REDIS_CHECK=check-redis-unit check-redis
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined CFLAGS="-O1 -g" HTTP_CHECK=check-http-unit check-http
 
 tsan:
 	FAAS_TEST_SCALE=$${FAAS_TEST_SCALE:-0.02} TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" check-suite
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
 		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" REDIS_CHECK=check-redis-unit check-redis
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
+		$(MAKE) BUILD=build-tsan SANITIZE=thread CFLAGS="-O1 -g" HTTP_CHECK=check-http-unit check-http
 
 # ---- reliability gates --------------------------------------------------------
 # make stress     the soak program (STRESS_SECONDS, default 10; 4 callers)
@@ -464,3 +473,86 @@ install-redis: redis
 		> $(DESTDIR)$(PKGCONFIGDIR)/libfaas-redis.pc
 
 -include $(REDIS_OBJS:.o=.d)
+
+# ---- libfaas-http: Lambda's HTTP API (libmicrohttpd, OpenSSL's libcrypto) -------
+# Built where both are; `make check` installs them (and awscli, python3-boto3
+# for the client tests) when it can, then runs check-http.
+
+HTTP_PKGS := libmicrohttpd libcrypto
+HTTP_SRCS := $(sort $(wildcard lib/http/*.c))
+HTTP_OBJS := $(HTTP_SRCS:lib/http/%.c=$(BUILD)/lib/http/%.o)
+HTTP_STATIC := $(BUILD)/libfaas-http.a
+HTTP_SHARED := $(BUILD)/libfaas-http.so.$(VERSION)
+HTTP_SONAME := libfaas-http.so.$(MAJOR)
+HTTP_PC := $(BUILD)/libfaas-http.pc
+HTTP_CFLAGS = $(shell pkg-config --cflags $(HTTP_PKGS) 2>/dev/null)
+HTTP_LIBS = $(shell pkg-config --libs $(HTTP_PKGS) 2>/dev/null || echo -lmicrohttpd -lcrypto)
+HTTP_TEST_BIN := $(BUILD)/tests/check_http
+FAAS_SERVE_BIN := $(BUILD)/faas-serve
+
+.PHONY: http check-http check-http-unit check-http-suite install-http
+
+install-http: http
+	install -d $(DESTDIR)$(INCLUDEDIR)/faas $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(BINDIR)
+	install -m 644 include/faas/http.h $(DESTDIR)$(INCLUDEDIR)/faas/
+	install -m 644 $(HTTP_STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(HTTP_SHARED) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(FAAS_SERVE_BIN) $(DESTDIR)$(BINDIR)/faas-serve
+	ln -sf libfaas-http.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(HTTP_SONAME)
+	ln -sf $(HTTP_SONAME) $(DESTDIR)$(LIBDIR)/libfaas-http.so
+	$(subst pkgconfig/libfaas.pc.in,pkgconfig/libfaas-http.pc.in,$(PC_SUBST)) \
+		> $(DESTDIR)$(PKGCONFIGDIR)/libfaas-http.pc
+
+http: $(HTTP_STATIC) $(HTTP_SHARED) $(HTTP_PC) $(FAAS_SERVE_BIN)
+
+$(BUILD)/lib/http/%.o: lib/http/%.c $(wildcard lib/http/*.h) $(HEADERS) | deps
+	@mkdir -p $(@D)
+	$(SAY) CC $<
+	$(Q)$(CC) $(LIB_CFLAGS) $(HTTP_CFLAGS) -c $< -o $@
+
+$(HTTP_STATIC): $(HTTP_OBJS)
+	@rm -f $@
+	$(SAY) AR $@
+	$(Q)$(AR) rcs $@ $^
+
+$(HTTP_SHARED): $(HTTP_OBJS) lib/http/libfaas-http.map $(SHARED)
+	$(SAY) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,$(HTTP_SONAME) -Wl,--version-script=lib/http/libfaas-http.map \
+		$(SAN_FLAGS) $(LDFLAGS) -o $@ $(HTTP_OBJS) -L$(BUILD) -lfaas $(HTTP_LIBS) $(LIB_LIBS)
+	$(Q)ln -sf libfaas-http.so.$(VERSION) $(BUILD)/$(HTTP_SONAME)
+	$(Q)ln -sf $(HTTP_SONAME) $(BUILD)/libfaas-http.so
+
+$(HTTP_PC): pkgconfig/libfaas-http.pc.in $(VERSION_H)
+	@mkdir -p $(@D)
+	$(SAY) GEN $@
+	$(Q)$(subst pkgconfig/libfaas.pc.in,pkgconfig/libfaas-http.pc.in,$(PC_SUBST)) > $@
+
+# faas-serve: the faas command's `serve` (tools/serve.c), a binary of its
+# own so that the faas command itself needs no HTTP library.
+$(FAAS_SERVE_BIN): tools/serve.c $(HTTP_STATIC) $(STATIC) $(HEADERS)
+	$(SAY) LD $@
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(JANSSON_CFLAGS) $(WARNINGS) $(SAN_FLAGS) \
+		$(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -rdynamic -o $@ tools/serve.c $(HTTP_STATIC) $(STATIC) \
+		$(HTTP_LIBS) $(LIB_LIBS)
+
+$(HTTP_TEST_BIN): tests/http/check_http.c $(HTTP_STATIC) $(STATIC) | deps-check
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(HTTP_CFLAGS) -Ilib/http $(LDFLAGS) -o $@ tests/http/check_http.c \
+		$(HTTP_STATIC) $(STATIC) $(HTTP_LIBS) $(CHECK_LIBS) $(LIB_LIBS)
+
+# HTTP_CHECK=check-http-unit: the C suite alone (what make asan / tsan run).
+HTTP_CHECK ?= check-http-suite
+check-http:
+	@if sh tools/deps.sh libmicrohttpd libcrypto python3-boto3 aws; then \
+		$(MAKE) --no-print-directory $(HTTP_CHECK); \
+	else echo "check-http: SKIPPED (no libmicrohttpd / OpenSSL / boto3 / awscli; see above)"; fi
+
+check-http-unit: $(HTTP_TEST_BIN)
+	$(HTTP_TEST_BIN)
+
+check-http-suite: check-http-unit $(FAAS_SERVE_BIN) $(HTTP_SHARED) $(HTTP_PC) $(DEMO_DIR)/demo.so
+	sh tests/http/clients.sh $(FAAS_SERVE_BIN)
+
+-include $(HTTP_OBJS:.o=.d)

@@ -415,6 +415,11 @@ uint32_t faas_runtime_concurrent_executions(faas_runtime_t *rt)
 	return rt ? faas__conc_in_use(rt) : 0;
 }
 
+uint32_t faas_runtime_concurrency_limit(const faas_runtime_t *rt)
+{
+	return rt ? rt->conc->max : 0;
+}
+
 /* ---- reservations ------------------------------------------------------ */
 
 static long reserved_index(const struct faas_conc *c, const struct faas_fn *fn)

@@ -48,10 +48,19 @@ root=$dest$prefix
 # Installed paths, relative to $root.
 files="include/faas.h"
 for h in include/faas/*.h; do
-	[ "$h" = include/faas/redis.h ] || files="$files include/faas/${h##*/}"
+	case "$h" in
+	include/faas/redis.h | include/faas/http.h) ;;
+	*) files="$files include/faas/${h##*/}" ;;
+	esac
 done
 files="$files lib/libfaas.a lib/libfaas.so lib/libfaas.so.$major lib/libfaas.so.$version"
 files="$files lib/pkgconfig/libfaas.pc"
+# The HTTP add-on comes along where libmicrohttpd and libcrypto are.
+if pkg-config --exists libmicrohttpd libcrypto 2>/dev/null; then
+	files="$files include/faas/http.h lib/libfaas-http.a lib/libfaas-http.so"
+	files="$files lib/libfaas-http.so.$major lib/libfaas-http.so.$version"
+	files="$files lib/pkgconfig/libfaas-http.pc bin/faas-serve"
+fi
 # The Redis add-on comes along where hiredis is.
 redis=""
 if pkg-config --exists hiredis 2>/dev/null; then

@@ -15,6 +15,9 @@ pkg_for() {
 	hiredis) echo libhiredis-dev ;;
 	libmicrohttpd) echo libmicrohttpd-dev ;;
 	redis-server) echo redis-server ;;
+	libcrypto) echo libssl-dev ;;
+	python3-boto3) echo python3-boto3 ;;
+	aws) echo awscli ;;
 	*) echo "tools/deps.sh: no Debian package known for '$1'" >&2; exit 2 ;;
 	esac
 }
@@ -27,6 +30,9 @@ else
 	for m in "$@"; do
 		case "$m" in
 		redis-server) command -v "$m" >/dev/null 2>&1 || missing="$missing $(pkg_for "$m")" ;;
+		aws) [ -x /usr/bin/aws ] || missing="$missing $(pkg_for "$m")" ;;
+		python3-boto3) /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 ||
+			missing="$missing $(pkg_for "$m")" ;;
 		*) pkg-config --exists "$m" 2>/dev/null || missing="$missing $(pkg_for "$m")" ;;
 		esac
 	done

@@ -41,6 +41,12 @@ static const char help_text[] =
         "      Load the manifest into a scratch runtime: 'ok' and what it holds, or the\n"
         "      error with the JSON path of the bad field.\n"
         "\n"
+        "  faas serve MANIFEST [--listen HOST:PORT] [--no-auth]\n"
+        "      Serve the manifest's functions with Lambda's HTTP API (default\n"
+        "      127.0.0.1:9001) for `aws --endpoint-url` and the AWS SDKs. Requests must be\n"
+        "      signed (SigV4) with $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY unless\n"
+        "      --no-auth. Needs faas-serve (built with libfaas-http).\n"
+        "\n"
         "  faas generate-event sqs|sns|s3|apigateway|kinesis|eventbridge\n"
         "      Print a sample event of Lambda's documented shape.\n"
         "\n"
@@ -433,6 +439,27 @@ static int cmd_generate(int argc, char **argv)
 	return 0;
 }
 
+/* serve: faas-serve, next to this program (or on PATH), needs libfaas-http. */
+static int cmd_serve(char **argv)
+{
+	char self[4096], path[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		char *slash;
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/faas-serve", self);
+			argv[1] = path;
+			execv(path, argv + 1);
+		}
+	}
+	argv[1] = (char *)"faas-serve";
+	execvp("faas-serve", argv + 1);
+	return die("serve needs faas-serve (libfaas-http: build with libmicrohttpd and OpenSSL)");
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "help";
@@ -453,5 +480,7 @@ int main(int argc, char **argv)
 		return cmd_validate(argc - 2, argv + 2);
 	if (!strcmp(cmd, "generate-event"))
 		return cmd_generate(argc - 2, argv + 2);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argv);
 	return die("unknown command %s (faas help)", cmd);
 }

@@ -141,6 +141,9 @@ FAAS_EXTERN void faas_runtime_free(faas_runtime_t *rt);
 /** Concurrency tokens in use right now (Lambda's ConcurrentExecutions); computed when read. */
 FAAS_EXTERN uint32_t faas_runtime_concurrent_executions(faas_runtime_t *rt);
 
+/** The account limit (max_concurrency after defaults): GetAccountSettings' ConcurrentExecutions. */
+FAAS_EXTERN uint32_t faas_runtime_concurrency_limit(const faas_runtime_t *rt);
+
 /** ARN region of the runtime (borrowed, lives as long as @p rt). */
 FAAS_EXTERN const char *faas_runtime_region(const faas_runtime_t *rt);
 

@@ -1,0 +1,429 @@
+/*
+ * libfaas-http — Lambda's API routes (faas/http.h): the Invoke data plane
+ * and the control-plane calls, each a thin layer over the public libfaas
+ * API; every error is rendered from the library's error table.
+ */
+#include "http_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEGMENTS_MAX 8
+
+/* The path's segments, percent-decoded, in one block (*block: free it). */
+static size_t split_path(const char *path, char **block, char *segs[SEGMENTS_MAX])
+{
+	char *copy = strdup(path), *p, *o;
+	size_t n = 0;
+
+	*block = copy;
+	if (!copy)
+		return 0;
+	for (p = copy + (*copy == '/'); n < SEGMENTS_MAX;) {
+		char *end = strchr(p, '/');
+		if (end)
+			*end = '\0';
+		segs[n++] = p;
+		for (o = p; *p; p++) { /* decode in place */
+			int hi, lo;
+			if (*p == '%' && p[1] && p[2] &&
+			    (hi = (p[1] >= 'a' ? p[1] - 'a' + 10 : p[1] >= 'A' ? p[1] - 'A' + 10 : p[1] - '0')) >= 0 &&
+			    hi < 16 &&
+			    (lo = (p[2] >= 'a' ? p[2] - 'a' + 10 : p[2] >= 'A' ? p[2] - 'A' + 10 : p[2] - '0')) >= 0 &&
+			    lo < 16) {
+				*o++ = (char)(hi * 16 + lo);
+				p += 2;
+			} else {
+				*o++ = *p;
+			}
+		}
+		*o = '\0';
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return n;
+}
+
+/* ---- Invoke ------------------------------------------------------------------------------ */
+
+static int b64val(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26
+	       : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* X-Amz-Client-Context: base64 of a JSON object (NULL when not valid). */
+static json_t *client_context(const char *b64)
+{
+	size_t len = strlen(b64), n = 0;
+	unsigned char *raw = malloc(len / 4 * 3 + 3);
+	uint32_t acc = 0;
+	int bits = 0;
+	json_t *j = NULL;
+
+	if (!raw)
+		return NULL;
+	for (const char *p = b64; *p && *p != '='; p++) {
+		int v = b64val(*p);
+		if (v < 0) {
+			free(raw);
+			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			raw[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	j = json_loadb((const char *)raw, n, 0, NULL);
+	free(raw);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
+static void invoke(faas_runtime_t *rt, const struct http_request *r, const char *name,
+                   struct http_reply *out)
+{
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t res = FAAS_RESULT_INIT;
+	const char *type = http_header(r, "X-Amz-Invocation-Type");
+	const char *log = http_header(r, "X-Amz-Log-Type");
+	const char *cc = http_header(r, "X-Amz-Client-Context");
+	char *qual = http_query_param(r, "Qualifier");
+	json_t *ctx = NULL;
+	int rc;
+
+	if (!type || !strcmp(type, "RequestResponse"))
+		io.type = FAAS_INVOKE_REQUEST_RESPONSE;
+	else if (!strcmp(type, "Event"))
+		io.type = FAAS_INVOKE_EVENT;
+	else if (!strcmp(type, "DryRun"))
+		io.type = FAAS_INVOKE_DRY_RUN;
+	else {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun", NULL);
+		goto done;
+	}
+	if (log && !strcmp(log, "Tail"))
+		io.log_type = FAAS_LOG_TAIL;
+	else if (log && strcmp(log, "None") != 0) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "X-Amz-Log-Type must be None or Tail", NULL);
+		goto done;
+	}
+	if (cc) {
+		if (strlen(cc) > FAAS_CLIENT_CONTEXT_MAX) {
+			http_reply_error(out, 413, "RequestTooLargeException",
+			                 "Client context must be smaller than 3583 bytes", NULL);
+			goto done;
+		}
+		if (!(ctx = client_context(cc))) {
+			http_reply_error(out, 400, "InvalidRequestContentException",
+			                 "Client context must be a valid Base64-encoded JSON object.", NULL);
+			goto done;
+		}
+		io.client_context = ctx;
+	}
+	io.qualifier = qual;
+	io.response_text = 1;
+	rc = faas_invoke_json(rt, name, r->body ? r->body : "", r->body_len, &io, &res);
+	if (rc != 0) {
+		http_reply_error(out, (unsigned)res.status_code,
+		                 res.error_type ? res.error_type : "ServiceException", res.message,
+		                 res.throttle_reason);
+		goto done;
+	}
+	out->status = (unsigned)res.status_code;
+	if (io.type == FAAS_INVOKE_REQUEST_RESPONSE) {
+		/* the response as text; an error object has none: dumped here */
+		out->body = res.payload_text ? strndup(res.payload_text, res.payload_text_len)
+		            : res.payload    ? json_dumps(res.payload, JSON_COMPACT | JSON_ENCODE_ANY)
+		                             : strdup("null");
+		out->body_len = out->body ? strlen(out->body) : 0;
+		http_reply_header(out, "Content-Type", "application/json");
+		http_reply_header(out, "X-Amz-Executed-Version", res.executed_version);
+		if (res.function_error != FAAS_FUNCTION_ERROR_NONE)
+			http_reply_header(out, "X-Amz-Function-Error",
+			                  res.function_error == FAAS_FUNCTION_ERROR_HANDLED ? "Handled"
+			                                                                   : "Unhandled");
+		if (res.log_tail_base64)
+			http_reply_header(out, "X-Amz-Log-Result", res.log_tail_base64);
+	}
+	if (res.request_id[0])
+		http_reply_header(out, "x-amzn-RequestId", res.request_id);
+done:
+	faas_result_clear(&res);
+	json_decref(ctx);
+	free(qual);
+}
+
+/* ---- control plane ------------------------------------------------------------------------ */
+
+/* A request body as a JSON object (NULL: the error is in out). */
+static json_t *body_object(const struct http_request *r, struct http_reply *out)
+{
+	json_error_t e;
+	json_t *j = json_loadb(r->body ? r->body : "{}", r->body_len ? r->body_len : 2, 0, &e);
+
+	if (!j || !json_is_object(j)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "Could not parse request body into json: %s",
+		         j ? "not an object" : e.text);
+		json_decref(j);
+		http_reply_error(out, 400, "InvalidRequestContentException", msg, NULL);
+		return NULL;
+	}
+	return j;
+}
+
+/* describe's member @p key (Configuration, Versions, Aliases) for @p id. */
+static void describe_part(faas_runtime_t *rt, const char *id, const char *key, const char *wrap,
+                          unsigned status, struct http_reply *out)
+{
+	faas_error_detail_t d;
+	json_t *j;
+	int rc;
+
+	if ((rc = faas_function_describe(rt, id, &j, &d)) != 0) {
+		http_reply_failure(out, rc, &d);
+		return;
+	}
+	if (!key) {
+		http_reply_json(out, status, j);
+		return;
+	}
+	json_t *part = json_incref(json_object_get(j, key));
+	json_decref(j);
+	http_reply_json(out, status, wrap ? json_pack("{s:o}", wrap, part) : part);
+}
+
+static void get_configuration(faas_runtime_t *rt, const struct http_request *r, const char *name,
+                              struct http_reply *out)
+{
+	char *q = http_query_param(r, "Qualifier"), id[512];
+
+	snprintf(id, sizeof(id), "%s%s%s", name, q ? ":" : "", q ? q : "");
+	describe_part(rt, id, "Configuration", NULL, 200, out);
+	free(q);
+}
+
+static void publish(faas_runtime_t *rt, const struct http_request *r, const char *name,
+                    struct http_reply *out)
+{
+	faas_publish_options_t po = FAAS_PUBLISH_OPTIONS_INIT;
+	faas_error_detail_t d;
+	json_t *b = body_object(r, out);
+	char id[512];
+	uint32_t v;
+	int rc;
+
+	if (!b)
+		return;
+	po.description = json_string_value(json_object_get(b, "Description"));
+	if ((rc = faas_function_publish(rt, name, &po, &v, &d)) != 0)
+		http_reply_failure(out, rc, &d);
+	else {
+		snprintf(id, sizeof(id), "%s:%u", name, v);
+		describe_part(rt, id, "Configuration", NULL, 201, out);
+	}
+	json_decref(b);
+}
+
+/* FunctionVersion and RoutingConfig of an alias body into cfg; false: error in out. */
+static bool alias_config(json_t *b, faas_alias_config_t *cfg, struct http_reply *out)
+{
+	const char *fv = json_string_value(json_object_get(b, "FunctionVersion"));
+	json_t *w = json_object_get(json_object_get(b, "RoutingConfig"), "AdditionalVersionWeights");
+	const char *k;
+	json_t *v;
+
+	if (!fv) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "FunctionVersion is required", NULL);
+		return false;
+	}
+	cfg->function_version = !strcmp(fv, "$LATEST") ? FAAS_VERSION_LATEST
+	                                                : (uint32_t)strtoul(fv, NULL, 10);
+	cfg->description = json_string_value(json_object_get(b, "Description"));
+	if (json_object_size(w) > 1) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "RoutingConfig supports one additional version", NULL);
+		return false;
+	}
+	json_object_foreach(w, k, v) {
+		cfg->additional_version = (uint32_t)strtoul(k, NULL, 10);
+		cfg->additional_weight = json_number_value(v);
+	}
+	return true;
+}
+
+static void alias_reply(faas_runtime_t *rt, const char *fn, const char *alias, unsigned status,
+                        struct http_reply *out)
+{
+	faas_error_detail_t d;
+	json_t *j;
+	int rc;
+
+	if ((rc = faas_alias_describe(rt, fn, alias, &j, &d)) != 0)
+		http_reply_failure(out, rc, &d);
+	else
+		http_reply_json(out, status, j);
+}
+
+static void alias_write(faas_runtime_t *rt, const struct http_request *r, const char *fn,
+                        const char *alias, struct http_reply *out)
+{
+	faas_alias_config_t cfg = FAAS_ALIAS_CONFIG_INIT;
+	faas_error_detail_t d;
+	json_t *b = body_object(r, out);
+	bool create = alias == NULL;
+	int rc;
+
+	if (!b)
+		return;
+	if (create && !(alias = json_string_value(json_object_get(b, "Name")))) {
+		http_reply_error(out, 400, "InvalidParameterValueException", "Name is required", NULL);
+		json_decref(b);
+		return;
+	}
+	if (!create && !json_object_get(b, "FunctionVersion")) { /* UpdateAlias may omit it */
+		json_t *cur;
+		if ((rc = faas_alias_describe(rt, fn, alias, &cur, &d)) != 0) {
+			http_reply_failure(out, rc, &d);
+			json_decref(b);
+			return;
+		}
+		json_object_set(b, "FunctionVersion", json_object_get(cur, "FunctionVersion"));
+		json_decref(cur);
+	}
+	if (alias_config(b, &cfg, out)) {
+		const char *rev = json_string_value(json_object_get(b, "RevisionId"));
+		cfg.expected_revision = rev ? strtoull(rev, NULL, 10) : 0;
+		if (rev && !cfg.expected_revision)
+			cfg.expected_revision = UINT64_MAX; /* not one of ours: never matches */
+		rc = create ? faas_alias_create(rt, fn, alias, &cfg, &d)
+		            : faas_alias_update(rt, fn, alias, &cfg, &d);
+		if (rc != 0)
+			http_reply_failure(out, rc, &d);
+		else
+			alias_reply(rt, fn, alias, create ? 201 : 200, out);
+	}
+	json_decref(b);
+}
+
+static void concurrency(faas_runtime_t *rt, const struct http_request *r, const char *fn,
+                        bool put, struct http_reply *out)
+{
+	faas_error_detail_t d;
+	json_t *b = put ? body_object(r, out) : NULL;
+	json_t *n = b ? json_object_get(b, "ReservedConcurrentExecutions") : NULL;
+	int rc;
+
+	if (put && !b)
+		return;
+	if (put && !json_is_integer(n)) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "ReservedConcurrentExecutions must be an integer", NULL);
+	} else if ((rc = faas_function_set_reserved_concurrency(
+	                    rt, fn, put ? (int32_t)json_integer_value(n) : -1, &d)) != 0) {
+		http_reply_failure(out, rc, &d);
+	} else if (put) {
+		http_reply_json(out, 200, json_pack("{s:I}", "ReservedConcurrentExecutions",
+		                                    json_integer_value(n)));
+	} else {
+		out->status = 204;
+	}
+	json_decref(b);
+}
+
+static void account_settings(faas_runtime_t *rt, struct http_reply *out)
+{
+	faas_error_detail_t d;
+	json_t *list = NULL;
+	int rc = faas_function_list(rt, &list, &d);
+
+	if (rc != 0) {
+		http_reply_failure(out, rc, &d);
+		return;
+	}
+	http_reply_json(out, 200,
+	                json_pack("{s:{s:i,s:i,s:i,s:I},s:{s:I,s:i}}", "AccountLimit",
+	                          "TotalCodeSize", 0, "CodeSizeUnzipped", 0, "CodeSizeZipped", 0,
+	                          "ConcurrentExecutions",
+	                          (json_int_t)faas_runtime_concurrency_limit(rt), "AccountUsage",
+	                          "FunctionCount",
+	                          (json_int_t)json_array_size(json_object_get(list, "Functions")),
+	                          "TotalCodeSize", 0));
+	json_decref(list);
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+static bool is(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+void http_api(faas_runtime_t *rt, const struct http_request *r, struct http_reply *out)
+{
+	char *s[SEGMENTS_MAX], *block;
+	size_t n = split_path(r->path, &block, s);
+	const char *m = r->method;
+	faas_error_detail_t d;
+
+	if (n && !s[n - 1][0])
+		n--; /* a trailing '/' */
+	if (n >= 3 && is(s[0], "2015-03-31") && is(s[1], "functions")) {
+		const char *fn = s[2];
+		if (n == 4 && is(s[3], "invocations") && is(m, "POST"))
+			invoke(rt, r, fn, out);
+		else if (n == 3 && is(m, "GET"))
+			describe_part(rt, fn, NULL, NULL, 200, out);
+		else if (n == 4 && is(s[3], "configuration") && is(m, "GET"))
+			get_configuration(rt, r, fn, out);
+		else if (n == 4 && is(s[3], "versions") && is(m, "POST"))
+			publish(rt, r, fn, out);
+		else if (n == 4 && is(s[3], "versions") && is(m, "GET"))
+			describe_part(rt, fn, "Versions", "Versions", 200, out);
+		else if (n == 4 && is(s[3], "aliases") && is(m, "POST"))
+			alias_write(rt, r, fn, NULL, out);
+		else if (n == 4 && is(s[3], "aliases") && is(m, "GET"))
+			describe_part(rt, fn, "Aliases", "Aliases", 200, out);
+		else if (n == 5 && is(s[3], "aliases") && is(m, "GET"))
+			alias_reply(rt, fn, s[4], 200, out);
+		else if (n == 5 && is(s[3], "aliases") && is(m, "PUT"))
+			alias_write(rt, r, fn, s[4], out);
+		else if (n == 5 && is(s[3], "aliases") && is(m, "DELETE")) {
+			int rc = faas_alias_delete(rt, fn, s[4], &d);
+			if (rc)
+				http_reply_failure(out, rc, &d);
+			else
+				out->status = 204;
+		} else
+			http_reply_error(out, 404, "UnknownOperationException", "Unknown operation", NULL);
+	} else if (n == 2 && is(s[0], "2015-03-31") && is(s[1], "functions") && is(m, "GET")) {
+		json_t *list;
+		int rc;
+		if ((rc = faas_function_list(rt, &list, &d)) != 0)
+			http_reply_failure(out, rc, &d);
+		else
+			http_reply_json(out, 200, list);
+	} else if (n == 2 && is(s[0], "2015-03-31") && is(s[1], "functions") && is(m, "POST")) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "CreateFunction is not supported: libfaas functions are C code, "
+		                 "registered by the host program", NULL);
+	} else if (n == 4 && is(s[0], "2017-10-31") && is(s[1], "functions") &&
+	           is(s[3], "concurrency") && (is(m, "PUT") || is(m, "DELETE"))) {
+		concurrency(rt, r, s[2], is(m, "PUT"), out);
+	} else if (n == 2 && is(s[0], "2016-08-19") && is(s[1], "account-settings") && is(m, "GET")) {
+		account_settings(rt, out);
+	} else {
+		http_reply_error(out, 404, "UnknownOperationException", "Unknown operation", NULL);
+	}
+	free(block);
+}
