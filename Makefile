@@ -344,7 +344,11 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SANITIZE := fuzzer-no-link,address,undefined
+# fuzz_http_* need libfaas-http (libmicrohttpd, libcrypto): only where it builds.
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+ifneq ($(shell pkg-config --exists libmicrohttpd libcrypto 2>/dev/null && echo yes),yes)
+FUZZ_NAMES := $(filter-out http_%,$(FUZZ_NAMES))
+endif
 FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
@@ -364,6 +368,19 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(STATIC) | deps
 	@mkdir -p $(@D)
 	$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $< \
 		$(STATIC) $(LIB_LIBS)
+
+# The HTTP request target links the add-on's objects too.
+FUZZ_HTTP_LINK = $(BUILD)/libfaas-http.a $(STATIC) \
+	$(shell pkg-config --libs libmicrohttpd libcrypto 2>/dev/null) $(LIB_LIBS)
+$(BUILD)/fuzz/replay_http_%: tests/fuzz/fuzz_http_%.c tests/fuzz/replay.c $(FUZZ_DEPS) \
+		$(BUILD)/libfaas-http.a $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FUZZ_CFLAGS) -Ilib/http -DFUZZ_TARGET='"http_$*"' $(LDFLAGS) -o $@ tests/fuzz/replay.c \
+		$< $(FUZZ_HTTP_LINK)
+$(BUILD)/fuzz/fuzz_http_%: tests/fuzz/fuzz_http_%.c $(FUZZ_DEPS) $(BUILD)/libfaas-http.a $(STATIC) | deps
+	@mkdir -p $(@D)
+	$(CC) $(FUZZ_CFLAGS) -Ilib/http -fsanitize=fuzzer,address,undefined $(LDFLAGS) -o $@ $< \
+		$(FUZZ_HTTP_LINK)
 
 check-fuzz: $(FUZZ_REPLAYS)
 	@for t in $(FUZZ_NAMES); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done

@@ -540,6 +540,30 @@ int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	return rc;
 }
 
+int faas_function_get_reserved_concurrency(faas_runtime_t *rt, const char *name, int32_t *out,
+                                           faas_error_detail_t *d)
+{
+	struct faas_ident id;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+	int rc;
+
+	faas__detail_reset(d);
+	if (!out)
+		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
+	*out = -1;
+	if ((rc = faas__api_begin(rt, d)) != 0 ||
+	    (rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
+		return rc;
+	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+	e = faas__entry_find(s, id.name, id.name_len, hash);
+	if (e)
+		*out = atomic_load(&e->fn->reserved);
+	faas__stripe_unlock(s);
+	return e ? 0 : faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+}
+
 void faas__conc_function_gone(faas_runtime_t *rt, struct faas_fn *fn)
 {
 	struct faas_conc *c = rt->conc;

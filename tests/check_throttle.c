@@ -143,6 +143,24 @@ START_TEST(throttle_reservation_rules)
 	               "Member must not include a qualifier");
 	ck_assert_fail(faas_function_set_reserved_concurrency(NULL, "a", 1, &d), d, FAAS_EINVAL,
 	               "runtime");
+	/* what is reserved, as GetFunctionConcurrency reads it */
+	{
+		int32_t got = 99;
+		ck_assert_ok(faas_function_get_reserved_concurrency(rt, "a", &got, &d), d);
+		ck_assert_int_eq(got, 2);
+		ck_assert_ok(faas_function_set_reserved_concurrency(rt, "a", -1, &d), d);
+		ck_assert_ok(faas_function_get_reserved_concurrency(rt, "a", &got, &d), d);
+		ck_assert_int_eq(got, -1);
+		ck_assert_ok(faas_function_set_reserved_concurrency(rt, "a", 2, &d), d);
+		ck_assert_fail(faas_function_get_reserved_concurrency(rt, "nobody", &got, &d), d,
+		               FAAS_ENOTFOUND, "Function not found");
+		ck_assert_fail(faas_function_get_reserved_concurrency(rt, "a", NULL, &d), d, FAAS_EINVAL,
+		               "out");
+		ck_assert_fail(faas_function_get_reserved_concurrency(rt, "a:1", &got, &d), d,
+		               FAAS_EINVAL, "qualifier");
+	}
+	ck_assert_uint_eq(faas_runtime_concurrency_limit(rt), 10);
+	ck_assert_uint_eq(faas_runtime_concurrency_limit(NULL), 0);
 	/* deleting a function gives its reservation back */
 	ck_assert_ok(faas_function_delete(rt, "b", NULL, &d), d);
 	ck_assert_ok(faas_function_set_reserved_concurrency(rt, "a", 8, &d), d);

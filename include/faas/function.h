@@ -196,6 +196,14 @@ FAAS_EXTERN int faas_function_delete(faas_runtime_t *rt, const char *name, const
 FAAS_EXTERN int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
                                                        int32_t n, faas_error_detail_t *detail);
 
+/**
+ * GetFunctionConcurrency: the function's reserved concurrency into @p out,
+ * -1 when it has none.
+ * @return 0; FAAS_EINVAL (bad name, NULL out), FAAS_ENOTFOUND, FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_get_reserved_concurrency(faas_runtime_t *rt, const char *name,
+                                                       int32_t *out, faas_error_detail_t *detail);
+
 /** Status of a provisioned concurrency configuration, as Lambda's `Status`. */
 typedef enum faas_provisioned_status {
 	FAAS_PROVISIONED_IN_PROGRESS = 0, /**< environments are being initialised */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SEGMENTS_MAX 8
 
@@ -341,6 +342,82 @@ static void concurrency(faas_runtime_t *rt, const struct http_request *r, const 
 	json_decref(b);
 }
 
+static void get_concurrency(faas_runtime_t *rt, const char *fn, struct http_reply *out)
+{
+	faas_error_detail_t d;
+	int32_t n;
+	int rc;
+
+	if ((rc = faas_function_get_reserved_concurrency(rt, fn, &n, &d)) != 0)
+		http_reply_failure(out, rc, &d);
+	else
+		http_reply_json(out, 200,
+		                n < 0 ? json_object()
+		                      : json_pack("{s:i}", "ReservedConcurrentExecutions", (int)n));
+}
+
+/* Put / Get / DeleteProvisionedConcurrencyConfig (?Qualifier= required). */
+static void provisioned(faas_runtime_t *rt, const struct http_request *r, const char *fn,
+                        const char *method, struct http_reply *out)
+{
+	static const char *const status[] = { "IN_PROGRESS", "READY", "FAILED" };
+	faas_provisioned_info_t info = FAAS_PROVISIONED_INFO_INIT;
+	char *q = http_query_param(r, "Qualifier"), when[40];
+	faas_error_detail_t d;
+	json_t *b = NULL, *j;
+	int rc = 0;
+
+	if (!q) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "The Qualifier (a version or an alias) is required", NULL);
+		return;
+	}
+	if (!strcmp(method, "PUT")) {
+		json_t *n;
+		if (!(b = body_object(r, out)))
+			goto done;
+		n = json_object_get(b, "ProvisionedConcurrentExecutions");
+		if (!json_is_integer(n) || json_integer_value(n) < 1) {
+			http_reply_error(out, 400, "InvalidParameterValueException",
+			                 "ProvisionedConcurrentExecutions must be an integer of at least 1",
+			                 NULL);
+			goto done;
+		}
+		rc = faas_function_set_provisioned_concurrency(rt, fn, q,
+		                                               (uint32_t)json_integer_value(n), &d);
+	} else if (!strcmp(method, "DELETE")) {
+		if ((rc = faas_function_get_provisioned_concurrency(rt, fn, q, &info, &d)) == 0)
+			rc = faas_function_set_provisioned_concurrency(rt, fn, q, 0, &d);
+		if (rc == 0)
+			out->status = 204;
+		else
+			http_reply_failure(out, rc, &d);
+		goto done;
+	}
+	if (rc == 0)
+		rc = faas_function_get_provisioned_concurrency(rt, fn, q, &info, &d);
+	if (rc != 0) {
+		http_reply_failure(out, rc, &d);
+		goto done;
+	}
+	{
+		time_t secs = (time_t)(info.last_modified_ms / 1000);
+		struct tm tm;
+		gmtime_r(&secs, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S+0000", &tm);
+	}
+	j = json_pack("{s:i,s:i,s:i,s:s,s:s}", "RequestedProvisionedConcurrentExecutions",
+	              (int)info.requested, "AvailableProvisionedConcurrentExecutions",
+	              (int)info.available, "AllocatedProvisionedConcurrentExecutions",
+	              (int)info.allocated, "Status", status[info.status % 3], "LastModified", when);
+	if (j && info.status == FAAS_PROVISIONED_FAILED)
+		json_object_set_new(j, "StatusReason", json_string(info.status_reason));
+	http_reply_json(out, !strcmp(method, "PUT") ? 202 : 200, j);
+done:
+	json_decref(b);
+	free(q);
+}
+
 static void account_settings(faas_runtime_t *rt, struct http_reply *out)
 {
 	faas_error_detail_t d;
@@ -420,6 +497,13 @@ void http_api(faas_runtime_t *rt, const struct http_request *r, struct http_repl
 	} else if (n == 4 && is(s[0], "2017-10-31") && is(s[1], "functions") &&
 	           is(s[3], "concurrency") && (is(m, "PUT") || is(m, "DELETE"))) {
 		concurrency(rt, r, s[2], is(m, "PUT"), out);
+	} else if (n == 4 && is(s[0], "2019-09-30") && is(s[1], "functions") &&
+	           is(s[3], "concurrency") && is(m, "GET")) {
+		get_concurrency(rt, s[2], out);
+	} else if (n == 4 && is(s[0], "2019-09-30") && is(s[1], "functions") &&
+	           is(s[3], "provisioned-concurrency") &&
+	           (is(m, "PUT") || is(m, "GET") || is(m, "DELETE"))) {
+		provisioned(rt, r, s[2], m, out);
 	} else if (n == 2 && is(s[0], "2016-08-19") && is(s[1], "account-settings") && is(m, "GET")) {
 		account_settings(rt, out);
 	} else {

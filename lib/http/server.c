@@ -105,11 +105,28 @@ void http_reply_json(struct http_reply *out, unsigned status, json_t *body)
 	http_reply_header(out, "Content-Type", "application/json");
 }
 
+/* A message as a JSON string: one that quotes a name that is not UTF-8
+ * has those bytes as '?'. */
+static json_t *message_string(const char *message)
+{
+	json_t *j = json_string(message ? message : "");
+	char *copy;
+
+	if (j || !(copy = strdup(message)))
+		return j;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 void http_reply_error(struct http_reply *out, unsigned status, const char *type,
                       const char *message, const char *reason)
 {
-	json_t *b = json_pack("{s:s,s:s}", "Type", status >= 500 ? "Service" : "User", "message",
-	                      message ? message : "");
+	json_t *b = json_pack("{s:s,s:o}", "Type", status >= 500 ? "Service" : "User", "message",
+	                      message_string(message));
 
 	if (b && reason)
 		json_object_set_new(b, "Reason", json_string(reason));

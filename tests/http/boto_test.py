@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import sys
+import time
 
 import boto3
 from botocore.config import Config
@@ -127,7 +128,26 @@ e = error_of(lam.get_alias, FunctionName="greet", Name="beta")
 check(e and e["Error"]["Code"] == "ResourceNotFoundException", "deleted alias")
 r = lam.put_function_concurrency(FunctionName="charge", ReservedConcurrentExecutions=2)
 check(r["ReservedConcurrentExecutions"] == 2, "put_function_concurrency")
+check(lam.get_function_concurrency(FunctionName="charge")["ReservedConcurrentExecutions"] == 2,
+      "get_function_concurrency")
 lam.delete_function_concurrency(FunctionName="charge")
+check("ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName="charge"),
+      "no reservation after delete")
+p = lam.put_provisioned_concurrency_config(FunctionName="greet", Qualifier="live",
+                                           ProvisionedConcurrentExecutions=1)
+check(p["RequestedProvisionedConcurrentExecutions"] == 1 and
+      p["Status"] in ("IN_PROGRESS", "READY"), "put_provisioned_concurrency_config %r" % p)
+for _ in range(200):
+    p = lam.get_provisioned_concurrency_config(FunctionName="greet", Qualifier="live")
+    if p["Status"] == "READY":
+        break
+    time.sleep(0.01)
+check(p["Status"] == "READY" and p["AvailableProvisionedConcurrentExecutions"] == 1,
+      "provisioned READY %r" % p)
+lam.delete_provisioned_concurrency_config(FunctionName="greet", Qualifier="live")
+e = error_of(lam.get_provisioned_concurrency_config, FunctionName="greet", Qualifier="live")
+check(e and e["Error"]["Code"] in ("ProvisionedConcurrencyConfigNotFoundException",
+                                   "ResourceNotFoundException"), "provisioned deleted")
 s = lam.get_account_settings()
 check(s["AccountLimit"]["ConcurrentExecutions"] == 8 and s["AccountUsage"]["FunctionCount"] == 3,
       "get_account_settings %r" % s.get("AccountLimit"))
