@@ -233,6 +233,65 @@ int faas_function_set_event_invoke_config(faas_runtime_t *rt, const char *name,
 	return rc;
 }
 
+/* A destination as GetFunctionEventInvokeConfig shows it. */
+static json_t *destination_json(const faas_destination_t *dst)
+{
+	switch (dst->kind) {
+	case FAAS_DESTINATION_FUNCTION:
+		return json_pack("{s:s}", "Destination", dst->function);
+	case FAAS_DESTINATION_QUEUE:
+		return json_pack("{s:s}", "Destination", faas_queue_arn(dst->queue));
+	case FAAS_DESTINATION_CALLBACK:
+		return json_pack("{s:s}", "Destination", "callback");
+	default:
+		return json_object();
+	}
+}
+
+int faas_function_get_event_invoke_config(faas_runtime_t *rt, const char *name,
+                                          const char *qualifier, json_t **out,
+                                          faas_error_detail_t *d)
+{
+	struct faas_aconf *conf = NULL;
+	struct faas_eicfg *c;
+	struct faas_ident id;
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	char arn[FAAS_ARN_MAX];
+	uint64_t hash;
+	int rc;
+
+	faas__detail_reset(d);
+	if (!out)
+		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
+	*out = NULL;
+	if ((rc = faas__api_begin(rt, d)) != 0 ||
+	    (rc = faas__ident_parse(rt, name, qualifier, FAAS_IDENT_CONTROL, &id, d)) != 0)
+		return rc;
+	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
+	e = faas__entry_find(s, id.name, id.name_len, hash);
+	if (e && (c = eicfg_find(e, id.qual ? id.qual : "$LATEST", id.qual ? id.qual_len : 7))) {
+		conf = c->conf;
+		atomic_fetch_add(&conf->refs, 1);
+	}
+	faas__stripe_unlock(s);
+	if (!e)
+		return faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
+	if (!conf)
+		return faas__fail(d, FAAS_ENOTFOUND,
+		                  "The function %.*s doesn't have an EventInvokeConfig", (int)id.name_len,
+		                  id.name);
+	faas__format_arn(rt, id.name, id.name_len, id.qual ? id.qual : "$LATEST",
+	                 id.qual ? id.qual_len : 7, arn, sizeof(arn));
+	*out = json_pack("{s:s,s:i,s:I,s:{s:o,s:o}}", "FunctionArn", arn, "MaximumRetryAttempts",
+	                 (int)conf->max_retry, "MaximumEventAgeInSeconds",
+	                 (json_int_t)(conf->max_age_ms / 1000), "DestinationConfig", "OnSuccess",
+	                 destination_json(&conf->on_success), "OnFailure",
+	                 destination_json(&conf->on_failure));
+	aconf_unref(conf);
+	return *out ? 0 : faas__fail(d, FAAS_ENOMEM, NULL);
+}
+
 /* ---- the runtime's queue ---------------------------------------------------- */
 
 int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_error_detail_t *d,

@@ -817,6 +817,24 @@ START_TEST(async_queue_destination)
 	               "needs a queue");
 	c.on_failure.queue = q;
 	ck_assert_ok(faas_function_set_event_invoke_config(rt, "w", NULL, &c, &d), d);
+	{ /* as GetFunctionEventInvokeConfig shows it */
+		json_t *j;
+		char *text;
+		ck_assert_ok(faas_function_get_event_invoke_config(rt, "w", NULL, &j, &d), d);
+		text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		ck_assert_str_eq(text, "{\"DestinationConfig\":{\"OnFailure\":{\"Destination\":"
+		                       "\"arn:aws:sqs:us-east-1:123456789012:failures\"},\"OnSuccess\":{}},"
+		                       "\"FunctionArn\":\"arn:aws:lambda:us-east-1:123456789012:function:"
+		                       "w:$LATEST\",\"MaximumEventAgeInSeconds\":21600,"
+		                       "\"MaximumRetryAttempts\":0}");
+		free(text);
+		json_decref(j);
+		ck_assert_fail(faas_function_get_event_invoke_config(rt, "w", "$LATEST", NULL, &d), d,
+		               FAAS_EINVAL, "out");
+		ck_assert_fail(faas_function_get_event_invoke_config(rt, "nobody", NULL, &j, &d), d,
+		               FAAS_ENOTFOUND, "Function not found");
+		ck_assert_ptr_null(j);
+	}
 	/* the config keeps the queue alive; deleted, it refuses records */
 	post(rt, "w", "{\"fail\":true}", rid);
 	t_settle(rt);

@@ -98,6 +98,20 @@ FAAS_EXTERN int faas_function_set_event_invoke_config(faas_runtime_t *rt, const 
                                                       const faas_event_invoke_config_t *cfg,
                                                       faas_error_detail_t *detail);
 
+/**
+ * GetFunctionEventInvokeConfig: `{"FunctionArn","MaximumRetryAttempts",
+ * "MaximumEventAgeInSeconds","DestinationConfig":{"OnSuccess":{"Destination"},
+ * "OnFailure":{...}}}` of the qualifier (as faas_function_set_event_invoke_config
+ * takes it). A destination shows as the function as configured, the
+ * queue's ARN, or "callback"; none as {}.
+ * @param out receives a new reference
+ * @return 0; FAAS_EINVAL, FAAS_ENOTFOUND (function, or no config), FAAS_ENOMEM,
+ *         FAAS_ESHUTDOWN
+ */
+FAAS_EXTERN int faas_function_get_event_invoke_config(faas_runtime_t *rt, const char *name,
+                                                      const char *qualifier, json_t **out,
+                                                      faas_error_detail_t *detail);
+
 /* ---- a durable store for accepted events (libfaas-redis has one) ------------------------ */
 
 /*

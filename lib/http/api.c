@@ -418,6 +418,96 @@ done:
 	free(q);
 }
 
+/* A DestinationConfig member into dst: a function ARN, or the ARN of one of
+ * the runtime's queues. false: the error is in out. */
+static bool destination(faas_runtime_t *rt, json_t *obj, faas_destination_t *dst,
+                        struct http_reply *out)
+{
+	const char *arn = json_string_value(json_object_get(obj, "Destination"));
+	const char *name;
+	char msg[300];
+
+	memset(dst, 0, sizeof(*dst));
+	if (!arn)
+		return true; /* none */
+	if (!strncmp(arn, "arn:aws:lambda:", 15)) {
+		dst->kind = FAAS_DESTINATION_FUNCTION;
+		dst->function = arn;
+		return true;
+	}
+	if (!strncmp(arn, "arn:aws:sqs:", 12) && (name = strrchr(arn, ':')) &&
+	    (dst->queue = faas_queue_find(rt, name + 1)) != NULL) {
+		dst->kind = FAAS_DESTINATION_QUEUE;
+		return true;
+	}
+	snprintf(msg, sizeof(msg), "The destination ARN %.200s is invalid: a function, or a queue of "
+	                           "this runtime", arn);
+	http_reply_error(out, 400, "InvalidParameterValueException", msg, NULL);
+	return false;
+}
+
+/* Put (PUT: replace) / Update (POST: merge) / Get / DeleteFunctionEventInvokeConfig. */
+static void event_invoke_config(faas_runtime_t *rt, const struct http_request *r, const char *fn,
+                                const char *method, struct http_reply *out)
+{
+	faas_event_invoke_config_t cfg = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	char *q = http_query_param(r, "Qualifier");
+	faas_error_detail_t d;
+	json_t *b = NULL, *cur = NULL, *v, *dc;
+	int rc;
+
+	if (!strcmp(method, "GET") || !strcmp(method, "DELETE")) {
+		if ((rc = faas_function_get_event_invoke_config(rt, fn, q, &cur, &d)) == 0 &&
+		    !strcmp(method, "DELETE"))
+			rc = faas_function_set_event_invoke_config(rt, fn, q, NULL, &d);
+		if (rc != 0)
+			http_reply_failure(out, rc, &d);
+		else if (!strcmp(method, "GET"))
+			http_reply_json(out, 200, json_incref(cur));
+		else
+			out->status = 204;
+		goto done;
+	}
+	if (!(b = body_object(r, out)))
+		goto done;
+	if (!strcmp(method, "POST")) { /* update: what the body leaves out stays */
+		if ((rc = faas_function_get_event_invoke_config(rt, fn, q, &cur, &d)) != 0) {
+			http_reply_failure(out, rc, &d);
+			goto done;
+		}
+		json_object_update_missing(b, cur);
+	}
+	if ((v = json_object_get(b, "MaximumRetryAttempts")) && !json_is_integer(v)) {
+		http_reply_error(out, 400, "InvalidParameterValueException",
+		                 "MaximumRetryAttempts must be an integer", NULL);
+		goto done;
+	}
+	cfg.max_retry_attempts = v ? (int32_t)json_integer_value(v) : -1;
+	if ((v = json_object_get(b, "MaximumEventAgeInSeconds"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 60 || json_integer_value(v) > 21600) {
+			http_reply_error(out, 400, "InvalidParameterValueException",
+			                 "MaximumEventAgeInSeconds must be between 60 and 21600", NULL);
+			goto done;
+		}
+		cfg.max_event_age_ms = (int64_t)json_integer_value(v) * 1000;
+	}
+	dc = json_object_get(b, "DestinationConfig");
+	if (!destination(rt, json_object_get(dc, "OnSuccess"), &cfg.on_success, out) ||
+	    !destination(rt, json_object_get(dc, "OnFailure"), &cfg.on_failure, out))
+		goto done;
+	json_decref(cur);
+	cur = NULL;
+	if ((rc = faas_function_set_event_invoke_config(rt, fn, q, &cfg, &d)) != 0 ||
+	    (rc = faas_function_get_event_invoke_config(rt, fn, q, &cur, &d)) != 0)
+		http_reply_failure(out, rc, &d);
+	else
+		http_reply_json(out, 200, json_incref(cur));
+done:
+	json_decref(b);
+	json_decref(cur);
+	free(q);
+}
+
 static void account_settings(faas_runtime_t *rt, struct http_reply *out)
 {
 	faas_error_detail_t d;
@@ -504,6 +594,10 @@ void http_api(faas_runtime_t *rt, const struct http_request *r, struct http_repl
 	           is(s[3], "provisioned-concurrency") &&
 	           (is(m, "PUT") || is(m, "GET") || is(m, "DELETE"))) {
 		provisioned(rt, r, s[2], m, out);
+	} else if (n == 4 && is(s[0], "2019-09-25") && is(s[1], "functions") &&
+	           is(s[3], "event-invoke-config") &&
+	           (is(m, "PUT") || is(m, "POST") || is(m, "GET") || is(m, "DELETE"))) {
+		event_invoke_config(rt, r, s[2], m, out);
 	} else if (n == 2 && is(s[0], "2016-08-19") && is(s[1], "account-settings") && is(m, "GET")) {
 		account_settings(rt, out);
 	} else {

@@ -148,6 +148,22 @@ lam.delete_provisioned_concurrency_config(FunctionName="greet", Qualifier="live"
 e = error_of(lam.get_provisioned_concurrency_config, FunctionName="greet", Qualifier="live")
 check(e and e["Error"]["Code"] in ("ProvisionedConcurrencyConfigNotFoundException",
                                    "ResourceNotFoundException"), "provisioned deleted")
+arn = "arn:aws:lambda:us-east-1:123456789012:function:greet"
+c = lam.put_function_event_invoke_config(FunctionName="charge", MaximumRetryAttempts=1,
+                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+check(c["MaximumRetryAttempts"] == 1 and c["DestinationConfig"]["OnFailure"]["Destination"] == arn,
+      "put_function_event_invoke_config %r" % c)
+c = lam.update_function_event_invoke_config(FunctionName="charge", MaximumEventAgeInSeconds=120)
+check(c["MaximumEventAgeInSeconds"] == 120 and c["MaximumRetryAttempts"] == 1,
+      "update keeps what it does not name %r" % c)
+c = lam.get_function_event_invoke_config(FunctionName="charge")
+check(c["FunctionArn"].endswith("function:charge:$LATEST"), "get_function_event_invoke_config")
+e = error_of(lam.put_function_event_invoke_config, FunctionName="charge",
+             DestinationConfig={"OnSuccess": {"Destination": "arn:aws:sns:us-east-1:1:t"}})
+check(e and e["Error"]["Code"] == "InvalidParameterValueException", "bad destination")
+lam.delete_function_event_invoke_config(FunctionName="charge")
+e = error_of(lam.get_function_event_invoke_config, FunctionName="charge")
+check(e and e["Error"]["Code"] == "ResourceNotFoundException", "deleted event invoke config")
 s = lam.get_account_settings()
 check(s["AccountLimit"]["ConcurrentExecutions"] == 8 and s["AccountUsage"]["FunctionCount"] == 3,
       "get_account_settings %r" % s.get("AccountLimit"))
