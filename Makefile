@@ -323,6 +323,14 @@ bench:
 	@if sh tools/deps.sh hiredis redis-server; then \
 		$(MAKE) --no-print-directory $(BUILD)/bench/bench_redis && $(BUILD)/bench/bench_redis; \
 	else echo "bench: the Redis section is skipped (no hiredis / redis-server)"; fi
+	@if sh tools/deps.sh libmicrohttpd libcrypto wrk; then \
+		$(MAKE) --no-print-directory $(BUILD)/bench/bench_http && $(BUILD)/bench/bench_http; \
+	else echo "bench: the HTTP section is skipped (no libmicrohttpd / OpenSSL / wrk)"; fi
+
+$(BUILD)/bench/bench_http: bench/http/bench_http.c $(BUILD)/libfaas-http.a $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -pthread -Iinclude $(JANSSON_CFLAGS) $(WARNINGS) $(CPPFLAGS) -O2 \
+		$(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfaas-http.a $(STATIC) $(HTTP_LIBS) $(LIB_LIBS)
 
 $(BUILD)/bench/bench_redis: bench/redis/bench_redis.c tests/redis/server.c $(REDIS_STATIC) $(STATIC)
 	@mkdir -p $(@D)

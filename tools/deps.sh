@@ -18,6 +18,7 @@ pkg_for() {
 	libcrypto) echo libssl-dev ;;
 	python3-boto3) echo python3-boto3 ;;
 	aws) echo awscli ;;
+	wrk) echo wrk ;;
 	*) echo "tools/deps.sh: no Debian package known for '$1'" >&2; exit 2 ;;
 	esac
 }
@@ -29,7 +30,7 @@ if ! command -v pkg-config >/dev/null 2>&1; then
 else
 	for m in "$@"; do
 		case "$m" in
-		redis-server) command -v "$m" >/dev/null 2>&1 || missing="$missing $(pkg_for "$m")" ;;
+		redis-server | wrk) command -v "$m" >/dev/null 2>&1 || missing="$missing $(pkg_for "$m")" ;;
 		aws) [ -x /usr/bin/aws ] || missing="$missing $(pkg_for "$m")" ;;
 		python3-boto3) /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 ||
 			missing="$missing $(pkg_for "$m")" ;;
