@@ -993,8 +993,9 @@ static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
 	a->duplicates++;
 }
 
-struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v, const char *qual,
-                                   size_t qual_len)
+/* Inlined into enqueue: the accept path is counted (bench: async-accept). */
+static inline struct faas_aconf *aconf_lookup(faas_runtime_t *rt, struct faas_version *v,
+                                              const char *qual, size_t qual_len)
 {
 	struct faas_aconf *conf = NULL;
 	struct faas_eicfg *c;
@@ -1010,6 +1011,12 @@ struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v, c
 	}
 	faas__stripe_unlock(s);
 	return conf;
+}
+
+struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v, const char *qual,
+                                   size_t qual_len)
+{
+	return aconf_lookup(rt, v, qual, qual_len);
 }
 
 bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)
@@ -1041,7 +1048,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	if (!ev)
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	/* the config of the qualifier as invoked, as it stands now */
-	ev->conf = faas__aconf_for(rt, v, cq, cq_len);
+	ev->conf = aconf_lookup(rt, v, cq, cq_len);
 	faas__version_ref(v);
 	ev->version = v;
 	ev->event = event ? json_incref(event) : json_null();

@@ -513,6 +513,21 @@ static void result_api_error(faas_result_t *r, int code, const char *msg)
 	}
 }
 
+/* The throttle's answer, written straight into the result: the path a
+ * refused call takes most often, kept to a few stores. */
+static int throttle_result(faas_result_t *r, const char *reason)
+{
+	static const char msg[] = "Rate Exceeded.";
+
+	r->code = FAAS_ETHROTTLED;
+	r->status_code = 429;
+	r->error_type = "TooManyRequestsException";
+	r->throttle_reason = reason;
+	if (!r->message[0])
+		memcpy(r->message, msg, sizeof(msg));
+	return FAAS_ETHROTTLED;
+}
+
 static int fail_result(faas_result_t *r, const faas_error_detail_t *d, int code)
 {
 	result_api_error(r, code, d ? d->message : NULL);
@@ -906,9 +921,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 			                   id.qual_len, reason);
 		faas__resolved_release(&res);
 		inline_telemetry(rt, parent);
-		r->throttle_reason = reason;
-		faas__fail(&d, FAAS_ETHROTTLED, "Rate Exceeded.");
-		return fail_result(r, &d, rc);
+		return throttle_result(r, reason);
 	}
 	if (!(inv = inv_new(rt, &res, &id, event, o))) {
 		faas__conc_release(rt, pool);
