@@ -8,7 +8,8 @@
  *   take   what receive hands out: released, claimed, new entries (rx)
  *   done   XACK + XDEL, grouped like a source's acks
  *   again  one script: XADD (the next state), XACK, XDEL the old (tx)
- *   hold   XCLAIM ... 0 id... JUSTID: the entries stay idle 0 here (rx)
+ *   hold   a script: XCLAIM ... 0 id JUSTID for each entry still pending
+ *          under this consumer: they stay idle 0 here (rx)
  *   leave  XCLAIM ... IDLE claim_idle_ms RETRYCOUNT d-1 JUSTID: free for the
  *          others' next claim, this delivery not counted (tx)
  * An entry delivered more than max_deliveries times without an end (its
@@ -122,37 +123,50 @@ static int st_again(void *ud, const char *token, const char *envelope, size_t le
 	return rc;
 }
 
+/* Still held here: each entry that is pending under this consumer is made
+ * idle again (XCLAIM JUSTID: no delivery counted); one another consumer
+ * claimed meanwhile (this runtime stalled past claim_idle_ms) is left to it. */
+static const char hold_lua[] =
+        "local kept = 0 "
+        "for i = 3, #ARGV do "
+        "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1) "
+        "if p[1] and p[1][2] == ARGV[2] then "
+        "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID') "
+        "kept = kept + 1 end end return kept";
+
 static void st_hold(void *ud, const char *const *tokens, size_t n)
 {
 	struct rs_src *s = ud;
 	const char **argv = malloc((n + 6) * sizeof(*argv));
-	size_t *lens = malloc((n + 6) * sizeof(*lens)), i, k = 5;
-	char (*ids)[RS_ID_MAX] = malloc(n * sizeof(*ids));
+	size_t *lens = malloc((n + 6) * sizeof(*lens)), i, k = 6;
+	char (*ids)[RS_ID_MAX] = malloc((n ? n : 1) * sizeof(*ids));
 	struct rs_cmd cmd;
 	int rc;
 
 	if (argv && lens && ids) {
-		argv[0] = "XCLAIM", argv[1] = s->stream, argv[2] = s->group, argv[3] = s->consumer;
-		argv[4] = "0";
+		argv[0] = "EVAL", argv[1] = hold_lua, argv[2] = "1", argv[3] = s->stream;
+		argv[4] = s->group, argv[5] = s->consumer;
 		for (i = 0; i < n; i++) {
 			uint32_t d;
 			if (rs_handle_parse(tokens[i], ids[i], &d) == 0)
 				argv[k++] = ids[i];
 		}
-		argv[k++] = "JUSTID"; /* idle again, not one more delivery */
 		for (i = 0; i < k; i++)
 			lens[i] = strlen(argv[i]);
 		cmd = (struct rs_cmd){ (int)k, argv, lens };
 		pthread_mutex_lock(&s->rx_lock);
-		if (k > 6)
-			freeReplyObject(rs_command(&s->rx, &cmd, rs_report, s, &rc));
+		if (k > 6) {
+			redisReply *r = rs_command(&s->rx, &cmd, rs_report, s, &rc);
+			if (r && r->type == REDIS_REPLY_ERROR)
+				rs_reply_failed(s, r, "hold");
+			freeReplyObject(r);
+		}
 		pthread_mutex_unlock(&s->rx_lock);
 	}
 	free(argv);
 	free(lens);
 	free(ids);
 }
-
 
 /* Given back unrun: idle as long as claim_idle_ms already, and the delivery
  * uncounted, so another runtime's next XAUTOCLAIM takes it. */

@@ -869,7 +869,7 @@ START_TEST(redis_store_shutdown_leaves)
 	faas_error_detail_t d;
 
 	ev_reset(1);
-	rt = store_runtime("first", 2, 0.01); /* retry after 600 ms */
+	rt = store_runtime("first", 2, 0.03); /* retry after 1.8 s */
 	send_event(rt, 7, false, 0);
 	for (int i = 0; i < 400 && runs() < 1; i++)
 		usleep(5000);
@@ -884,6 +884,17 @@ START_TEST(redis_store_shutdown_leaves)
 			break;
 		usleep(5000);
 	}
+	/* held: past claim_idle_ms (300) the entry is still fresh, never re-claimed */
+	usleep(700000);
+	{
+		redisReply *p = cmd("XPENDING events hosts - + 10");
+		ck_assert_int_eq(p->type, REDIS_REPLY_ARRAY);
+		ck_assert_uint_eq(p->elements, 1);
+		ck_assert_str_eq(p->element[0]->element[1]->str, "first");
+		ck_assert_int_lt(p->element[0]->element[2]->integer, 300); /* idle ms */
+		ck_assert_int_eq(p->element[0]->element[3]->integer, 1);   /* deliveries */
+		freeReplyObject(p);
+	}
 	ck_assert_int_eq(faas_runtime_shutdown(rt, 0), 0);
 	ck_assert_int_eq(faas_metrics_json(rt, &m, &d), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(
@@ -893,7 +904,7 @@ START_TEST(redis_store_shutdown_leaves)
 	faas_runtime_free(rt);
 	ck_assert_int_eq(nrecords(), 0); /* not ended with "Shutdown" */
 	ck_assert_int_eq(cmd_int("XLEN events"), 1);
-	rt = store_runtime("second", 2, 0.01);
+	rt = store_runtime("second", 2, 0.03);
 	ck_assert_msg(wait_for(records_n, &w, 20), "not run after the restart");
 	ck_assert_str_eq(record_str(0, "requestContext", "condition"), "Success");
 	ck_assert_int_eq(record_int(0, "requestContext", "approximateInvokeCount"), 2);
