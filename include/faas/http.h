@@ -64,12 +64,16 @@ typedef struct faas_http_options {
 	uint32_t max_connections;      /**< 0 = 64 */
 	uint32_t connection_timeout_s; /**< idle connections close after; 0 = 30 */
 	uint32_t max_skew_s;           /**< allowed clock skew of a signature; 0 = 300 */
+	uint32_t request_timeout_s;    /**< a request whose body is still coming after this long
+	                                    is cut off (its connection closed); 0 = 60. Headers
+	                                    are bounded by size (libmicrohttpd's memory limit)
+	                                    and the idle timeout */
 	/** Optional: one line per event worth telling (start, auth off, refusals). */
 	void (*log)(const char *line, void *user_data);
 	void *log_user_data;
 } faas_http_options_t;
 
-#define FAAS_HTTP_OPTIONS_INIT { FAAS_HTTP_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, 0, 0, \
+#define FAAS_HTTP_OPTIONS_INIT { FAAS_HTTP_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0, 0, 0, 0, 0, 0, \
 		NULL, NULL }
 
 /**

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "faas.h"
 #include "faas/http.h"
@@ -25,6 +26,7 @@ struct http_request {
 	char *body;
 	size_t body_len, body_cap;
 	bool too_large;
+	time_t started; /* the first byte of the request (monotonic seconds) */
 };
 
 /* What to send back. Headers and body are owned (freed by http_reply_clear). */

@@ -22,7 +22,7 @@ struct faas_http_server {
 	uint16_t port;
 	bool no_auth;
 	char *akid, *secret;
-	uint32_t max_body, skew_s;
+	uint32_t max_body, skew_s, request_s;
 	void (*log)(const char *line, void *ud);
 	void *log_ud;
 };
@@ -184,6 +184,14 @@ static void request_free(struct http_request *r)
 }
 
 /* The raw target, before libmicrohttpd decodes anything: the start of a request. */
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct http_request *r = calloc(1, sizeof(*r));
@@ -193,6 +201,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	(void)c;
 	if (!r)
 		return NULL;
+	r->started = mono_s();
 	if (!(r->raw_uri = strdup(uri ? uri : "/")) || !(r->path = strdup(r->raw_uri))) {
 		request_free(r);
 		return NULL;
@@ -284,6 +293,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		if (mono_s() - r->started > (time_t)s->request_s) {
+			say(s, "faas-http: a request body took over %u s: connection closed", s->request_s);
+			return MHD_NO; /* a trickle: the connection goes */
+		}
 		if (r->body_len + *upload_size > s->max_body) {
 			r->too_large = true; /* a chunked body past the limit: read, not kept */
 		} else {
@@ -379,6 +392,7 @@ int HTTP_EXPORT faas_http_server_start(faas_runtime_t *rt, const faas_http_optio
 	s->no_auth = o->no_auth != 0;
 	s->max_body = o->max_body_bytes ? o->max_body_bytes : FAAS_SYNC_REQUEST_MAX;
 	s->skew_s = o->max_skew_s ? o->max_skew_s : 300;
+	s->request_s = o->request_timeout_s ? o->request_timeout_s : 60;
 	s->log = o->log;
 	s->log_ud = o->log_user_data;
 	if (!s->no_auth && (!(s->akid = strdup(akid)) || !(s->secret = strdup(secret)))) {

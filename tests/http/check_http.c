@@ -7,11 +7,13 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "faas.h"
@@ -210,6 +212,52 @@ START_TEST(http_limits_and_garbage)
 }
 END_TEST
 
+/* A body that trickles in past request_timeout_s: the connection is cut. */
+START_TEST(http_slow_body_cut_off)
+{
+	faas_function_config_t fc = FAAS_FUNCTION_CONFIG_INIT;
+	faas_http_options_t ho = FAAS_HTTP_OPTIONS_INIT;
+	faas_error_detail_t d;
+	struct sockaddr_in a;
+	const char head[] = "POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nHost: x\r\n"
+	                    "Content-Length: 100\r\n\r\n";
+	char buf[256];
+	int fd;
+	ssize_t k = 1;
+
+	ck_assert_int_eq(faas_runtime_new(&rt, NULL, &d), 0);
+	fc.handler = echo;
+	ck_assert_int_eq(faas_function_create(rt, "echo", &fc, &d), 0);
+	ho.no_auth = 1;
+	ho.request_timeout_s = 1;
+	ck_assert_int_eq(faas_http_server_start(rt, &ho, &srv, &d), 0);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(faas_http_server_port(srv));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(write(fd, head, sizeof(head) - 1), (ssize_t)(sizeof(head) - 1));
+	for (int i = 0; i < 40 && k > 0; i++) { /* a byte every 100 ms, 4 s at most */
+		if (send(fd, "x", 1, MSG_NOSIGNAL) != 1) {
+			k = 0; /* closed under us: cut off */
+			break;
+		}
+		usleep(100000);
+		struct timeval tv = { 0, 1000 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		k = read(fd, buf, sizeof(buf));
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			k = 1; /* nothing yet */
+		else if (k < 0)
+			k = 0; /* reset: cut off */
+	}
+	ck_assert_msg(k <= 0, "the trickling request was never cut off");
+	close(fd);
+	unserve();
+}
+END_TEST
+
 START_TEST(http_start_errors)
 {
 	faas_http_options_t ho = FAAS_HTTP_OPTIONS_INIT;
@@ -252,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, sigv4_verify_refusals);
 	tcase_add_test(tc, http_invoke_no_auth);
 	tcase_add_test(tc, http_limits_and_garbage);
+	tcase_add_test(tc, http_slow_body_cut_off);
 	tcase_add_test(tc, http_start_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
