@@ -15,7 +15,7 @@
 /* The path's segments, percent-decoded, in one block (*block: free it). */
 static size_t split_path(const char *path, char **block, char *segs[SEGMENTS_MAX])
 {
-	char *copy = strdup(path), *p, *o;
+	char *copy = strdup(path), *p;
 	size_t n = 0;
 
 	*block = copy;
@@ -23,23 +23,9 @@ static size_t split_path(const char *path, char **block, char *segs[SEGMENTS_MAX
 		return 0;
 	for (p = copy + (*copy == '/'); n < SEGMENTS_MAX;) {
 		char *end = strchr(p, '/');
-		if (end)
-			*end = '\0';
+		size_t len = end ? (size_t)(end - p) : strlen(p);
 		segs[n++] = p;
-		for (o = p; *p; p++) { /* decode in place */
-			int hi, lo;
-			if (*p == '%' && p[1] && p[2] &&
-			    (hi = (p[1] >= 'a' ? p[1] - 'a' + 10 : p[1] >= 'A' ? p[1] - 'A' + 10 : p[1] - '0')) >= 0 &&
-			    hi < 16 &&
-			    (lo = (p[2] >= 'a' ? p[2] - 'a' + 10 : p[2] >= 'A' ? p[2] - 'A' + 10 : p[2] - '0')) >= 0 &&
-			    lo < 16) {
-				*o++ = (char)(hi * 16 + lo);
-				p += 2;
-			} else {
-				*o++ = *p;
-			}
-		}
-		*o = '\0';
+		http_percent_decode(p, p, len, false); /* in place: it only shrinks */
 		if (!end)
 			break;
 		p = end + 1;

@@ -39,6 +39,9 @@ struct http_reply {
 };
 
 HTTP_INTERNAL const char *http_header(const struct http_request *r, const char *name);
+/* %XX sequences of in[0..len) into out (room for len + 1), NUL-terminated;
+ * '+' is a space with @p plus_is_space (query values). Returns the length. */
+HTTP_INTERNAL size_t http_percent_decode(char *out, const char *in, size_t len, bool plus_is_space);
 /* A query parameter's value, percent-decoded (malloc'd), or NULL. */
 HTTP_INTERNAL char *http_query_param(const struct http_request *r, const char *name);
 HTTP_INTERNAL void http_reply_header(struct http_reply *out, const char *name, const char *value);

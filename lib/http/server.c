@@ -57,6 +57,24 @@ static int hexval(int c)
 	                                                           : -1;
 }
 
+size_t http_percent_decode(char *out, const char *in, size_t len, bool plus_is_space)
+{
+	char *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		int hi, lo;
+		if (in[i] == '%' && i + 2 < len && (hi = hexval(in[i + 1])) >= 0 &&
+		    (lo = hexval(in[i + 2])) >= 0) {
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			*o++ = plus_is_space && in[i] == '+' ? ' ' : in[i];
+		}
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
 char *http_query_param(const struct http_request *r, const char *name)
 {
 	size_t nlen = strlen(name);
@@ -65,20 +83,9 @@ char *http_query_param(const struct http_request *r, const char *name)
 		const char *end = strchr(p, '&');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
-			char *out = malloc(len - nlen), *o = out;
-			if (!out)
-				return NULL;
-			for (const char *v = p + nlen + 1; v < p + len; v++) {
-				int hi, lo;
-				if (*v == '%' && v + 2 < p + len && (hi = hexval(v[1])) >= 0 &&
-				    (lo = hexval(v[2])) >= 0) {
-					*o++ = (char)(hi * 16 + lo);
-					v += 2;
-				} else {
-					*o++ = *v == '+' ? ' ' : *v;
-				}
-			}
-			*o = '\0';
+			char *out = malloc(len - nlen);
+			if (out)
+				http_percent_decode(out, p + nlen + 1, len - nlen - 1, true);
 			return out;
 		}
 		p += len + (end ? 1 : 0);
