@@ -33,6 +33,11 @@
  *   at its deadline whatever is still queued is finished with condition
  *   Shutdown (failure destination, else `undelivered`), on the caller's
  *   thread. Attempts still running finish later on their worker.
+ * - With a durable store (runtime option async_store), accepting an event
+ *   writes it to the store instead of the heap; events come back through
+ *   the store's taker thread and carry `stored`: async_store.c has the
+ *   design, and the four places here that ask for it (done at an end,
+ *   again for a retry or backoff, leave at shutdown, wall-clock age).
  */
 #include "async_int.h"
 

@@ -19,7 +19,10 @@
  *   POST /2015-03-31/functions/{name}/aliases         CreateAlias (201)
  *   GET  /2015-03-31/functions/{name}/aliases         ListAliases
  *   GET|PUT|DELETE /2015-03-31/functions/{name}/aliases/{alias}
- *   PUT|DELETE /2017-10-31/functions/{name}/concurrency, GET /2019-09-30/…
+ *   PUT|DELETE /2017-10-31/functions/{name}/concurrency, GET /2019-09-30/… (reserved)
+ *   PUT (202)|GET|DELETE /2019-09-30/functions/{name}/provisioned-concurrency?Qualifier=
+ *   PUT|POST (update)|GET|DELETE /2019-09-25/functions/{name}/event-invoke-config
+ *        (destinations: function ARNs, or the ARNs of the runtime's queues)
  *   GET  /2016-08-19/account-settings/                GetAccountSettings
  *   POST /2015-03-31/functions                        CreateFunction: refused (the
  *        functions are C code: register them in the host)
@@ -32,8 +35,8 @@
  * within 5 minutes; otherwise 403 (MissingAuthenticationTokenException,
  * UnrecognizedClientException, InvalidSignatureException). no_auth turns
  * the check off, for local use, and the server logs that it did. Bodies
- * over max_body_bytes are refused (413) before they are read; connections
- * and the time each may take are bounded.
+ * over max_body_bytes are refused (413) before they are read; connections,
+ * idle time and the time a body may take to arrive are bounded.
  *
  * Threads: a thread per connection (libmicrohttpd's), at most
  * max_connections; a sync invoke waits on its connection's thread.
