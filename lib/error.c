@@ -102,6 +102,24 @@ int faas__fail(faas_error_detail_t *d, int code, const char *fmt, ...)
 	return code;
 }
 
+int faas_error_set(faas_error_detail_t *d, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	faas__detail_reset(d);
+	if (!d || code == 0)
+		return code;
+	set_code(d, code);
+	if (!fmt) {
+		snprintf(d->message, sizeof(d->message), "%s", faas_strerror(code));
+		return code;
+	}
+	va_start(ap, fmt);
+	vsnprintf(d->message, sizeof(d->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 int faas__fail_validation(faas_error_detail_t *d, const char *value, size_t value_len,
                           const char *field, const char *constraint)
 {

@@ -101,6 +101,33 @@ START_TEST(error_detail_message_is_bounded)
 }
 END_TEST
 
+/* The public setter add-ons use: code, status, name, message; 0 resets. */
+START_TEST(error_set_for_add_ons)
+{
+	faas_error_detail_t d;
+	char big[FAAS_MESSAGE_MAX * 2];
+
+	ck_assert_int_eq(faas_error_set(&d, FAAS_ENOTFOUND, "no %s here", "stream"), FAAS_ENOTFOUND);
+	ck_assert_int_eq(d.code, FAAS_ENOTFOUND);
+	ck_assert_int_eq(d.http_status, 404);
+	ck_assert_str_eq(d.lambda_name, "ResourceNotFoundException");
+	ck_assert_str_eq(d.message, "no stream here");
+	/* a second call replaces the first (unlike the library's first-failure-wins) */
+	ck_assert_int_eq(faas_error_set(&d, FAAS_ETIMEDOUT, NULL), FAAS_ETIMEDOUT);
+	ck_assert_str_eq(d.message, "operation timed out");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	faas_error_set(&d, FAAS_EINVAL, "%s", big);
+	ck_assert_uint_eq(strlen(d.message), FAAS_MESSAGE_MAX - 1);
+	ck_assert_int_eq(faas_error_set(&d, 0, "ignored"), 0);
+	ck_assert_int_eq(d.code, 0);
+	ck_assert_int_eq(d.http_status, 200);
+	ck_assert_ptr_null(d.lambda_name);
+	ck_assert_str_eq(d.message, "");
+	ck_assert_int_eq(faas_error_set(NULL, FAAS_EINVAL, "x"), FAAS_EINVAL);
+}
+END_TEST
+
 START_TEST(error_version_matches_headers)
 {
 	ck_assert_str_eq(faas_version(), FAAS_VERSION_STRING);
@@ -118,6 +145,7 @@ Suite *error_suite(void)
 	tcase_add_test(tc, error_success_and_unknown_codes);
 	tcase_add_test(tc, error_detail_first_failure_wins);
 	tcase_add_test(tc, error_detail_message_is_bounded);
+	tcase_add_test(tc, error_set_for_add_ons);
 	tcase_add_test(tc, error_version_matches_headers);
 	suite_add_tcase(s, tc);
 	return s;

@@ -87,6 +87,16 @@ FAAS_EXTERN const char *faas_error_lambda_name(int code);
 /** HTTP status a code stands for (404, 429, ...); 200 for 0; 500 for unknown codes. */
 FAAS_EXTERN int faas_error_http_status(int code);
 
+/**
+ * Fill @p detail (NULL is fine) as the library's own calls do: the code, its
+ * HTTP status and Lambda name, and the message (printf @p fmt, cut to
+ * FAAS_MESSAGE_MAX; NULL = faas_strerror). Code 0 resets it. For add-ons
+ * and host sources that answer with a faas_error_detail_t.
+ * @return @p code
+ */
+FAAS_EXTERN int faas_error_set(faas_error_detail_t *detail, int code, const char *fmt, ...)
+        FAAS_PRINTF(3, 4);
+
 FAAS_END_DECLS
 
 #endif /* FAAS_ERROR_H */

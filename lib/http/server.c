@@ -335,17 +335,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- the server ------------------------------------------------------------------------- */
 
-static int set_error(faas_error_detail_t *d, int code, const char *msg)
-{
-	if (d) {
-		d->code = code;
-		d->http_status = code ? faas_error_http_status(code) : 200;
-		d->lambda_name = code ? faas_error_lambda_name(code) : NULL;
-		snprintf(d->message, sizeof(d->message), "%s", msg);
-	}
-	return code;
-}
-
 void HTTP_EXPORT faas_http_server_stop(faas_http_server_t *s)
 {
 	if (!s)
@@ -374,27 +363,27 @@ int HTTP_EXPORT faas_http_server_start(faas_runtime_t *rt, const faas_http_optio
 	faas_http_server_t *s;
 	const char *akid, *secret;
 
-	set_error(d, 0, "");
+	faas_error_set(d, 0, NULL);
 	if (!out || !rt)
-		return set_error(d, FAAS_EINVAL, "runtime and out must not be NULL");
+		return faas_error_set(d, FAAS_EINVAL, "runtime and out must not be NULL");
 	*out = NULL;
 	if (!o)
 		o = &def;
 	if (o->version != FAAS_HTTP_OPTIONS_VERSION)
-		return set_error(d, FAAS_EINVAL, "unsupported faas_http_options_t version");
+		return faas_error_set(d, FAAS_EINVAL, "unsupported faas_http_options_t version");
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(o->port);
 	if (inet_pton(AF_INET, o->listen_host ? o->listen_host : "127.0.0.1", &sa.sin_addr) != 1)
-		return set_error(d, FAAS_EINVAL, "listen_host must be an IPv4 address");
+		return faas_error_set(d, FAAS_EINVAL, "listen_host must be an IPv4 address");
 	akid = o->access_key_id ? o->access_key_id : getenv("AWS_ACCESS_KEY_ID");
 	secret = o->secret_access_key ? o->secret_access_key : getenv("AWS_SECRET_ACCESS_KEY");
 	if (!o->no_auth && (!akid || !*akid || !secret || !*secret))
-		return set_error(d, FAAS_EINVAL, "no access key and secret (options or "
+		return faas_error_set(d, FAAS_EINVAL, "no access key and secret (options or "
 		                                 "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), and "
 		                                 "no_auth not set");
 	if (!(s = calloc(1, sizeof(*s))))
-		return set_error(d, FAAS_ENOMEM, "out of memory");
+		return faas_error_set(d, FAAS_ENOMEM, "out of memory");
 	s->rt = rt;
 	s->no_auth = o->no_auth != 0;
 	s->max_body = o->max_body_bytes ? o->max_body_bytes : FAAS_SYNC_REQUEST_MAX;
@@ -404,7 +393,7 @@ int HTTP_EXPORT faas_http_server_start(faas_runtime_t *rt, const faas_http_optio
 	s->log_ud = o->log_user_data;
 	if (!s->no_auth && (!(s->akid = strdup(akid)) || !(s->secret = strdup(secret)))) {
 		faas_http_server_stop(s);
-		return set_error(d, FAAS_ENOMEM, "out of memory");
+		return faas_error_set(d, FAAS_ENOMEM, "out of memory");
 	}
 	s->mhd = MHD_start_daemon(
 	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, o->port, NULL, NULL,
@@ -417,7 +406,7 @@ int HTTP_EXPORT faas_http_server_start(faas_runtime_t *rt, const faas_http_optio
 	        MHD_OPTION_END);
 	if (!s->mhd) {
 		faas_http_server_stop(s);
-		return set_error(d, FAAS_EEXIST, "could not listen there (the port is taken?)");
+		return faas_error_set(d, FAAS_EEXIST, "could not listen there (the port is taken?)");
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : o->port;

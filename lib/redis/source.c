@@ -605,17 +605,6 @@ void rs_close(void *ud)
 
 /* ---- making one ------------------------------------------------------------------------- */
 
-int rs_set_error(faas_error_detail_t *d, int code, const char *fmt, const char *arg)
-{
-	if (d) {
-		d->code = code;
-		d->http_status = faas_error_http_status(code);
-		d->lambda_name = faas_error_lambda_name(code);
-		snprintf(d->message, sizeof(d->message), fmt, arg ? arg : "");
-	}
-	return code;
-}
-
 static char *dup_or(const char *s, const char *def)
 {
 	return s || def ? strdup(s ? s : def) : NULL;
@@ -697,26 +686,21 @@ int rs_src_open(struct rs_src **out, const faas_redis_source_options_t *o, faas_
 	int rc;
 
 	*out = NULL;
-	rs_set_error(d, 0, "%s", NULL);
-	if (d)
-		d->lambda_name = NULL;
+	faas_error_set(d, 0, NULL);
 	if (!o || o->version != FAAS_REDIS_SOURCE_OPTIONS_VERSION)
-		return rs_set_error(d, FAAS_EINVAL, "options missing or of an unknown version%s", NULL);
+		return faas_error_set(d, FAAS_EINVAL, "options missing or of an unknown version");
 	if (!o->stream || !o->stream[0] || !o->group || !o->group[0])
-		return rs_set_error(d, FAAS_EINVAL, "a Redis source needs a stream and a group%s", NULL);
+		return faas_error_set(d, FAAS_EINVAL, "a Redis source needs a stream and a group");
 	if (o->port < 0 || o->port > 65535 || o->database < 0)
-		return rs_set_error(d, FAAS_EINVAL, "port or database out of range%s", NULL);
+		return faas_error_set(d, FAAS_EINVAL, "port or database out of range");
 	if (o->consumer && !o->consumer[0])
-		return rs_set_error(d, FAAS_EINVAL, "the consumer name must not be empty%s", NULL);
+		return faas_error_set(d, FAAS_EINVAL, "the consumer name must not be empty");
 	if ((rc = make_state(&s, o)) != 0) {
 		rs_src_free(s);
-		return rs_set_error(d, rc, "out of memory%s", NULL);
+		return faas_error_set(d, rc, "out of memory");
 	}
 	if ((rc = rs_conn_ensure(&s->rx, rs_report, s)) != 0 || (rc = create_group(s, &s->rx)) != 0) {
-		rs_set_error(d, rc, "Redis at %s: ", s->arn);
-		if (d)
-			snprintf(d->message + strlen(d->message), sizeof(d->message) - strlen(d->message),
-			         "%s", s->last_error);
+		faas_error_set(d, rc, "Redis at %s: %s", s->arn, s->last_error);
 		rs_src_free(s);
 		return rc;
 	}
@@ -733,7 +717,7 @@ int RS_EXPORT faas_redis_source_new(faas_source_t **out, const faas_redis_source
 	int rc;
 
 	if (!out)
-		return rs_set_error(d, FAAS_EINVAL, "out must not be NULL%s", NULL);
+		return faas_error_set(d, FAAS_EINVAL, "out must not be NULL");
 	*out = NULL;
 	if ((rc = rs_src_open(&s, o, d)) != 0)
 		return rc;

@@ -47,7 +47,6 @@ RS_INTERNAL int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms,
 RS_INTERNAL void rs_ack(void *ud, const faas_source_record_t *r);
 RS_INTERNAL void rs_close(void *ud);
 RS_INTERNAL void rs_src_free(struct rs_src *s);
-RS_INTERNAL int rs_set_error(faas_error_detail_t *d, int code, const char *fmt, const char *arg);
 /* State for @p o, connected, its group made: 0 or an error in d (nothing left). */
 RS_INTERNAL int rs_src_open(struct rs_src **out, const faas_redis_source_options_t *o,
                             faas_error_detail_t *d);

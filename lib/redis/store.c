@@ -42,7 +42,7 @@ static int st_put(void *ud, const char *envelope, size_t len, faas_error_detail_
 	freeReplyObject(r);
 	if (rc != 0) {
 		pthread_mutex_lock(&s->lock);
-		rs_set_error(d, rc == FAAS_EAGAIN ? FAAS_ETIMEDOUT : rc, "Redis: %s", s->last_error);
+		faas_error_set(d, rc == FAAS_EAGAIN ? FAAS_ETIMEDOUT : rc, "Redis: %s", s->last_error);
 		pthread_mutex_unlock(&s->lock);
 		return rc == FAAS_EAGAIN ? FAAS_ETIMEDOUT : rc;
 	}
@@ -205,8 +205,7 @@ int RS_EXPORT faas_redis_async_store(faas_runtime_options_t *ro,
 	int rc;
 
 	if (!ro || ro->version != FAAS_RUNTIME_OPTIONS_VERSION)
-		return rs_set_error(d, FAAS_EINVAL, "runtime options (FAAS_RUNTIME_OPTIONS_INIT) "
-		                    "needed%s", NULL);
+		return faas_error_set(d, FAAS_EINVAL, "runtime options (FAAS_RUNTIME_OPTIONS_INIT) needed");
 	if ((rc = rs_src_open(&s, o, d)) != 0)
 		return rc;
 	s->delete_acked = true;
