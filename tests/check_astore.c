@@ -285,6 +285,34 @@ START_TEST(astore_options_and_ownership)
 }
 END_TEST
 
+/* The store's taker thread cannot start: the runtime is not made, the store
+ * is closed once (it was handed over), and the next runtime works. */
+START_TEST(astore_thread_start_failure)
+{
+	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_result_t res = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt = NULL;
+	struct fake f;
+
+	fake_init(&f);
+	ro.async_store = &fake_ops;
+	ro.async_store_user_data = &f;
+	faas__thread_fail_at(2, false); /* 1 is the housekeeping thread */
+	ck_assert_fail(faas_runtime_new(&rt, &ro, &d), d, FAAS_ETHREAD,
+	               "could not start the async store thread");
+	ck_assert_ptr_null(rt);
+	ck_assert_int_eq(f.closed, 1);
+	rt = store_rt(&f, 0.0001);
+	ck_assert_int_eq(event(rt, "f", &res), 0);
+	ck_assert_int_eq(fake_wait(&f, &f.dones, 1), 1);
+	faas_result_clear(&res);
+	faas_runtime_free(rt);
+	ck_assert_int_eq(f.closed, 2);
+	fake_free(&f);
+}
+END_TEST
+
 /* Accepted = stored; a failure is retried through the store (again, the
  * next state), the end forgets it (done). */
 START_TEST(astore_put_again_done)
@@ -464,6 +492,7 @@ Suite *astore_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, astore_options_and_ownership);
+	tcase_add_test(tc, astore_thread_start_failure);
 	tcase_add_test(tc, astore_put_again_done);
 	tcase_add_test(tc, astore_put_fails);
 	tcase_add_test(tc, astore_unknown_and_malformed);
