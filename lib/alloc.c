@@ -75,7 +75,16 @@ void *faas__calloc(size_t n, size_t size)
 		return NULL;
 	if (should_fail())
 		return NULL;
-	p = calloc(n ? n : 1, size ? size : 1);
+	/* small blocks: malloc + memset, which glibc serves from its per-thread
+	 * cache (calloc never is); large ones keep calloc's fresh zero pages */
+	if (n * size <= 1024) {
+		size_t bytes = n * size;
+
+		if ((p = malloc(bytes > 0 ? bytes : 1)) != NULL)
+			memset(p, 0, bytes);
+	} else {
+		p = calloc(n, size);
+	}
 	if (p)
 		atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
 	return p;

@@ -310,10 +310,6 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 		return faas__fail(d, FAAS_EINVAL, "async_delay_scale must be a finite value >= 0");
 	if (!(a = faas__calloc(1, sizeof(*a))))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
-	if (pthread_mutex_init(&a->lock, NULL) != 0) {
-		faas__free(a);
-		return faas__fail(d, FAAS_ENOMEM, NULL);
-	}
 	a->max_queued = o->async_queue_max ? o->async_queue_max : QUEUE_MAX_DEFAULT;
 	a->max_inflight = o->async_max_inflight < 0    ? UINT32_MAX
 	                  : o->async_max_inflight == 0 ? (rt->conc->max / 2 ? rt->conc->max / 2 : 1)
@@ -354,7 +350,6 @@ void faas__async_free(faas_runtime_t *rt)
 		faas__aevent_free(a->heap[i]);
 	faas__astore_free(rt);
 	faas__free(a->heap);
-	pthread_mutex_destroy(&a->lock);
 	faas__free(a);
 	rt->async = NULL;
 }
@@ -418,9 +413,9 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	struct faas_async *a = rt->async;
 
 	ev->due_ns = due;
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	if (a->closed) { /* shutdown emptied the queue meanwhile: this one ends too */
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		if (ev->stored)
 			faas__astore_leave(rt, ev); /* another runtime of the store runs it */
 		else
@@ -432,15 +427,15 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
 	publish_n(a);
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	faas__hk_kick(rt); /* the pump recomputes when it must wake */
 }
 
 static void release_slot(struct faas_async *a)
 {
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	a->inflight--;
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 }
 
 void faas__async_release_slot(struct faas_async *a)
@@ -487,14 +482,15 @@ static void count(faas_runtime_t *rt, _Atomic uint64_t *counter)
 	atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
-static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
-                   json_t *event, uint32_t lineage, char *request_id, faas_error_detail_t *d);
+static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qual,
+                   size_t qual_len, json_t *event, uint32_t lineage, char *request_id,
+                   faas_error_detail_t *d);
 
 /* A record to its destination; false when it could not take it. */
 static bool deliver(faas_runtime_t *rt, const faas_destination_t *dst, json_t *rec, uint32_t lineage)
 {
 	faas_error_detail_t d;
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	struct faas_ident id;
 	char rid[FAAS_REQUEST_ID_SIZE];
 	int rc;
@@ -511,9 +507,9 @@ static bool deliver(faas_runtime_t *rt, const faas_destination_t *dst, json_t *r
 	}
 	faas__detail_reset(&d);
 	if (faas__ident_parse(rt, dst->function, NULL, FAAS_IDENT_INVOKE, &id, &d) != 0 ||
-	    faas__registry_resolve(rt, &id, NULL, true, &res, &d) != 0)
+	    faas__registry_resolve_event(rt, &id, NULL, &res, &d) != 0)
 		return false;
-	rc = enqueue(rt, res.version, id.qual, id.qual ? id.qual_len : 0, rec, lineage, rid, &d);
+	rc = enqueue(rt, &res, id.qual, id.qual ? id.qual_len : 0, rec, lineage, rid, &d);
 	faas__resolved_release(&res);
 	return rc == 0;
 }
@@ -662,9 +658,9 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 	bool ok = false;
 	uint64_t now;
 
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	running_remove(a, inv);
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	ev->attempts++;
 	ev->throttles = 0;
 	if (abandoned) {
@@ -704,12 +700,12 @@ static void watch(faas_runtime_t *rt, uint64_t deadline)
 	struct faas_async *a = rt->async;
 	bool kick = false;
 
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	if (deadline < a->hk_wake) {
 		a->hk_wake = deadline;
 		kick = true;
 	}
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	if (kick)
 		faas__hk_kick(rt);
 }
@@ -796,13 +792,13 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
 	inv->pc = pc;
 	inv->done_cb = attempt_done;
 	inv->done_arg = ev;
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	inv->anext = a->running;
 	inv->aprev = NULL;
 	if (a->running)
 		a->running->aprev = inv;
 	a->running = inv;
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	watch(rt, atomic_load(&inv->deadline_ns)); /* the pump times it out */
 	if ((rc = faas__submit(inv)) != 0) { /* no thread: try again later */
 		int expected = FAAS_INV_RUNNING;
@@ -812,9 +808,9 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
 		faas__pc_unref(inv->pc);
 		inv->pc = NULL;
 		if (mine) {
-			pthread_mutex_lock(&a->lock);
+			faas__lock(&a->lock);
 			running_remove(a, inv);
-			pthread_mutex_unlock(&a->lock);
+			faas__unlock(&a->lock);
 			faas__inv_unref(inv); /* the running list's */
 		}
 		faas__inv_unref(inv); /* the worker's, which never came */
@@ -844,14 +840,14 @@ static void start_due(faas_runtime_t *rt, bool producer)
 		return; /* the loop of faas__async_run_inline goes on */
 	for (;;) {
 		now = faas__clock_mono_ns(&rt->clock);
-		pthread_mutex_lock(&a->lock);
+		faas__lock(&a->lock);
 		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
-			pthread_mutex_unlock(&a->lock);
+			faas__unlock(&a->lock);
 			return;
 		}
 		ev = heap_pop(a);
 		a->inflight++;
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		if (!attempt(rt, ev, now, !producer) && producer)
 			return;
 	}
@@ -874,14 +870,14 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 		return UINT64_MAX;
 	for (;;) { /* attempts past their deadline: timeouts */
 		nlate = 0;
-		pthread_mutex_lock(&a->lock);
+		faas__lock(&a->lock);
 		for (inv = a->running; inv && nlate < 16; inv = inv->anext)
 			if (atomic_load(&inv->deadline_ns) <= now &&
 			    atomic_load(&inv->state) == FAAS_INV_RUNNING) {
 				atomic_fetch_add(&inv->refs, 1);
 				late[nlate++] = inv;
 			}
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		for (i = 0; i < nlate; i++) {
 			int expected = FAAS_INV_RUNNING;
 			if (atomic_compare_exchange_strong(&late[i]->state, &expected, FAAS_INV_ABANDONED))
@@ -892,19 +888,19 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 			break;
 	}
 	for (;;) {
-		pthread_mutex_lock(&a->lock);
+		faas__lock(&a->lock);
 		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
 			next = a->n && !a->closed ? a->heap[0]->due_ns : UINT64_MAX;
 			for (inv = a->running; inv; inv = inv->anext)
 				if (atomic_load(&inv->deadline_ns) < next)
 					next = atomic_load(&inv->deadline_ns);
 			a->hk_wake = next;
-			pthread_mutex_unlock(&a->lock);
+			faas__unlock(&a->lock);
 			break;
 		}
 		ev = heap_pop(a);
 		a->inflight++; /* its slot, until it ends or comes back */
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		attempt(rt, ev, now, true);
 	}
 	return next;
@@ -918,9 +914,9 @@ bool faas__async_busy(faas_runtime_t *rt)
 
 	if (!a)
 		return false;
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	busy = a->inflight > 0 || (!a->closed && a->n && a->heap[0]->due_ns <= now);
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	return busy;
 }
 
@@ -931,9 +927,9 @@ bool faas__async_pending(faas_runtime_t *rt)
 
 	if (!a)
 		return false;
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	any = a->n > 0 || a->inflight > 0;
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	return any;
 }
 
@@ -945,10 +941,10 @@ void faas__async_close(faas_runtime_t *rt)
 	if (!a)
 		return;
 	for (;;) {
-		pthread_mutex_lock(&a->lock);
+		faas__lock(&a->lock);
 		a->closed = true;
 		ev = a->n ? heap_pop(a) : NULL;
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		if (!ev)
 			break;
 		if (ev->stored)
@@ -965,9 +961,9 @@ void faas__async_leave_waiting(faas_runtime_t *rt)
 	struct faas_aevent *ev;
 
 	for (;;) {
-		pthread_mutex_lock(&a->lock);
+		faas__lock(&a->lock);
 		ev = a->n && a->heap[0]->stored ? heap_pop(a) : NULL;
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		if (!ev)
 			break;
 		faas__astore_leave(rt, ev);
@@ -998,8 +994,17 @@ static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
 	a->duplicates++;
 }
 
-/* Inlined into enqueue: the accept path is counted (bench: async-accept). */
-static inline struct faas_aconf *aconf_lookup(faas_runtime_t *rt, struct faas_version *v,
+struct faas_aconf *faas__aconf_locked(const struct faas_entry *e, const char *qual, size_t qual_len)
+{
+	struct faas_eicfg *c = eicfg_find(e, qual, qual_len);
+
+	if (!c)
+		return NULL;
+	atomic_fetch_add(&c->conf->refs, 1);
+	return c->conf;
+}
+
+static struct faas_aconf *aconf_lookup(faas_runtime_t *rt, struct faas_version *v,
                                               const char *qual, size_t qual_len)
 {
 	struct faas_aconf *conf = NULL;
@@ -1028,34 +1033,39 @@ bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)
 {
 	struct faas_async *a = rt->async;
 
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	if (a->closed || a->n + a->inflight >= a->max_queued ||
 	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap)) {
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		return false;
 	}
 	a->heap[a->n++] = ev;
 	heap_up(a, a->n - 1);
 	publish_n(a);
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	faas__hk_kick(rt); /* the pump knows when it is due */
 	return true;
 }
 
-static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual, size_t qual_len,
-                   json_t *event, uint32_t lineage, char *request_id, faas_error_detail_t *d)
+/* res comes from faas__registry_resolve_event: its config moves into the
+ * event (or is dropped with it); its version is referenced again. */
+static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qual,
+                   size_t qual_len, json_t *event, uint32_t lineage, char *request_id,
+                   faas_error_detail_t *d)
 {
 	struct faas_async *a = rt->async;
 	struct faas_aevent *ev = faas__calloc(1, sizeof(*ev));
-	const char *cq = qual ? qual : "$LATEST";
-	size_t cq_len = qual ? qual_len : 7;
 
-	if (!ev)
+	if (!ev) {
+		aconf_unref(res->conf);
+		res->conf = NULL;
 		return faas__fail(d, FAAS_ENOMEM, NULL);
-	/* the config of the qualifier as invoked, as it stands now */
-	ev->conf = aconf_lookup(rt, v, cq, cq_len);
-	faas__version_ref(v);
-	ev->version = v;
+	}
+	/* the config of the qualifier as invoked, as it stood at the resolution */
+	ev->conf = res->conf;
+	res->conf = NULL;
+	faas__version_ref(res->version);
+	ev->version = res->version;
 	ev->event = event ? json_incref(event) : json_null();
 	ev->lineage = lineage;
 	ev->qual_len = qual ? qual_len : 0;
@@ -1070,16 +1080,16 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 		memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE);
 		return faas__astore_put(rt, ev, d);
 	}
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	if (a->closed || atomic_load(&rt->state) == FAAS_RT_SHUTDOWN) {
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		faas__aevent_free(ev);
 		return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
 	}
 	if (a->n + a->inflight >= a->max_queued ||
 	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap)) {
 		bool full = a->n + a->inflight >= a->max_queued;
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		faas__aevent_free(ev);
 		return full ? faas__fail(d, FAAS_EAGAIN,
 		                         "Rate Exceeded. The asynchronous event queue is full (%u events)",
@@ -1095,7 +1105,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE);
 	if (a->dup_every && ++a->dup_counter % a->dup_every == 0)
 		inject_duplicate(a, ev);
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	if (rt->inline_mode) /* no threads: it runs now, unless a handler queued it */
 		faas__async_run_inline(rt);
 	else if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
@@ -1105,11 +1115,11 @@ static int enqueue(faas_runtime_t *rt, struct faas_version *v, const char *qual,
 	return 0;
 }
 
-int faas__async_enqueue(faas_runtime_t *rt, const struct faas_resolved *res,
+int faas__async_enqueue(faas_runtime_t *rt, struct faas_resolved *res,
                         const struct faas_ident *id, json_t *event, uint32_t lineage,
                         char request_id[FAAS_REQUEST_ID_SIZE], faas_error_detail_t *d)
 {
-	return enqueue(rt, res->version, id->qual, id->qual_len, event, lineage, request_id, d);
+	return enqueue(rt, res, id->qual, id->qual_len, event, lineage, request_id, d);
 }
 
 void faas__async_run_inline(faas_runtime_t *rt)
@@ -1125,14 +1135,14 @@ void faas__async_run_inline(faas_runtime_t *rt)
 		struct faas_aevent *ev;
 		uint64_t now = faas__clock_mono_ns(&rt->clock);
 
-		pthread_mutex_lock(&a->lock);
+		faas__lock(&a->lock);
 		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
-			pthread_mutex_unlock(&a->lock);
+			faas__unlock(&a->lock);
 			break;
 		}
 		ev = heap_pop(a);
 		a->inflight++;
-		pthread_mutex_unlock(&a->lock);
+		faas__unlock(&a->lock);
 		attempt(rt, ev, now, true); /* runs it to its end, right here */
 	}
 	faas__current_rt = prev;
@@ -1146,7 +1156,7 @@ json_t *faas__async_metrics(faas_runtime_t *rt)
 
 	if (!a)
 		return json_object();
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	              "DeadLettered", (json_int_t)a->dead_lettered, "RecursiveInvocationsDropped",
 	              (json_int_t)a->recursion_dropped, "DuplicatesInjected",
@@ -1158,7 +1168,7 @@ json_t *faas__async_metrics(faas_runtime_t *rt)
 	              "DestinationDeliveryFailures", (json_int_t)a->delivery_failures, "Undelivered",
 	              (json_int_t)a->undelivered_count, "Queued", (json_int_t)a->n, "InFlight",
 	              (json_int_t)a->inflight);
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	if (o && a->store)
 		json_object_set_new(o, "Store", faas__astore_metrics(rt));
 	return o;

@@ -46,7 +46,7 @@ struct faas_aevent {
 
 struct faas_async {
 	faas_runtime_t *rt;
-	pthread_mutex_t lock;
+	faas_lock_t lock;
 	struct faas_aevent **heap; /* by due_ns */
 	size_t n, cap;
 	struct faas_inv *running; /* attempts in flight (anext/aprev) */

@@ -109,7 +109,7 @@ struct faas_aevent *faas__astore_parse(faas_runtime_t *rt, const faas_async_stor
 	int throttled = 0;
 	json_t *event = NULL;
 	char ident[FAAS_NAME_MAX + 16];
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	struct faas_ident id;
 	struct faas_aevent *ev;
 	int64_t now_wall = faas__clock_wall_ms(&rt->clock);
@@ -263,7 +263,7 @@ static void hold(faas_runtime_t *rt, struct faas_astore *st)
 
 	if (!st->ops.hold)
 		return;
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	cap = a->n + a->inflight;
 	tokens = cap ? faas__malloc(cap * sizeof(*tokens)) : NULL;
 	copy = cap ? faas__malloc(cap * sizeof(*copy)) : NULL;
@@ -277,7 +277,7 @@ static void hold(faas_runtime_t *rt, struct faas_astore *st)
 				memcpy(copy[n++], ev->token, FAAS_ASYNC_TOKEN_MAX);
 		}
 	}
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	for (i = 0; i < n; i++)
 		tokens[i] = copy[i];
 	if (n)
@@ -293,10 +293,10 @@ static size_t room(faas_runtime_t *rt)
 	struct faas_async *a = rt->async;
 	size_t target, have, r;
 
-	pthread_mutex_lock(&a->lock);
+	faas__lock(&a->lock);
 	target = a->max_inflight >= a->max_queued / 2 ? a->max_queued : (size_t)a->max_inflight * 2;
 	have = a->n + a->inflight;
-	pthread_mutex_unlock(&a->lock);
+	faas__unlock(&a->lock);
 	r = target > have ? target - have : 0;
 	return r < TAKE_MAX ? r : TAKE_MAX;
 }

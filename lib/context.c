@@ -117,15 +117,39 @@ void faas__make_utf8(char *s)
 	}
 }
 
+void faas__ctx_set_message(struct faas_context *ctx, const char *msg)
+{
+	ctx->message_lost = false;
+	if (!ctx->message_buf) {
+		if (!*msg)
+			return; /* "" needs no buffer */
+		if (!(ctx->message_buf = faas__malloc(FAAS_RESULT_MESSAGE_MAX))) {
+			ctx->message_lost = true;
+			return;
+		}
+	}
+	snprintf(ctx->message_buf, FAAS_RESULT_MESSAGE_MAX, "%s", msg);
+	faas__make_utf8(ctx->message_buf);
+}
+
+const char *faas__ctx_message(const struct faas_context *ctx)
+{
+	if (ctx->message_buf)
+		return ctx->message_buf;
+	return ctx->message_lost ? "(the error message was lost: out of memory)" : "";
+}
+
 static int vfail(faas_context_t *ctx, bool fatal, const char *type, const char *fmt, va_list ap)
 {
+	char msg[FAAS_RESULT_MESSAGE_MAX];
+
 	if (!ctx)
 		return -1;
 	if (!ctx->failed) { /* the first failure wins */
 		snprintf(ctx->error_type, sizeof(ctx->error_type), "%s", type && *type ? type : "Error");
-		vsnprintf(ctx->error_message, sizeof(ctx->error_message), fmt ? fmt : "", ap);
+		vsnprintf(msg, sizeof(msg), fmt ? fmt : "", ap);
 		faas__make_utf8(ctx->error_type);
-		faas__make_utf8(ctx->error_message);
+		faas__ctx_set_message(ctx, msg);
 		ctx->failed = true;
 	}
 	ctx->fatal |= fatal;

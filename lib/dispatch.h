@@ -100,7 +100,7 @@ struct faas_instance {
 
 /* Warm instances of one version: LIFO under their own mutex. */
 struct faas_instances {
-	pthread_mutex_t lock;
+	faas_lock_t lock;
 	struct faas_instance *warm;
 };
 
@@ -252,7 +252,7 @@ FAAS_INTERNAL int faas__async_init(faas_runtime_t *rt, const faas_runtime_option
                                    faas_error_detail_t *d, bool *store_taken);
 FAAS_INTERNAL void faas__async_free(faas_runtime_t *rt);
 /* Queue an event on res's version (alias already drawn); fills request_id. */
-FAAS_INTERNAL int faas__async_enqueue(faas_runtime_t *rt, const struct faas_resolved *res,
+FAAS_INTERNAL int faas__async_enqueue(faas_runtime_t *rt, struct faas_resolved *res,
                                       const struct faas_ident *id, json_t *event,
                                       uint32_t lineage, char request_id[FAAS_REQUEST_ID_SIZE],
                                       faas_error_detail_t *d);
@@ -297,9 +297,19 @@ struct faas_context {
 	_Atomic bool cancelled;
 	bool failed;
 	bool fatal;
+	/* FAAS_RESULT_MESSAGE_MAX bytes, allocated by the first failure that has
+	 * a message (most invocations never fail: they never pay for it), owned;
+	 * read it through faas__ctx_message() */
+	char *message_buf;
+	bool message_lost; /* no memory for message_buf */
 	char error_type[64];
-	char error_message[FAAS_RESULT_MESSAGE_MAX];
 };
+
+/* Record msg (cut to FAAS_RESULT_MESSAGE_MAX - 1 bytes, made UTF-8) as the
+ * failure's message; without memory for it, faas__ctx_message says so. */
+FAAS_INTERNAL void faas__ctx_set_message(struct faas_context *ctx, const char *msg);
+/* The failure's message: "" when none was given. */
+FAAS_INTERNAL const char *faas__ctx_message(const struct faas_context *ctx);
 
 /*
  * One invocation. Refcounted by its caller and its worker (DESIGN §9.3):

@@ -11,13 +11,7 @@ struct faas_instances *faas__instances_new(void)
 {
 	struct faas_instances *set = faas__calloc(1, sizeof(*set));
 
-	if (!set)
-		return NULL;
-	if (pthread_mutex_init(&set->lock, NULL) != 0) {
-		faas__free(set);
-		return NULL;
-	}
-	return set;
+	return set; /* NULL on ENOMEM; its lock is a zeroed word */
 }
 
 /* SHUTDOWN to the environment's extensions, then to the function. */
@@ -53,7 +47,6 @@ void faas__instances_free(const struct faas_version *v)
 		next = in->next;
 		faas__instance_shutdown(v, in, FAAS_SHUTDOWN_SPINDOWN);
 	}
-	pthread_mutex_destroy(&set->lock);
 	faas__free(set);
 }
 
@@ -61,10 +54,10 @@ void faas__instances_spindown(struct faas_version *v)
 {
 	struct faas_instance *in, *next;
 
-	pthread_mutex_lock(&v->instances->lock);
+	faas__lock(&v->instances->lock);
 	in = v->instances->warm;
 	v->instances->warm = NULL;
-	pthread_mutex_unlock(&v->instances->lock);
+	faas__unlock(&v->instances->lock);
 	for (; in; in = next) {
 		next = in->next;
 		faas__instance_shutdown(v, in, FAAS_SHUTDOWN_SPINDOWN);
@@ -161,11 +154,11 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 	/* a provisioned token: a provisioned environment first */
 	in = FAAS_UNLIKELY(inv->pc != NULL) ? faas__pc_instance_pop(inv->pc) : NULL;
 	if (!in) {
-		pthread_mutex_lock(&set->lock);
+		faas__lock(&set->lock);
 		in = set->warm;
 		if (in)
 			set->warm = in->next;
-		pthread_mutex_unlock(&set->lock);
+		faas__unlock(&set->lock);
 	}
 	*cold = in == NULL;
 	*init_ms = 0;
@@ -196,7 +189,7 @@ uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t kee
 	struct faas_instance **pp, *in, *dead = NULL;
 	uint64_t next = UINT64_MAX;
 
-	pthread_mutex_lock(&set->lock);
+	faas__lock(&set->lock);
 	for (pp = &set->warm; (in = *pp) != NULL;) {
 		if (in->idle_since_ns + keep <= now) {
 			*pp = in->next;
@@ -208,7 +201,7 @@ uint64_t faas__instances_reap(struct faas_version *v, uint64_t now, uint64_t kee
 			next = in->idle_since_ns + keep;
 		pp = &in->next;
 	}
-	pthread_mutex_unlock(&set->lock);
+	faas__unlock(&set->lock);
 	while (dead) {
 		in = dead;
 		dead = in->next;
@@ -232,10 +225,10 @@ void faas__instance_release(struct faas_inv *inv, struct faas_instance *in, uint
 		return;
 	}
 	in->idle_since_ns = now;
-	pthread_mutex_lock(&set->lock);
+	faas__lock(&set->lock);
 	in->next = set->warm;
 	set->warm = in; /* from here on another worker may own it: no more reads */
-	pthread_mutex_unlock(&set->lock);
+	faas__unlock(&set->lock);
 	faas__reap_hint(inv->rt, now + inv->rt->keep_alive_ns);
 }
 
@@ -268,7 +261,7 @@ struct faas_instance *faas__instance_provision(faas_runtime_t *rt, struct faas_v
 		         : inv->ctx.failed     ? inv->ctx.error_type
 		                               : "Runtime.InitError",
 		         inv->init_timed_out ? "init timed out"
-		         : inv->ctx.failed   ? inv->ctx.error_message
+		         : inv->ctx.failed   ? faas__ctx_message(&inv->ctx)
 		                             : "init returned an error");
 	faas__inv_unref(inv);
 	return in;

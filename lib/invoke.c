@@ -11,30 +11,46 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 _Thread_local faas_runtime_t *faas__current_rt;
 /* The invocation whose handler or init runs on this thread, if any. */
 static _Thread_local struct faas_inv *current_inv;
 
 /* ---- request ids ------------------------------------------------------- */
 
-/* "00".."ff": two hex digits per byte in one lookup */
-static const char hex2[513] =
-	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+/* The 16 lowercase hex digits of the 8 bytes of x (in memory order) at out. */
+static inline void hex16(char out[16], uint64_t x)
+{
+#if defined(__SSE2__)
+	__m128i v = _mm_cvtsi64_si128((long long)x), mask = _mm_set1_epi8(0x0f), n;
+
+	/* each byte's high nibble, then its low one; 10-15 get 39 more ('a' - '0' - 10) */
+	n = _mm_unpacklo_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), mask), _mm_and_si128(v, mask));
+	n = _mm_add_epi8(n, _mm_add_epi8(_mm_set1_epi8('0'),
+	                                 _mm_and_si128(_mm_cmpgt_epi8(n, _mm_set1_epi8(9)),
+	                                               _mm_set1_epi8(39))));
+	_mm_storeu_si128((__m128i *)(void *)out, n);
+#else
+	static const char digits[] = "0123456789abcdef";
+	unsigned char b[8];
+	int i;
+
+	memcpy(b, &x, 8);
+	for (i = 0; i < 8; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+#endif
+}
 
 void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 {
 	static _Thread_local uint64_t state;
-	/* where each of the 16 bytes' two digits go in "8-4-4-4-12" */
-	static const unsigned char pos[16] = { 0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34 };
-	uint64_t a, b;
-	int i;
+	char h[32];
+	unsigned char c;
 
 	if (FAAS_UNLIKELY(state == 0)) {
 		struct timespec ts;
@@ -42,16 +58,23 @@ void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 		state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
 		        ((uint64_t)(uintptr_t)&state << 7) ^ ((uint64_t)getpid() << 48);
 	}
-	a = faas__splitmix64(&state);
-	b = faas__splitmix64(&state);
-	a = (a & ~0xf000ull) | 0x4000ull;                         /* version 4 */
-	b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant 10 */
-	for (i = 0; i < 8; i++) {
-		memcpy(out + pos[i], hex2 + 2 * ((a >> (56 - 8 * i)) & 0xff), 2);
-		memcpy(out + pos[i + 8], hex2 + 2 * ((b >> (56 - 8 * i)) & 0xff), 2);
-	}
-	out[8] = out[13] = out[18] = out[23] = '-';
+	hex16(h, faas__splitmix64(&state));
+	hex16(h + 16, faas__splitmix64(&state));
+	/* "8-4-4-4-12" */
+	memcpy(out, h, 8);
+	out[8] = '-';
+	memcpy(out + 9, h + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, h + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, h + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, h + 20, 12);
 	out[36] = '\0';
+	/* version 4; variant 10, its other two bits from the digit the 4 replaces */
+	c = (unsigned char)out[14];
+	out[19] = "89ab"[(c <= '9' ? c - '0' : c - 'a' + 10) & 3];
+	out[14] = '4';
 }
 
 void faas__version_label(uint32_t number, char out[12])
@@ -113,6 +136,7 @@ void faas__inv_unref(struct faas_inv *inv)
 	faas__version_unref(inv->version);
 	faas__fn_unref(inv->fn);
 	faas__free(inv->tail);
+	faas__free(inv->ctx.message_buf);
 	faas__json_text_free(inv->text);
 	faas__free(inv);
 }
@@ -185,7 +209,7 @@ static void set_failure(struct faas_inv *inv, int handler_rc)
 	if (inv->outcome == FAAS_OUT_TIMEOUT) {
 		inv->response = timeout_payload(inv);
 	} else if (ctx->failed) {
-		inv->response = error_object(ctx->error_type, ctx->error_message);
+		inv->response = error_object(ctx->error_type, faas__ctx_message(ctx));
 	} else if (inv->outcome == FAAS_OUT_INIT_ERROR && inv->init_oom) {
 		snprintf(msg, sizeof(msg), "RequestId: %s Error: out of memory", inv->request_id);
 		inv->response = error_object("Runtime.OutOfMemory", msg);
@@ -274,17 +298,21 @@ void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now)
 static int ext_invoke_start(struct faas_inv *inv, const struct faas_instance *in,
                             faas_ext_event_t *ev)
 {
+	char msg[FAAS_RESULT_MESSAGE_MAX];
+
 	memset(ev, 0, sizeof(*ev));
 	ev->function_name = inv->version->fn->name;
 	ev->function_version = inv->version_label;
 	ev->request_id = inv->request_id;
 	ev->invoked_function_arn = faas_context_invoked_function_arn(&inv->ctx);
 	ev->deadline_ms = inv->deadline_wall_ms;
-	if (faas__ext_invoke_start(in->exts, ev, inv->ctx.error_type, sizeof(inv->ctx.error_type),
-	                           inv->ctx.error_message, sizeof(inv->ctx.error_message)) == 0) {
+	msg[0] = '\0';
+	if (faas__ext_invoke_start(in->exts, ev, inv->ctx.error_type, sizeof(inv->ctx.error_type), msg,
+	                           sizeof(msg)) == 0) {
 		inv->post = faas__ext_post_begin(inv->rt, in->exts, ev); /* external ones */
 		return 0;
 	}
+	faas__ctx_set_message(&inv->ctx, msg);
 	inv->ctx.failed = true;
 	return -1;
 }
@@ -626,9 +654,10 @@ static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
 	}
 }
 
+/* request_id: the event's (async attempts), or NULL for a new one */
 static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
                                 const struct faas_ident *id, json_t *event,
-                                const faas_invoke_options_t *o)
+                                const faas_invoke_options_t *o, const char *request_id)
 {
 	struct faas_inv *inv = faas__malloc(sizeof(*inv));
 	uint64_t now;
@@ -640,7 +669,6 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	memset(inv, 0, offsetof(struct faas_inv, ctx));
 	memset(&inv->ctx, 0, offsetof(struct faas_context, error_type));
 	inv->ctx.error_type[0] = '\0';
-	inv->ctx.error_message[0] = '\0';
 	inv->tail = NULL;
 	if (o && o->log_type == FAAS_LOG_TAIL) {
 		if (!(inv->tail = faas__malloc(FAAS_TAIL_MAX + 1))) {
@@ -675,7 +703,10 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	            now + ((uint64_t)rt->init_timeout_ms + inv->version->timeout_ms) * 1000000u);
 	inv->start_wall_ms = faas__clock_wall_ms(&rt->clock);
 	inv->deadline_wall_ms = inv->start_wall_ms + rt->init_timeout_ms + inv->version->timeout_ms;
-	faas__request_id(inv->request_id);
+	if (request_id)
+		memcpy(inv->request_id, request_id, FAAS_REQUEST_ID_SIZE);
+	else
+		faas__request_id(inv->request_id);
 	faas__version_label(inv->version->number, inv->version_label);
 	/* the invoked ARN is formatted on first use (faas_context_invoked_function_arn) */
 	inv->arn[0] = '\0';
@@ -717,7 +748,7 @@ struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v, con
                                  size_t qual_len, json_t *event, const char *request_id,
                                  uint32_t lineage)
 {
-	struct faas_resolved res = { v, v->number };
+	struct faas_resolved res = { v, v->number, NULL };
 	struct faas_ident id;
 	struct faas_inv *inv;
 
@@ -725,11 +756,10 @@ struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v, con
 	id.qual = qual_len ? qual : NULL;
 	id.qual_len = qual_len;
 	faas__version_ref(v); /* the invocation's, as a resolution would give it */
-	if (!(inv = inv_new(rt, &res, &id, event, NULL))) {
+	if (!(inv = inv_new(rt, &res, &id, event, NULL, request_id))) {
 		faas__version_unref(v);
 		return NULL;
 	}
-	memcpy(inv->request_id, request_id, FAAS_REQUEST_ID_SIZE);
 	inv->lineage = lineage;
 	return inv;
 }
@@ -832,7 +862,7 @@ static int admit(faas_runtime_t *rt, const struct faas_resolved *res, const faas
 int faas__admit_now(faas_runtime_t *rt, struct faas_version *v, struct faas_pool **pool,
                     struct faas_pc **pcp, const char **reason)
 {
-	struct faas_resolved res = { v, v->number };
+	struct faas_resolved res = { v, v->number, NULL };
 
 	*pcp = NULL;
 	return admit(rt, &res, NULL, true, pool, pcp, reason);
@@ -854,7 +884,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
                   json_t *event, const faas_invoke_options_t *o, faas_result_t *r)
 {
 	faas_error_detail_t d; /* only its head is reset: the message is written on failure */
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	struct faas_ident id;
 	struct faas_inv *inv;
 	struct faas_pool *pool = NULL;
@@ -881,9 +911,9 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 		r->status_code = 204;
 		return 0;
 	}
-	if ((rc = faas__registry_resolve(rt, &id, o ? o->routing_key : NULL, true, &res, &d)) != 0)
-		return fail_result(r, &d, rc);
 	if (o && o->type == FAAS_INVOKE_EVENT) {
+		if ((rc = faas__registry_resolve_event(rt, &id, o->routing_key, &res, &d)) != 0)
+			return fail_result(r, &d, rc);
 		faas__version_label(res.executed, r->executed_version);
 		rc = faas__async_enqueue(rt, &res, &id, event, lineage, r->request_id, &d);
 		faas__resolved_release(&res);
@@ -897,6 +927,8 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 		r->lineage = lineage;
 		return 0;
 	}
+	if ((rc = faas__registry_resolve(rt, &id, o ? o->routing_key : NULL, true, &res, &d)) != 0)
+		return fail_result(r, &d, rc);
 	if (lineage > FAAS_RECURSION_LIMIT && !res.version->allow_recursion) {
 		faas__resolved_release(&res);
 		faas__fail(&d, FAAS_ERECURSION,
@@ -923,7 +955,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 		inline_telemetry(rt, parent);
 		return throttle_result(r, reason);
 	}
-	if (!(inv = inv_new(rt, &res, &id, event, o))) {
+	if (!(inv = inv_new(rt, &res, &id, event, o, NULL))) {
 		faas__conc_release(rt, pool);
 		faas__pc_unref(pc);
 		faas__resolved_release(&res);

@@ -259,7 +259,7 @@ int faas_mapping_create(faas_runtime_t *rt, faas_source_t *src, const char *func
                         faas_error_detail_t *d)
 {
 	faas_mapping_options_t def = FAAS_MAPPING_OPTIONS_INIT;
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	faas_runtime_t *expected = NULL;
 	struct faas_mapping *m;
 	struct faas_maps *ms;

@@ -236,7 +236,7 @@ bool faas__map_send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 {
 	faas_runtime_t *rt = m->rt;
 	struct faas_maps *ms = atomic_load(&rt->maps);
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	struct faas_pool *pool = NULL;
 	struct faas_pc *pc = NULL;
 	const char *reason = NULL, *why = "PROBLEM: Function not found";

@@ -181,7 +181,7 @@ static size_t filters_get(struct faas_mapping *m, struct map_conf *c)
  * The source hides it at least that long. */
 static uint32_t hold_ms(struct faas_mapping *m)
 {
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	struct faas_ident id;
 	uint32_t window, timeout = 0;
 

@@ -363,7 +363,7 @@ int faas_plugin_load(faas_runtime_t *rt, const char *path, const faas_plugin_opt
 /* Its code is still $LATEST's: the function is the plug-in's to delete. */
 static bool owns_latest(struct faas_plugin *p, const char *name)
 {
-	struct faas_resolved res = { NULL, 0 };
+	struct faas_resolved res = { NULL, 0, NULL };
 	struct faas_ident id;
 	bool mine = false;
 

@@ -13,10 +13,19 @@
 	"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}" \
 	"(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
 
-static bool is_name_char(char c, bool dot_ok)
+/* [a-zA-Z0-9-_] as two 64-bit sets over ASCII: codes 0-63 and 64-127 */
+#define NAME_CHARS_LO ((1ull << '-') | (0x3ffull << '0'))
+#define NAME_CHARS_HI \
+	((0x3ffffffull << ('A' - 64)) | (1ull << ('_' - 64)) | (0x3ffffffull << ('a' - 64)))
+
+/* '.' too when dot_ok; never '\0', so a scan for name characters stops there */
+static inline bool is_name_char(char c, bool dot_ok)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || (dot_ok && c == '.');
+	unsigned char u = (unsigned char)c;
+
+	if (u < 64)
+		return ((NAME_CHARS_LO | (dot_ok ? 1ull << '.' : 0)) >> u) & 1;
+	return u < 128 && ((NAME_CHARS_HI >> (u - 64)) & 1);
 }
 
 static bool all_of(const char *s, size_t len, bool (*pred)(char))
@@ -194,14 +203,15 @@ static int check_explicit(const char *q, faas_error_detail_t *d)
 	return 0;
 }
 
-int faas__ident_parse(const faas_runtime_t *rt, const char *s, const char *explicit_q,
-                      enum faas_ident_mode mode, struct faas_ident *id, faas_error_detail_t *d)
+/* Everything but a bare name: qualifiers, ARNs, and every refusal. */
+static __attribute__((noinline)) int
+ident_parse_full(const faas_runtime_t *rt, const char *s, const char *explicit_q,
+                 enum faas_ident_mode mode, struct faas_ident *id, faas_error_detail_t *d)
 {
 	size_t len, i, max = mode == FAAS_IDENT_INVOKE ? FAAS_IDENT_MAX_INVOKE : FAAS_IDENT_MAX_CONTROL;
 	bool foreign, dot_ok = mode == FAAS_IDENT_INVOKE;
 	int rc;
 
-	memset(id, 0, sizeof(*id));
 	if (!s)
 		return faas__fail(d, FAAS_EINVAL, "function name must not be NULL");
 	len = strlen(s);
@@ -213,17 +223,6 @@ int faas__ident_parse(const faas_runtime_t *rt, const char *s, const char *expli
 		                             max == FAAS_IDENT_MAX_INVOKE
 		                                     ? "Member must have length less than or equal to 170"
 		                                     : "Member must have length less than or equal to 140");
-	/* the common case, a bare name with no explicit qualifier: one pass */
-	if (!(explicit_q && *explicit_q) && len <= FAAS_NAME_MAX) {
-		for (i = 0; i < len && is_name_char(s[i], dot_ok); i++)
-			;
-		if (i == len) {
-			id->name = s;
-			id->name_len = len;
-			id->kind = FAAS_QUAL_NONE;
-			return 0;
-		}
-	}
 	if (locate(rt, s, len, id, &foreign) != 0 || id->name_len == 0 ||
 	    (id->qual && id->qual_len == 0))
 		return faas__fail_validation(d, s, len, "functionName", ARN_PATTERN);
@@ -256,6 +255,28 @@ int faas__ident_parse(const faas_runtime_t *rt, const char *s, const char *expli
 	if (foreign)
 		return faas__fail(d, FAAS_ENOTFOUND, "Function not found: %s", s);
 	return 0;
+}
+
+int faas__ident_parse(const faas_runtime_t *rt, const char *s, const char *explicit_q,
+                      enum faas_ident_mode mode, struct faas_ident *id, faas_error_detail_t *d)
+{
+	bool dot_ok = mode == FAAS_IDENT_INVOKE;
+	size_t i;
+
+	memset(id, 0, sizeof(*id));
+	/* the common case, a bare name with no explicit qualifier: one pass,
+	 * which is also the strlen (a name character is never '\0') */
+	if (FAAS_LIKELY(s && !(explicit_q && *explicit_q))) {
+		for (i = 0; i < FAAS_NAME_MAX && is_name_char(s[i], dot_ok); i++)
+			;
+		if (FAAS_LIKELY(s[i] == '\0' && i > 0)) {
+			id->name = s;
+			id->name_len = i;
+			id->kind = FAAS_QUAL_NONE;
+			return 0;
+		}
+	}
+	return ident_parse_full(rt, s, explicit_q, mode, id, d);
 }
 
 int faas__alias_name_check(const char *alias, faas_error_detail_t *d)

@@ -27,13 +27,11 @@ int faas__registry_new(faas_runtime_t *rt)
 		s->buckets = faas__calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
 		if (!s->buckets) {
 			while (i--) {
-				pthread_mutex_destroy(&r->stripes[i].lock);
 				faas__free(r->stripes[i].buckets);
 			}
 			faas__free(r);
 			return FAAS_ENOMEM;
 		}
-		pthread_mutex_init(&s->lock, NULL);
 		s->nbuckets = INITIAL_BUCKETS;
 		s->prng = rt->seed ^ (i * 0x9e3779b97f4a7c15ull);
 	}
@@ -75,10 +73,40 @@ void faas__registry_free(faas_runtime_t *rt)
 			}
 		}
 		faas__free(s->buckets);
-		pthread_mutex_destroy(&s->lock);
 	}
 	faas__free(r);
 	rt->reg = NULL;
+}
+
+/*
+ * The hash of a function name: names are short (at most 64 bytes), so eight
+ * bytes at a time, the tail in at most two reads, then a 64-bit finaliser so that
+ * the low bits (stripe) and the next ones (bucket) both spread. In memory
+ * only: nothing outside the registry sees it.
+ */
+static inline uint64_t name_hash(const char *name, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w = 0;
+	uint32_t a, b;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	/* the last 1-7 bytes in two reads that may overlap (the length is in h) */
+	if (len >= 4) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + len - 4, 4);
+		w = (uint64_t)a | (uint64_t)b << 32;
+	} else if (len) {
+		w = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16;
+	}
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
 }
 
 struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name, size_t len,
@@ -86,15 +114,15 @@ struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name, size
 {
 	struct faas_stripe *s;
 
-	*hash = faas__hash64(name, len, 0);
+	*hash = name_hash(name, len);
 	s = &rt->reg->stripes[*hash & (FAAS_STRIPES - 1)];
-	pthread_mutex_lock(&s->lock);
+	faas__lock(&s->lock);
 	return s;
 }
 
 void faas__stripe_unlock(struct faas_stripe *s)
 {
-	pthread_mutex_unlock(&s->lock);
+	faas__unlock(&s->lock);
 }
 
 static size_t bucket_of(const struct faas_stripe *s, uint64_t hash)
@@ -196,9 +224,9 @@ size_t faas__registry_count(faas_runtime_t *rt)
 
 	for (i = 0; i < FAAS_STRIPES; i++) {
 		struct faas_stripe *s = &rt->reg->stripes[i];
-		pthread_mutex_lock(&s->lock);
+		faas__lock(&s->lock);
 		n += s->count;
-		pthread_mutex_unlock(&s->lock);
+		faas__unlock(&s->lock);
 	}
 	return n;
 }
@@ -553,9 +581,10 @@ static struct faas_version *pick(faas_runtime_t *rt, struct faas_stripe *s,
 	return NULL;
 }
 
-int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id, const char *key,
-                           bool draw, struct faas_resolved *out, faas_error_detail_t *d)
+static inline int resolve(faas_runtime_t *rt, const struct faas_ident *id, const char *key,
+                          bool draw, bool event, struct faas_resolved *out, faas_error_detail_t *d)
 {
+	struct faas_aconf *conf = NULL;
 	struct faas_version *v = NULL;
 	struct faas_stripe *s;
 	struct faas_entry *e;
@@ -563,14 +592,31 @@ int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id, cons
 
 	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
 	e = faas__entry_find(s, id->name, id->name_len, hash);
-	if (e && (v = pick(rt, s, e, id, key, draw)) != NULL)
+	if (e && (v = pick(rt, s, e, id, key, draw)) != NULL) {
 		faas__version_ref(v);
+		if (event) /* under the same lock: what the event is accepted with */
+			conf = faas__aconf_locked(e, id->qual ? id->qual : "$LATEST",
+			                          id->qual ? id->qual_len : 7);
+	}
 	faas__stripe_unlock(s);
 	if (!v)
 		return faas__fail_fn_not_found(rt, d, id->name, id->name_len, id->qual, id->qual_len);
 	out->version = v;
 	out->executed = v->number;
+	out->conf = conf;
 	return 0;
+}
+
+int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id, const char *key,
+                           bool draw, struct faas_resolved *out, faas_error_detail_t *d)
+{
+	return resolve(rt, id, key, draw, false, out, d);
+}
+
+int faas__registry_resolve_event(faas_runtime_t *rt, const struct faas_ident *id, const char *key,
+                                 struct faas_resolved *out, faas_error_detail_t *d)
+{
+	return resolve(rt, id, key, true, true, out, d);
 }
 
 void faas__resolved_release(struct faas_resolved *r)
@@ -683,13 +729,13 @@ static int collect(faas_runtime_t *rt, bool all, struct faas_version ***out, siz
 
 	for (i = 0; i < FAAS_STRIPES && ok; i++) {
 		struct faas_stripe *s = &rt->reg->stripes[i];
-		pthread_mutex_lock(&s->lock);
+		faas__lock(&s->lock);
 		for (b = 0; b < s->nbuckets && ok; b++) {
 			const struct faas_entry *e;
 			for (e = s->buckets[b]; e && ok; e = e->next)
 				ok = collect_entry(e, all, &arr, &count, &cap);
 		}
-		pthread_mutex_unlock(&s->lock);
+		faas__unlock(&s->lock);
 	}
 	if (!ok) {
 		for (i = 0; i < count; i++)

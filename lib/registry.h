@@ -240,7 +240,7 @@ struct faas_entry {
 };
 
 struct faas_stripe {
-	pthread_mutex_t lock;
+	faas_lock_t lock;
 	struct faas_entry **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
@@ -283,6 +283,9 @@ FAAS_INTERNAL int faas__registry_latest_all(faas_runtime_t *rt, struct faas_vers
 struct faas_resolved {
 	struct faas_version *version;
 	uint32_t executed; /* version number that runs */
+	/* faas__registry_resolve_event only: the event invoke config of the
+	 * qualifier as invoked (NULL: the defaults), referenced */
+	struct faas_aconf *conf;
 };
 
 FAAS_INTERNAL int faas__registry_new(faas_runtime_t *rt);
@@ -291,6 +294,15 @@ FAAS_INTERNAL void faas__registry_free(faas_runtime_t *rt);
 FAAS_INTERNAL int faas__registry_resolve(faas_runtime_t *rt, const struct faas_ident *id,
                                          const char *routing_key, bool draw,
                                          struct faas_resolved *out, faas_error_detail_t *d);
+/* The same, and under the same lock the event invoke config an Event
+ * invocation is accepted with (out->conf; faas__async_enqueue takes it). */
+FAAS_INTERNAL int faas__registry_resolve_event(faas_runtime_t *rt, const struct faas_ident *id,
+                                               const char *routing_key, struct faas_resolved *out,
+                                               faas_error_detail_t *d);
+/* Under the stripe lock (async.c): the event invoke config of e's qualifier
+ * (referenced), or NULL. */
+FAAS_INTERNAL struct faas_aconf *faas__aconf_locked(const struct faas_entry *e, const char *qual,
+                                                    size_t qual_len);
 FAAS_INTERNAL void faas__resolved_release(struct faas_resolved *r);
 FAAS_INTERNAL size_t faas__registry_count(faas_runtime_t *rt);
 /* FAAS_EPRECONDITION with Lambda's RevisionId message. */

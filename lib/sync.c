@@ -35,6 +35,39 @@ void faas__futex_wake(_Atomic uint32_t *word, int n)
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
+/* 0 not known yet, 1 spin, 2 do not: faas__spin_useful() once per process. */
+static _Atomic int lock_spin;
+
+void faas__lock_contended(faas_lock_t *l)
+{
+	int spin = atomic_load_explicit(&lock_spin, memory_order_relaxed);
+	int i;
+
+	if (spin == 0) {
+		spin = faas__spin_useful() ? 1 : 2;
+		atomic_store_explicit(&lock_spin, spin, memory_order_relaxed);
+	}
+	/* the holder is running on another CPU: its section is short */
+	for (i = 0; spin == 1 && i < 100; i++) {
+		uint32_t free_word = 0;
+
+		faas__cpu_relax();
+		if (atomic_load_explicit(&l->word, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_weak_explicit(&l->word, &free_word, 1, memory_order_acquire,
+		                                          memory_order_relaxed))
+			return;
+	}
+	/* Mark it contended; whoever releases it then wakes one sleeper. Taken
+	 * this way the word stays 2 even if nobody else sleeps: one spare wake. */
+	while (atomic_exchange_explicit(&l->word, 2, memory_order_acquire) != 0)
+		faas__futex_wait(&l->word, 2, 0);
+}
+
+void faas__unlock_wake(faas_lock_t *l)
+{
+	faas__futex_wake(&l->word, 1);
+}
+
 bool faas__spin_useful(void)
 {
 	const char *preload = getenv("LD_PRELOAD");

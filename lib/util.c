@@ -3,15 +3,6 @@
  */
 #include "faas_int.h"
 
-uint64_t faas__splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 uint64_t faas__hash64(const void *data, size_t len, uint64_t seed)
 {
 	/* FNV-1a over the bytes, then a splitmix finaliser for avalanche. */

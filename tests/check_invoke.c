@@ -538,6 +538,32 @@ START_TEST(invoke_request_ids_unique)
 }
 END_TEST
 
+/* Every random position takes every digit (the variant all four of its
+ * values): no digit is stuck or drawn from too few bits. 3,000 ids leave a
+ * chance below 1e-80 of missing a digit by luck. */
+START_TEST(request_id_digits_cover)
+{
+	char id[FAAS_REQUEST_ID_SIZE];
+	unsigned seen[36] = { 0 };
+	int i, p;
+
+	for (i = 0; i < 3000; i++) {
+		faas__request_id(id);
+		ck_assert_msg(is_uuid4(id), "request id %s", id);
+		for (p = 0; p < 36; p++)
+			if (id[p] != '-')
+				seen[p] |= 1u << (id[p] <= '9' ? id[p] - '0' : id[p] - 'a' + 10);
+	}
+	for (p = 0; p < 36; p++) {
+		unsigned want = p == 8 || p == 13 || p == 18 || p == 23 ? 0
+		                : p == 14                               ? 1u << 4
+		                : p == 19                               ? 0xf00u
+		                                                        : 0xffffu;
+		ck_assert_msg(seen[p] == want, "position %d saw digits %#x", p, seen[p]);
+	}
+}
+END_TEST
+
 Suite *invoke_suite(void)
 {
 	Suite *s = suite_create("invoke");
@@ -552,6 +578,7 @@ Suite *invoke_suite(void)
 	tcase_add_test(tc, invoke_log_tail_and_sink);
 	tcase_add_test(tc, invoke_log_tail_keeps_last_4k);
 	tcase_add_test(tc, invoke_request_ids_unique);
+	tcase_add_test(tc, request_id_digits_cover);
 	tcase_add_test(tc, invoke_log_fd_and_base64_tail);
 	suite_add_tcase(s, tc);
 	return s;
