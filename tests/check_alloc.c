@@ -46,6 +46,62 @@ START_TEST(alloc_sticky_failure_fails_everything_after)
 }
 END_TEST
 
+/* Small blocks come from malloc + memset, large ones from calloc: both zeroed. */
+START_TEST(alloc_calloc_zeroes_small_and_large)
+{
+	static const size_t sizes[] = { 1, 100, 1024, 1025, 100000 };
+	size_t i, j;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *p = faas__malloc(sizes[i]);
+		memset(p, 0xa5, sizes[i]);
+		faas__free(p); /* so that the next block may well be this dirty one */
+		p = faas__calloc(sizes[i], 1);
+		ck_assert_ptr_nonnull(p);
+		for (j = 0; j < sizes[i]; j++)
+			ck_assert_uint_eq(p[j], 0);
+		faas__free(p);
+	}
+	ck_assert_ptr_nonnull(faas__calloc(0, 0)); /* a block all the same, as before */
+	faas__free(faas__calloc(0, 0));
+}
+END_TEST
+
+/* The word lock: four threads, each adding 1 a hundred thousand times to a
+ * plain counter under it; a lost update would show in the total. */
+struct locked_counter {
+	faas_lock_t lock;
+	long n;
+};
+
+static void *count_under_lock(void *arg)
+{
+	struct locked_counter *c = arg;
+	int i;
+
+	for (i = 0; i < 100000; i++) {
+		faas__lock(&c->lock);
+		c->n++;
+		faas__unlock(&c->lock);
+	}
+	return NULL;
+}
+
+START_TEST(word_lock_excludes)
+{
+	struct locked_counter c = { { 0 }, 0 };
+	pthread_t t[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, count_under_lock, &c), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(c.n, 400000);
+	ck_assert_uint_eq(atomic_load(&c.lock.word), 0); /* free, nobody left marked asleep */
+}
+END_TEST
+
 static void *probe_thread(void *arg)
 {
 	int *out = arg;
@@ -92,6 +148,8 @@ Suite *alloc_suite(void)
 
 	tcase_add_test(tc, alloc_calloc_rejects_overflow);
 	tcase_add_test(tc, alloc_fail_at_nth_then_recovers);
+	tcase_add_test(tc, alloc_calloc_zeroes_small_and_large);
+	tcase_add_test(tc, word_lock_excludes);
 	tcase_add_test(tc, alloc_sticky_failure_fails_everything_after);
 	tcase_add_test(tc, thread_hook_names_and_masks_signals);
 	tcase_add_test(tc, thread_hook_fails_on_request);

@@ -168,6 +168,54 @@ static int bare_failure(faas_context_t *ctx, json_t *event, json_t **response, v
 	return 42;
 }
 
+/* The message buffer cannot be had: the first failure still counts. */
+static int failing_without_memory(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)response;
+	(void)ud;
+	faas__alloc_fail_at(1, false); /* the message buffer's allocation */
+	faas_context_fail(ctx, "ValueError", "bad id %d", 7);
+	faas_context_fail(ctx, "Other", "a second failure: not the one reported");
+	return -1;
+}
+
+/* A failure with an empty message needs no buffer at all. */
+static int failing_quietly(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	(void)event;
+	(void)response;
+	(void)ud;
+	faas__alloc_fail_at(1, true); /* any allocation from here fails... */
+	faas_context_fail(ctx, "Quiet", NULL);
+	faas__alloc_fail_at(0, false); /* ...until the handler returns */
+	return -1;
+}
+
+START_TEST(invoke_failure_message_without_memory)
+{
+	faas_runtime_options_t o = t_options();
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+
+	o.inline_mode = 1; /* the handler's thread is this one: nothing else allocates meanwhile */
+	rt = t_runtime_with(&o);
+	t_create_fn(rt, "oom", failing_without_memory, NULL);
+	t_create_fn(rt, "quiet", failing_quietly, NULL);
+	ck_assert_int_eq(faas_invoke(rt, "oom", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "ValueError");
+	ck_assert_str_eq(t_jstr(r.payload, "errorMessage"),
+	                 "(the error message was lost: out of memory)");
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_invoke(rt, "quiet", NULL, NULL, &r), 0);
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Quiet");
+	ck_assert_str_eq(t_jstr(r.payload, "errorMessage"), "");
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(invoke_function_errors)
 {
 	faas_runtime_options_t o = t_options();
@@ -572,6 +620,7 @@ Suite *invoke_suite(void)
 	tcase_add_test(tc, invoke_sync_returns_response);
 	tcase_add_test(tc, invoke_context_describes_the_call);
 	tcase_add_test(tc, invoke_function_errors);
+	tcase_add_test(tc, invoke_failure_message_without_memory);
 	tcase_add_test(tc, invoke_json_text);
 	tcase_add_test(tc, invoke_api_errors);
 	tcase_add_test(tc, invoke_dry_run_validates_only);
