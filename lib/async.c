@@ -828,7 +828,7 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
  */
 /* Inline mode: the runtime whose events this thread is running (attempts
  * run right here, so one that ends must not start the next inside itself). */
-static _Thread_local faas_runtime_t *inline_pumping;
+static FAAS_TLS faas_runtime_t *inline_pumping;
 
 static void start_due(faas_runtime_t *rt, bool producer)
 {

@@ -417,7 +417,7 @@ static inline faas_ext_status_t faas__outcome_status(enum faas_outcome o)
 }
 
 /* The runtime a library thread (or an inline handler) is running for. */
-extern _Thread_local faas_runtime_t *faas__current_rt;
+extern FAAS_TLS faas_runtime_t *faas__current_rt;
 
 /* ---- workers (pool.c) -------------------------------------------------- */
 

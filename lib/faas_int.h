@@ -30,6 +30,11 @@
 #endif
 
 #define FAAS_INTERNAL __attribute__((visibility("hidden")))
+/* Thread-locals of the library: initial-exec, so that libfaas.so reaches
+ * them at a fixed offset from the thread pointer, as an executable does,
+ * instead of through __tls_get_addr (they are a few words: glibc's static
+ * TLS reserve covers them even when libfaas.so is dlopen()ed). */
+#define FAAS_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 #define FAAS_UNUSED(x) ((void)(x))
 #define FAAS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FAAS_UNLIKELY(x) __builtin_expect(!!(x), 0)

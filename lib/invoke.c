@@ -15,9 +15,9 @@
 #include <emmintrin.h>
 #endif
 
-_Thread_local faas_runtime_t *faas__current_rt;
+FAAS_TLS faas_runtime_t *faas__current_rt;
 /* The invocation whose handler or init runs on this thread, if any. */
-static _Thread_local struct faas_inv *current_inv;
+static FAAS_TLS struct faas_inv *current_inv;
 
 /* ---- request ids ------------------------------------------------------- */
 
@@ -48,7 +48,7 @@ static inline void hex16(char out[16], uint64_t x)
 
 void faas__request_id(char out[FAAS_REQUEST_ID_SIZE])
 {
-	static _Thread_local uint64_t state;
+	static FAAS_TLS uint64_t state;
 	char h[32];
 	unsigned char c;
 
@@ -1065,8 +1065,10 @@ void faas_result_clear(faas_result_t *r)
 	if (!r)
 		return;
 	json_decref(r->payload);
-	faas__free(r->log_tail);
-	faas__free(r->log_tail_base64);
-	faas__json_text_free(r->payload_text);
+	if (FAAS_UNLIKELY(r->log_tail || r->log_tail_base64 || r->payload_text)) {
+		faas__free(r->log_tail);
+		faas__free(r->log_tail_base64);
+		faas__json_text_free(r->payload_text);
+	}
 	result_reset(r);
 }

@@ -48,7 +48,7 @@ static _Atomic unsigned next_stripe;
 
 static struct faas_mcell *cell_of(struct faas_version *v)
 {
-	static _Thread_local unsigned stripe = UINT32_MAX;
+	static FAAS_TLS unsigned stripe = UINT32_MAX;
 	struct faas_metrics *m = atomic_load_explicit(&v->metrics, memory_order_acquire), *fresh;
 
 	if (FAAS_UNLIKELY(!m)) {

@@ -41,7 +41,7 @@ struct faas_plugin {
 	char path[];
 };
 
-static _Thread_local struct faas_plugin *loading;
+static FAAS_TLS struct faas_plugin *loading;
 
 struct faas_plugin *faas__plugin_current(void)
 {

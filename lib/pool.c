@@ -149,7 +149,7 @@ static bool wait_mail(struct faas_worker *w)
 /* The worker this thread is while it finishes an invocation from the idle
  * stack: an async attempt's continuation runs destinations, which may
  * invoke synchronously and wait; that call must not be handed to itself. */
-static _Thread_local struct faas_worker *finishing;
+static FAAS_TLS struct faas_worker *finishing;
 
 static void *worker_main(void *arg)
 {
