@@ -54,7 +54,11 @@ FAAS_EXTERN void faas_context_log(faas_context_t *ctx, const char *fmt, ...) FAA
  * Describe the function error the handler is about to return:
  * `return faas_context_fail(ctx, "ValueError", "bad id %d", id);`
  * gives the caller {"errorMessage":"bad id 7","errorType":"ValueError",
- * "stackTrace":[]}. @return -1, for use as the handler's return value.
+ * "stackTrace":[]}. The first call of an invocation wins; the message is
+ * cut to FAAS_RESULT_MESSAGE_MAX - 1 bytes. Its buffer is allocated on the
+ * first failure: without memory for it the type is kept and the message
+ * reads "(the error message was lost: out of memory)".
+ * @return -1, for use as the handler's return value.
  */
 FAAS_EXTERN int faas_context_fail(faas_context_t *ctx, const char *error_type, const char *fmt, ...)
         FAAS_PRINTF(3, 4);
