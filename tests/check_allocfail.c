@@ -285,6 +285,180 @@ static int op_manifest(faas_runtime_t *rt, faas_error_detail_t *d)
 	return rc;
 }
 
+static void setup_event_config(faas_runtime_t *rt)
+{
+	faas_error_detail_t d;
+
+	setup_full(rt);
+	ck_assert_ok(op_event_config(rt, &d), d);
+}
+
+static int op_event_config_get(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	json_t *j = (json_t *)&j;
+	int rc = faas_function_get_event_invoke_config(rt, "f", "live", &j, d);
+
+	ck_assert(rc == 0 ? j != NULL : j == NULL);
+	json_decref(j);
+	return rc;
+}
+
+/* Queues: a failed call leaves the queue as it was (no message half sent,
+ * none made invisible by a receive that could not hand it over). */
+static void queue_counts(faas_runtime_t *rt, uint64_t *visible, uint64_t *in_flight)
+{
+	faas_queue_counts(faas_queue_find(rt, "q"), visible, in_flight);
+}
+
+static int op_queue_send(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	json_t *attrs = json_pack("{s:{s:s,s:s}}", "k", "DataType", "String", "StringValue", "v");
+	uint64_t v0, f0, v1, f1;
+	char id[FAAS_REQUEST_ID_SIZE];
+	int rc;
+
+	queue_counts(rt, &v0, &f0);
+	rc = faas_queue_send(faas_queue_find(rt, "q"), "hello", 5, attrs, id, d);
+	queue_counts(rt, &v1, &f1);
+	ck_assert_uint_eq(v1, rc == 0 ? v0 + 1 : v0);
+	ck_assert_uint_eq(f1, f0);
+	json_decref(attrs);
+	return rc;
+}
+
+static void setup_queue_message(faas_runtime_t *rt)
+{
+	faas_error_detail_t d;
+	int i;
+
+	setup_queue(rt);
+	for (i = 0; i < 3; i++) /* one per receive the sweep may make on this runtime */
+		ck_assert_ok(op_queue_send(rt, &d), d);
+}
+
+static int op_queue_receive(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_queue_message_t m[1];
+	uint64_t v0, f0, v1, f1;
+	size_t n = 0;
+	int rc;
+
+	queue_counts(rt, &v0, &f0);
+	rc = faas_queue_receive(faas_queue_find(rt, "q"), 1, 30000, m, &n, d);
+	queue_counts(rt, &v1, &f1);
+	if (rc != 0) {
+		ck_assert_uint_eq(n, 0);
+		ck_assert_uint_eq(v1, v0);
+		ck_assert_uint_eq(f1, f0);
+		return rc;
+	}
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(m[0].body, "hello");
+	ck_assert_uint_eq(v1, v0 - 1);
+	faas_queue_message_clear(&m[0]);
+	return 0;
+}
+
+static void setup_stream(faas_runtime_t *rt)
+{
+	faas_stream_t *st;
+
+	setup_full(rt);
+	ck_assert_int_eq(faas_stream_create(rt, "s", NULL, &st, NULL), 0);
+}
+
+static int op_stream_put(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_stream_t *st = faas_stream_find(rt, "s");
+	char seq[FAAS_STREAM_SEQ_MAX];
+	uint64_t before = faas_stream_shard_records(st, 0);
+	uint32_t shard = 0;
+	int rc = faas_stream_put(st, "pk", "data", 4, &shard, seq, d);
+
+	ck_assert_uint_eq(faas_stream_shard_records(st, shard), rc == 0 ? before + 1 : before);
+	return rc;
+}
+
+static int op_metrics_json(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	json_t *j = (json_t *)&j;
+	int rc;
+
+	t_settle(rt);
+	rc = faas_metrics_json(rt, &j, d);
+	ck_assert(rc == 0 ? j != NULL : j == NULL);
+	json_decref(j);
+	return rc;
+}
+
+static int op_metrics_prometheus(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	char *text = (char *)&text;
+	int rc = faas_metrics_prometheus(rt, &text, d);
+
+	ck_assert(rc == 0 ? text != NULL : text == NULL);
+	free(text);
+	return rc;
+}
+
+/* Metrics exist once something ran. */
+static void setup_invoked(faas_runtime_t *rt)
+{
+	faas_result_t r = FAAS_RESULT_INIT;
+
+	setup_full(rt);
+	ck_assert_int_eq(faas_invoke(rt, "f:live", NULL, NULL, &r), 0);
+	faas_result_clear(&r);
+	t_settle(rt);
+}
+
+static void ext_noop(const faas_ext_event_t *ev, void *ud)
+{
+	(void)ev;
+	(void)ud;
+}
+
+/* rt->exts stays an (empty) set once an extension has come and gone: start
+ * from there, so that the op's register + unregister leave the count as it was. */
+static void setup_ext(faas_runtime_t *rt)
+{
+	faas_extension_t x = FAAS_EXTENSION_INIT;
+	uint32_t id;
+
+	setup_full(rt);
+	x.name = "before";
+	x.events = FAAS_EXT_INVOKE;
+	x.on_invoke_end = ext_noop;
+	ck_assert_int_eq(faas_extension_register(rt, &x, &id, NULL), 0);
+	ck_assert_int_eq(faas_extension_unregister(rt, id, NULL), 0);
+}
+
+/* An in-process extension, then an invocation that calls it. */
+static int op_extension_register(faas_runtime_t *rt, faas_error_detail_t *d)
+{
+	faas_extension_t x = FAAS_EXTENSION_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	uint32_t id = 0;
+	int rc;
+
+	x.name = "sweep";
+	x.events = FAAS_EXT_INIT | FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN;
+	x.on_init_done = ext_noop;
+	x.on_invoke_end = ext_noop;
+	x.on_shutdown = ext_noop;
+	if ((rc = faas_extension_register(rt, &x, &id, d)) != 0)
+		return rc;
+	rc = check_invoke_rc(faas_invoke(rt, "f", NULL, NULL, &r), &r);
+	if (rc != 0) {
+		snprintf(d->message, sizeof(d->message), "%s", r.message);
+		d->code = r.code;
+	}
+	faas_result_clear(&r);
+	t_settle(rt);
+	faas_extension_unregister(rt, id, NULL); /* so that the sweep may register it again */
+	return rc;
+}
+
 struct sweep_case {
 	const char *name;
 	void (*setup)(faas_runtime_t *rt);
@@ -320,6 +494,13 @@ static const struct sweep_case cases[] = {
 	{ "invoke-inline", setup_full, op_invoke, false, true, true },
 	{ "invoke-json-tail", setup_full, op_invoke_json_tail, false, true, false },
 	{ "invoke-json-tail-inline", setup_full, op_invoke_json_tail, false, true, true },
+	{ "event-config-get", setup_event_config, op_event_config_get, false, false, false }, /* jansson only */
+	{ "queue-send", setup_queue, op_queue_send, false, true, false },
+	{ "queue-receive", setup_queue_message, op_queue_receive, false, true, false },
+	{ "stream-put", setup_stream, op_stream_put, false, true, false },
+	{ "metrics-json", setup_invoked, op_metrics_json, false, true, false },
+	{ "metrics-prometheus", setup_invoked, op_metrics_prometheus, false, true, false },
+	{ "extension-register", setup_ext, op_extension_register, false, true, false },
 };
 
 /* Everything observable about the registry, as text. */
