@@ -360,21 +360,6 @@ int faas_plugin_load(faas_runtime_t *rt, const char *path, const faas_plugin_opt
 	return 0;
 }
 
-/* Its code is still $LATEST's: the function is the plug-in's to delete. */
-static bool owns_latest(struct faas_plugin *p, const char *name)
-{
-	struct faas_resolved res = { NULL, 0, NULL };
-	struct faas_ident id;
-	bool mine = false;
-
-	if (faas__ident_parse(p->rt, name, "$LATEST", FAAS_IDENT_CONTROL, &id, NULL) == 0 &&
-	    faas__registry_resolve(p->rt, &id, NULL, false, &res, NULL) == 0) {
-		mine = res.version->code && res.version->code->plugin == p;
-		faas__resolved_release(&res);
-	}
-	return mine;
-}
-
 int faas_plugin_unload(faas_plugin_t *p, uint32_t wait_ms, faas_error_detail_t *d)
 {
 	uint64_t deadline;
@@ -385,9 +370,10 @@ int faas_plugin_unload(faas_plugin_t *p, uint32_t wait_ms, faas_error_detail_t *
 		return faas__fail(d, FAAS_EINVAL, "plugin must not be NULL or unloaded already");
 	if (faas__current_rt == p->rt)
 		return faas__fail(d, FAAS_EDEADLK, "a plug-in cannot be unloaded from a runtime thread");
+	/* the functions whose $LATEST is still its code (not those swapped to
+	 * another plug-in since, even while this runs) */
 	for (i = 0; i < p->nregs; i++)
-		if (owns_latest(p, p->regs[i].name))
-			faas_function_delete(p->rt, p->regs[i].name, NULL, NULL);
+		faas__function_delete_owned(p->rt, p->regs[i].name, p);
 	p->closed_handle = true;
 	deadline = faas__real_mono_ns() + (uint64_t)wait_ms * 1000000u;
 	/* the versions go on the housekeeping thread once in-flight calls end */

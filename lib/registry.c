@@ -515,13 +515,37 @@ static int delete_version(faas_runtime_t *rt, const struct faas_ident *id, faas_
 	return rc;
 }
 
+/* The whole function; with owner, only while $LATEST's code is that
+ * plug-in's (checked under the same lock as the unlink: a swap that gives
+ * $LATEST to another plug-in meanwhile keeps the function). */
+static int delete_function(faas_runtime_t *rt, const struct faas_ident *id,
+                           const struct faas_plugin *owner, faas_error_detail_t *d)
+{
+	struct faas_stripe *s;
+	struct faas_entry *e;
+	uint64_t hash;
+	bool theirs = false;
+
+	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
+	e = faas__entry_find(s, id->name, id->name_len, hash);
+	if (e && owner && !(e->latest->code && e->latest->code->plugin == owner))
+		theirs = true;
+	else if (e)
+		entry_unlink(s, e);
+	faas__stripe_unlock(s);
+	if (!e)
+		return faas__fail_fn_not_found(rt, d, id->name, id->name_len, NULL, 0);
+	if (theirs)
+		return faas__fail(d, FAAS_EPRECONDITION, "$LATEST is another plug-in's code now");
+	faas__conc_function_gone(rt, e->fn);
+	entry_free(rt, e);
+	return 0;
+}
+
 int faas_function_delete(faas_runtime_t *rt, const char *name, const char *qualifier,
                          faas_error_detail_t *d)
 {
 	struct faas_ident id;
-	struct faas_stripe *s;
-	struct faas_entry *e;
-	uint64_t hash;
 	int rc;
 
 	if ((rc = faas__api_begin(rt, d)) != 0 ||
@@ -541,16 +565,18 @@ int faas_function_delete(faas_runtime_t *rt, const char *name, const char *quali
 	case FAAS_QUAL_NONE:
 		break;
 	}
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
-	if (e)
-		entry_unlink(s, e);
-	faas__stripe_unlock(s);
-	if (!e)
-		return faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
-	faas__conc_function_gone(rt, e->fn);
-	entry_free(rt, e);
-	return 0;
+	return delete_function(rt, &id, NULL, d);
+}
+
+int faas__function_delete_owned(faas_runtime_t *rt, const char *name,
+                                const struct faas_plugin *owner)
+{
+	struct faas_ident id;
+	int rc;
+
+	if ((rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, NULL)) != 0)
+		return rc;
+	return delete_function(rt, &id, owner, NULL);
 }
 
 /* ---- resolve ----------------------------------------------------------- */

@@ -92,6 +92,10 @@ struct faas_code {
 /* plugin.c: the plug-in whose functions this thread is creating (a new
  * reference), or NULL; and the release of one (the last closes it). */
 FAAS_INTERNAL struct faas_plugin *faas__plugin_current(void);
+/* Delete function name if its $LATEST runs owner's code, atomically with
+ * the check: 0, FAAS_ENOTFOUND, or FAAS_EPRECONDITION (another's now). */
+FAAS_INTERNAL int faas__function_delete_owned(faas_runtime_t *rt, const char *name,
+                                              const struct faas_plugin *owner);
 FAAS_INTERNAL void faas__plugin_unref(struct faas_plugin *p);
 /* For the manifest: open a plug-in without calling an init (FAAS_ENOTFOUND,
  * FAAS_EINVAL as faas_plugin_load), look up a symbol, make it this thread's
