@@ -301,6 +301,36 @@ static size_t room(faas_runtime_t *rt)
 	return r < TAKE_MAX ? r : TAKE_MAX;
 }
 
+/*
+ * An envelope no runtime can run (not an object, a bad field): with an
+ * `async_undelivered` callback it gets the envelope as the record's
+ * requestPayload (condition "MalformedEnvelope", the store's token in
+ * requestContext.storeToken), so it is not lost; either way the store then
+ * forgets it (kept, it would come back at every take) and StoreMalformed
+ * counts it. false: no memory for the record (the store keeps it).
+ */
+static bool hand_over_malformed(faas_runtime_t *rt, const faas_async_stored_t *got)
+{
+	struct faas_async *a = rt->async;
+	const char *rid = json_string_value(json_object_get(got->envelope, "requestId"));
+	char ts[32];
+	json_t *rec;
+
+	if (!a->undelivered)
+		return true;
+	faas__format_iso_ms(faas__clock_wall_ms(&rt->clock), ts, sizeof(ts));
+	rec = json_pack("{s:s,s:s,s:{s:s?,s:n,s:s,s:i,s:s},s:O?}", "version", "1.0", "timestamp", ts,
+	                "requestContext", "requestId", rid, "functionArn", "condition",
+	                "MalformedEnvelope", "approximateInvokeCount", 0, "storeToken", got->token,
+	                "requestPayload", got->envelope);
+	if (!rec)
+		return false;
+	a->undelivered(rec, a->undelivered_ud);
+	json_decref(rec);
+	atomic_fetch_add_explicit(&a->undelivered_count, 1, memory_order_relaxed);
+	return true;
+}
+
 static void *taker_main(void *arg)
 {
 	faas_runtime_t *rt = arg;
@@ -335,10 +365,11 @@ static void *taker_main(void *arg)
 		for (i = 0; i < n && i < max; i++) {
 			bool bad = false;
 			struct faas_aevent *ev = faas__astore_parse(rt, &got[i], &bad);
+			bool handed = bad && hand_over_malformed(rt, &got[i]);
 			json_decref(got[i].envelope);
-			if (!ev) { /* not runnable here: malformed (dropped) or another host's */
+			if (!ev) { /* not runnable here: malformed or another host's */
 				atomic_fetch_add(bad ? &st->bad : &st->unknown, 1);
-				if (bad)
+				if (handed)
 					st->ops.done(st->ud, got[i].token);
 				continue;
 			}

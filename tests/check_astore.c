@@ -383,6 +383,63 @@ START_TEST(astore_put_fails)
 }
 END_TEST
 
+/* async_undelivered: the records it got, as text, in order */
+static pthread_mutex_t undelivered_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *undelivered_text[4];
+static int undelivered_n;
+
+static void on_undelivered(json_t *rec, void *ud)
+{
+	(void)ud;
+	pthread_mutex_lock(&undelivered_lock);
+	if (undelivered_n < 4) {
+		json_t *c = json_deep_copy(rec);
+		json_object_del(c, "timestamp");
+		undelivered_text[undelivered_n++] = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(c);
+	}
+	pthread_mutex_unlock(&undelivered_lock);
+}
+
+/* A malformed envelope with an undelivered callback: handed over (the
+ * envelope as requestPayload), then forgotten by the store. */
+START_TEST(astore_malformed_handed_to_undelivered)
+{
+	faas_runtime_options_t ro = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_error_detail_t d;
+	struct fake f;
+	faas_runtime_t *rt;
+	char want[256];
+
+	fake_init(&f);
+	pthread_mutex_lock(&f.lock);
+	fake_add(&f, "{\"v\":1,\"requestId\":\"r9\"}", 25);
+	fake_add(&f, "[not json", 9);
+	pthread_mutex_unlock(&f.lock);
+	ro.async_store = &fake_ops;
+	ro.async_store_user_data = &f;
+	ro.async_undelivered = on_undelivered;
+	ck_assert_ok(faas_runtime_new(&rt, &ro, &d), d);
+	ck_assert_int_eq(fake_wait(&f, &f.dones, 2), 2);
+	ck_assert_int_eq(fake_get(&f, &f.n), 0);
+	ck_assert_int_eq(store_metric(rt, "StoreMalformed"), 2);
+	faas_runtime_free(rt);
+	ck_assert_int_eq(undelivered_n, 2);
+	snprintf(want, sizeof(want),
+	         "{\"requestContext\":{\"approximateInvokeCount\":0,\"condition\":\"MalformedEnvelope\","
+	         "\"functionArn\":null,\"requestId\":\"r9\",\"storeToken\":\"%s\"},"
+	         "\"requestPayload\":{\"requestId\":\"r9\",\"v\":1},\"version\":\"1.0\"}",
+	         "t0"); /* the fake's first token */
+	ck_assert_str_eq(undelivered_text[0], want);
+	ck_assert_ptr_nonnull(strstr(undelivered_text[1], "\"requestId\":null"));
+	ck_assert_ptr_nonnull(strstr(undelivered_text[1], "\"requestPayload\":\"not an envelope\""));
+	for (int i = 0; i < undelivered_n; i++)
+		free(undelivered_text[i]);
+	undelivered_n = 0;
+	fake_free(&f);
+}
+END_TEST
+
 /* What this runtime cannot run: another host's function stays in the
  * store; a malformed envelope is dropped (done), counted. */
 START_TEST(astore_unknown_and_malformed)
@@ -496,6 +553,7 @@ Suite *astore_suite(void)
 	tcase_add_test(tc, astore_put_again_done);
 	tcase_add_test(tc, astore_put_fails);
 	tcase_add_test(tc, astore_unknown_and_malformed);
+	tcase_add_test(tc, astore_malformed_handed_to_undelivered);
 	tcase_add_test(tc, astore_shutdown_leaves_waiting);
 	tcase_add_test(tc, astore_again_fails_kept_here);
 	tcase_add_test(tc, astore_again_conflict);

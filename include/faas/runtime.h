@@ -75,7 +75,11 @@ typedef struct faas_runtime_options {
 	uint32_t max_async_request_bytes; /**< Event payload limit on JSON text; 0 = 1048576 */
 	/** Receives, with no destination to take it, the invocation record of an
 	 *  event still queued at shutdown (condition "Shutdown") or one a destination
-	 *  could not take ("DestinationDeliveryFailed"). Runs like a destination. */
+	 *  could not take ("DestinationDeliveryFailed"); with an async_store, an
+	 *  envelope taken from it that no runtime can run ("MalformedEnvelope": the
+	 *  envelope as requestPayload, the store's token as
+	 *  requestContext.storeToken; the store then forgets it). Runs like a
+	 *  destination. */
 	void (*async_undelivered)(json_t *record, void *user_data);
 	void *async_undelivered_user_data;
 	uint32_t async_duplicate_every; /**< testing aid: every Nth accepted event is delivered
