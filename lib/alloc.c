@@ -78,9 +78,9 @@ void *faas__calloc(size_t n, size_t size)
 	/* small blocks: malloc + memset, which glibc serves from its per-thread
 	 * cache (calloc never is); large ones keep calloc's fresh zero pages */
 	if (n * size <= 1024) {
-		size_t bytes = n * size;
+		size_t bytes = (n ? n : 1) * (size ? size : 1); /* as calloc(n ? n : 1, …) gave */
 
-		if ((p = malloc(bytes > 0 ? bytes : 1)) != NULL)
+		if ((p = malloc(bytes)) != NULL)
 			memset(p, 0, bytes);
 	} else {
 		p = calloc(n, size);

@@ -98,7 +98,7 @@ struct faas_instance {
 	struct faas_instance *next;
 };
 
-/* Warm instances of one version: LIFO under their own mutex. */
+/* Warm instances of one version: LIFO under their own word lock. */
 struct faas_instances {
 	faas_lock_t lock;
 	struct faas_instance *warm;

@@ -34,7 +34,11 @@
  * them at a fixed offset from the thread pointer, as an executable does,
  * instead of through __tls_get_addr (they are a few words: glibc's static
  * TLS reserve covers them even when libfaas.so is dlopen()ed). */
+#if defined(__GLIBC__)
 #define FAAS_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+#else /* musl, for one, refuses to dlopen() a library with initial-exec TLS */
+#define FAAS_TLS _Thread_local
+#endif
 #define FAAS_UNUSED(x) ((void)(x))
 #define FAAS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FAAS_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -103,6 +107,9 @@ typedef struct {
 } faas_lock_t;
 
 FAAS_INTERNAL void faas__lock_contended(faas_lock_t *l);
+/* Whether contended takers spin first (runtime creation says, from
+ * faas__spin_useful(); until then they do not). */
+FAAS_INTERNAL void faas__lock_spin_set(bool spin);
 FAAS_INTERNAL void faas__unlock_wake(faas_lock_t *l);
 
 static inline void faas__lock(faas_lock_t *l)

@@ -664,8 +664,8 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 
 	if (!inv)
 		return NULL;
-	/* Zero what needs it, not the context's message buffers (half a KB):
-	 * an empty string is all they need. */
+	/* Zero what needs it, not the context's error type buffer: an empty
+	 * string is all it needs (the message buffer is allocated on failure). */
 	memset(inv, 0, offsetof(struct faas_inv, ctx));
 	memset(&inv->ctx, 0, offsetof(struct faas_context, error_type));
 	inv->ctx.error_type[0] = '\0';

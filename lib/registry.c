@@ -1,7 +1,7 @@
 /*
  * libfaas — the function registry: name table, functions, versions.
  *
- * DESIGN §9.6: 64 mutex stripes over immutable refcounted objects. Writers
+ * DESIGN §9.6: 64 lock stripes (faas_lock_t) over immutable refcounted objects. Writers
  * validate and build outside the lock and swap pointers under it; readers
  * lock one stripe, find, take a reference, unlock. Objects are released
  * only after the stripe lock is dropped, so user_data_free never runs with

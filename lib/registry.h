@@ -220,7 +220,7 @@ FAAS_INTERNAL bool faas__routing_pick_secondary(const struct faas_alias *a, uint
 
 /*
  * The name table: FAAS_STRIPES independent hash tables, each under its own
- * mutex; a name's hash picks the stripe and then the bucket. An entry and
+ * word lock (faas_lock_t); a name's hash picks the stripe and then the bucket. An entry and
  * everything it points to belong to its stripe: read or change them only
  * with the stripe lock held, and take references on what must outlive the
  * lock. Never hold two stripe locks at once.

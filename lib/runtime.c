@@ -103,6 +103,8 @@ static int size_runtime(faas_runtime_t *rt, const faas_runtime_options_t *o, faa
 	wp->idle_ms = o->worker_idle_ms ? o->worker_idle_ms : 10000;
 	wp->stack_size = o->worker_stack_size;
 	wp->spin = !o->inline_mode && faas__spin_useful();
+	if (!o->inline_mode)
+		faas__lock_spin_set(wp->spin); /* the word locks' too: same machine, same verdict */
 	wp->spin_ns = 20000; /* a few sleeping hand-offs' worth: short work never sleeps */
 	return faas__conc_init(rt->conc, max, umin) == 0 ? 0 : faas__fail(d, FAAS_ENOMEM, NULL);
 }

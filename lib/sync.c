@@ -35,20 +35,21 @@ void faas__futex_wake(_Atomic uint32_t *word, int n)
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-/* 0 not known yet, 1 spin, 2 do not: faas__spin_useful() once per process. */
-static _Atomic int lock_spin;
+/* Set at runtime creation (no getenv here, racing a host's setenv). */
+static _Atomic bool lock_spin;
+
+void faas__lock_spin_set(bool spin)
+{
+	atomic_store_explicit(&lock_spin, spin, memory_order_relaxed);
+}
 
 void faas__lock_contended(faas_lock_t *l)
 {
-	int spin = atomic_load_explicit(&lock_spin, memory_order_relaxed);
+	bool spin = atomic_load_explicit(&lock_spin, memory_order_relaxed);
 	int i;
 
-	if (spin == 0) {
-		spin = faas__spin_useful() ? 1 : 2;
-		atomic_store_explicit(&lock_spin, spin, memory_order_relaxed);
-	}
 	/* the holder is running on another CPU: its section is short */
-	for (i = 0; spin == 1 && i < 100; i++) {
+	for (i = 0; spin && i < 100; i++) {
 		uint32_t free_word = 0;
 
 		faas__cpu_relax();
