@@ -278,13 +278,21 @@ static void check_response_size(struct faas_inv *inv)
  * (which allowed for a cold start) looks again. */
 void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now)
 {
-	atomic_store(&inv->deadline_ns, now + (uint64_t)inv->timeout_ms * 1000000u);
+	uint64_t deadline = now + (uint64_t)inv->timeout_ms * 1000000u;
+
+	atomic_store(&inv->deadline_ns, deadline);
 	/* wall time from the monotonic one: one clock read less per invocation */
 	inv->deadline_wall_ms = inv->start_wall_ms + (int64_t)((now - inv->start_ns) / 1000000u) +
 	                        inv->timeout_ms;
-	atomic_fetch_add(&inv->wake, 1);
-	if (atomic_load(&inv->sleeping))
+	/* A caller asleep until after the new deadline must plan again. One
+	 * that wakes sooner (it sleeps at most a timeout at a time, so a caller
+	 * that slept before the handler started always does) reads the deadline
+	 * then: no syscall here. seq_cst with wait_for(), which reads the
+	 * deadline again after publishing when it means to wake. */
+	if (atomic_load(&inv->sleeping) && deadline < atomic_load(&inv->sleep_until)) {
+		atomic_fetch_add(&inv->wake, 1);
 		faas__futex_wake(&inv->wake, 1);
+	}
 	if (FAAS_UNLIKELY(inv->done_cb != NULL)) { /* async, batches: housekeeping is the watchdog */
 		if (inv->done_cb == faas__batch_done)
 			faas__mappings_deadline(inv->rt, atomic_load(&inv->deadline_ns));
@@ -586,6 +594,7 @@ static bool wait_for(struct faas_inv *inv)
 {
 	faas_runtime_t *rt = inv->rt;
 	bool virt = rt->clock.kind == FAAS_CLOCK_VIRTUAL, timed_out = false;
+	uint64_t timeout_ns = (uint64_t)inv->timeout_ms * 1000000u;
 	int expected;
 
 	if (!virt && spin_for_result(inv))
@@ -597,8 +606,9 @@ static bool wait_for(struct faas_inv *inv)
 		uint32_t w = atomic_load_explicit(&inv->wake, memory_order_acquire);
 		if (atomic_load_explicit(&inv->state, memory_order_acquire) == FAAS_INV_DONE)
 			break;
-		uint64_t deadline = atomic_load(&inv->deadline_ns);
-		if (faas__clock_mono_ns(&rt->clock) >= deadline) {
+		uint64_t deadline = atomic_load(&inv->deadline_ns), until = 0;
+		uint64_t now = faas__clock_mono_ns(&rt->clock);
+		if (now >= deadline) {
 			expected = FAAS_INV_RUNNING;
 			if (atomic_compare_exchange_strong(&inv->state, &expected, FAAS_INV_ABANDONED)) {
 				atomic_store_explicit(&inv->ctx.cancelled, true, memory_order_release);
@@ -606,10 +616,18 @@ static bool wait_for(struct faas_inv *inv)
 			}
 			break;
 		}
+		/* At most one timeout at a time: the deadline the handler's start
+		 * sets is never sooner, so moving it costs no wake (a long init
+		 * costs a wake per timeout). The virtual clock wakes us itself. */
+		if (!virt)
+			until = deadline - now > timeout_ns ? now + timeout_ns : deadline;
+		atomic_store(&inv->sleep_until, until);
 		atomic_store(&inv->sleeping, true);
 		if (atomic_load(&inv->state) == FAAS_INV_DONE)
 			break;
-		faas__futex_wait(&inv->wake, w, virt ? 0 : deadline);
+		if (atomic_load(&inv->deadline_ns) < until)
+			continue; /* moved sooner meanwhile: plan again */
+		faas__futex_wait(&inv->wake, w, until);
 	}
 	if (virt)
 		faas__vwait_remove(rt, &inv->vw);
@@ -682,6 +700,7 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	atomic_init(&inv->state, FAAS_INV_RUNNING);
 	atomic_init(&inv->wake, 0);
 	atomic_init(&inv->sleeping, false);
+	atomic_init(&inv->sleep_until, 0);
 	atomic_init(&inv->ctx.cancelled, false);
 	inv->rt = rt;
 	inv->version = res->version; /* the resolution's reference moves here */

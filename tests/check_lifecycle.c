@@ -95,6 +95,61 @@ START_TEST(timeout_real_clock_bounds)
 }
 END_TEST
 
+/* An init of 300 ms (real time: what is tested is the real-clock wait). */
+static int slow_init(faas_context_t *ctx, void **state, void *ud)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+
+	(void)ctx;
+	(void)state;
+	(void)ud;
+	while (nanosleep(&ts, &ts) == -1)
+		;
+	return 0;
+}
+
+/* The caller sleeps at most a timeout at a time, so the deadline the
+ * handler's start sets needs no wake: after an init three times as long as
+ * the timeout, a quick handler still succeeds, and a slow one times out a
+ * timeout after its start — never before, and not much later. */
+START_TEST(timeout_real_clock_after_a_long_init)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t c = t_config(NULL);
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	struct latch l;
+	uint64_t t0, t1;
+
+	o.min_timeout_ms = 50;
+	rt = t_runtime_with(&o);
+	c.init = slow_init;
+	c.timeout_ms = 100;
+	ck_assert_ok(faas_function_create(rt, "quick", &c, &d), d);
+	ck_assert_int_eq(faas_invoke(rt, "quick", NULL, NULL, &r), 0);
+	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_NONE);
+	ck_assert(r.init_duration_ms >= 300.0);
+	faas_result_clear(&r);
+
+	latch_init(&l);
+	l.until_cancelled = true;
+	c.handler = t_latch_handler;
+	c.user_data = &l;
+	ck_assert_ok(faas_function_create(rt, "slow", &c, &d), d);
+	t0 = faas__real_mono_ns();
+	ck_assert_int_eq(faas_invoke(rt, "slow", NULL, NULL, &r), 0);
+	t1 = faas__real_mono_ns();
+	ck_assert_uint_ge(t1 - t0, 400u * 1000000u);  /* init, then the whole timeout */
+	ck_assert_uint_lt(t1 - t0, 5000u * 1000000u); /* generous upper bound */
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
+	faas_result_clear(&r);
+	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
 /* A handler that outlives its deadline and then writes a response: no
  * caller memory may be touched (ASan checks this test). */
 START_TEST(timeout_late_handler_touches_nothing)
@@ -893,6 +948,7 @@ Suite *lifecycle_suite(void)
 
 	tcase_add_test(tc, timeout_virtual_clock_exact);
 	tcase_add_test(tc, timeout_real_clock_bounds);
+	tcase_add_test(tc, timeout_real_clock_after_a_long_init);
 	tcase_add_test(tc, timeout_late_handler_touches_nothing);
 	tcase_add_test(tc, instances_init_once_and_reuse);
 	tcase_add_test(tc, instances_one_invocation_each);
