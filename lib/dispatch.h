@@ -427,8 +427,8 @@ extern FAAS_TLS faas_runtime_t *faas__current_rt;
 struct faas_worker;
 
 struct faas_workers {
-	pthread_mutex_t lock; /* idle stack, thread count, stopping */
-	pthread_cond_t exited;
+	faas_lock_t lock; /* idle stack, thread count, stopping */
+	_Atomic uint32_t exits; /* futex word: bumped by every worker that exits */
 	struct faas_worker **idle; /* LIFO */
 	size_t nidle;
 	/* Exited workers' structs, reused by the next start and freed only by
@@ -453,6 +453,9 @@ FAAS_INTERNAL int faas__workers_init(faas_runtime_t *rt);
 /* Hand an admitted invocation to an idle worker or a new one. */
 FAAS_INTERNAL int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv);
 FAAS_INTERNAL int faas__workers_start_min(faas_runtime_t *rt);
+/* Housekeeping: retire the workers idle for worker_idle_ms at real time
+ * @p now; returns when the next one is due (UINT64_MAX: none idle). */
+FAAS_INTERNAL uint64_t faas__workers_retire(faas_runtime_t *rt, uint64_t now);
 /* Stop every worker: idle ones at once, busy ones after their invocation.
  * Waits up to wait_ms (real) for them; returns how many still run. */
 FAAS_INTERNAL uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms);
@@ -555,6 +558,9 @@ FAAS_INTERNAL long faas__hk_pending(faas_runtime_t *rt);
 /* Whether housekeeping has caught up with the runtime clock's `now`. */
 FAAS_INTERNAL bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now);
 FAAS_INTERNAL void faas__hk_kick(faas_runtime_t *rt);
+/* A worker went idle and would retire at real time @p due: kicks the
+ * housekeeping thread only if it means to sleep past that. */
+FAAS_INTERNAL void faas__hk_retire_hint(faas_runtime_t *rt, uint64_t due);
 /* A housekeeping thread runs (not inline mode, not shut down). */
 FAAS_INTERNAL bool faas__hk_alive(faas_runtime_t *rt);
 

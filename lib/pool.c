@@ -12,10 +12,13 @@
  *   there is no queue for sync work. With more than one usable CPU one
  *   idle worker spins briefly on its mailbox before sleeping (and yields
  *   while it does), so a quick next call skips the futex wake.
- * - A worker idle for worker_idle_ms of real time retires: it removes
- *   itself from the idle stack under the same lock dispatchers use to claim
- *   it, so a claimed worker never exits with mail in its box. min_workers
- *   never retire.
+ * - A worker idle for worker_idle_ms of real time retires. Idle workers
+ *   sleep with no timeout (a futex wait with one arms a kernel timer, at
+ *   every hand-off); the housekeeping thread retires them: it takes the
+ *   oldest off the idle stack under the same lock dispatchers use to claim
+ *   them and posts RETIRE, so a claimed worker never exits with mail in its
+ *   box. A worker going idle tells housekeeping only when it would retire
+ *   before housekeeping means to wake. min_workers never retire.
  * - Shutdown: `stopping` is set, every idle worker gets the STOP sentinel;
  *   busy ones exit after their invocation. Threads are detached and hold a
  *   reference on the runtime core, so a handler that never returns keeps
@@ -27,9 +30,10 @@
  */
 #include "dispatch.h"
 
-#include <time.h>
+#include <limits.h>
 
 #define STOP ((struct faas_inv *)(uintptr_t)1)
+#define RETIRE ((struct faas_inv *)(uintptr_t)2)
 
 struct faas_worker {
 	faas_runtime_t *rt;
@@ -37,6 +41,7 @@ struct faas_worker {
 	_Atomic uint32_t futex;
 	_Atomic bool sleeping; /* in futex_wait, or about to be: posters must wake it */
 	bool permanent;
+	uint64_t idle_since_ns; /* real clock; under the pool lock while on the idle stack */
 	struct faas_worker *next_spare;
 };
 
@@ -45,14 +50,7 @@ int faas__workers_init(faas_runtime_t *rt)
 	struct faas_workers *wp = rt->workers;
 
 	wp->idle = faas__calloc(wp->max, sizeof(*wp->idle));
-	if (!wp->idle)
-		return FAAS_ENOMEM;
-	if (pthread_mutex_init(&wp->lock, NULL) != 0) {
-		faas__free(wp->idle);
-		return FAAS_ENOMEM;
-	}
-	pthread_cond_init(&wp->exited, NULL);
-	return 0;
+	return wp->idle ? 0 : FAAS_ENOMEM; /* the lock and `exits` are zeroed words */
 }
 
 /* counted: nthreads was already lowered (when it retired from the idle stack) */
@@ -63,13 +61,14 @@ static void worker_exit(struct faas_worker *w, bool counted)
 
 	/* Nothing of the runtime is touched after the core reference goes:
 	 * faas_runtime_free waits for exited threads to drop theirs. */
-	pthread_mutex_lock(&wp->lock);
+	faas__lock(&wp->lock);
 	if (!counted)
 		wp->nthreads--;
 	w->next_spare = wp->spare; /* never freed here: see `spare` */
 	wp->spare = w;
-	pthread_cond_broadcast(&wp->exited);
-	pthread_mutex_unlock(&wp->lock);
+	faas__unlock(&wp->lock);
+	atomic_fetch_add(&wp->exits, 1); /* after the count: see faas__workers_stop */
+	faas__futex_wake(&wp->exits, INT_MAX);
 	faas__rt_core_unref(rt);
 }
 
@@ -110,39 +109,23 @@ static bool spin_for_mail(struct faas_worker *w)
 	return atomic_load_explicit(&w->mail, memory_order_acquire) != NULL;
 }
 
-/* Wait for mail; false when the worker should retire. */
-static bool wait_mail(struct faas_worker *w)
+/* Wait for mail (an invocation, STOP or RETIRE), with no timeout. */
+static void wait_mail(struct faas_worker *w)
 {
-	struct faas_workers *wp = w->rt->workers;
-	uint64_t deadline = w->permanent ? 0 : faas__real_mono_ns() + (uint64_t)wp->idle_ms * 1000000u;
-	bool woken;
-
 	if (spin_for_mail(w))
-		return true;
+		return;
 	for (;;) {
 		uint32_t seen = atomic_load_explicit(&w->futex, memory_order_acquire);
 		if (atomic_load_explicit(&w->mail, memory_order_acquire))
-			return true;
+			return;
 		/* seq_cst with post(): it sees us sleeping, or we see its mail */
 		atomic_store(&w->sleeping, true);
 		if (atomic_load(&w->mail)) {
 			atomic_store(&w->sleeping, false);
-			return true;
+			return;
 		}
-		woken = faas__futex_wait(&w->futex, seen, deadline);
+		faas__futex_wait(&w->futex, seen, 0);
 		atomic_store(&w->sleeping, false);
-		if (woken)
-			continue;
-		pthread_mutex_lock(&wp->lock);
-		if (!atomic_load(&w->mail) && unlink_idle(wp, w)) {
-			/* same critical section: a dispatcher that finds no idle worker
-			 * may start a thread in its place at once (DESIGN 9.1) */
-			wp->nthreads--;
-			pthread_mutex_unlock(&wp->lock);
-			return false;
-		}
-		pthread_mutex_unlock(&wp->lock);
-		deadline = 0; /* claimed meanwhile: the mail is on its way */
 	}
 }
 
@@ -157,25 +140,32 @@ static void *worker_main(void *arg)
 	struct faas_workers *wp = w->rt->workers;
 	struct faas_inv *inv;
 	bool idle, retired = false;
+	uint64_t now;
 
 	faas__current_rt = w->rt;
 	for (;;) {
 		inv = atomic_exchange_explicit(&w->mail, NULL, memory_order_acquire);
 		if (inv == STOP)
 			break;
+		if (inv == RETIRE) { /* housekeeping took it off the idle stack, counted */
+			retired = true;
+			break;
+		}
 		if (!inv) {
-			if (!wait_mail(w)) {
-				retired = true;
-				break;
-			}
+			wait_mail(w);
 			continue;
 		}
 		faas__inv_run(inv);
-		pthread_mutex_lock(&wp->lock);
+		now = w->permanent ? 0 : faas__real_mono_ns();
+		faas__lock(&wp->lock);
 		idle = !wp->stopping;
-		if (idle)
+		if (idle) {
+			w->idle_since_ns = now;
 			wp->idle[wp->nidle++] = w; /* idle before the token is free */
-		pthread_mutex_unlock(&wp->lock);
+		}
+		faas__unlock(&wp->lock);
+		if (idle && !w->permanent)
+			faas__hk_retire_hint(w->rt, now + (uint64_t)wp->idle_ms * 1000000u);
 		finishing = idle ? w : NULL;
 		faas__inv_complete(inv); /* an async attempt's continuation may invoke */
 		finishing = NULL;
@@ -218,10 +208,10 @@ static struct faas_worker *worker_new(faas_runtime_t *rt, struct faas_inv *inv, 
 	struct faas_workers *wp = rt->workers;
 	struct faas_worker *w;
 
-	pthread_mutex_lock(&wp->lock);
+	faas__lock(&wp->lock);
 	if ((w = wp->spare))
 		wp->spare = w->next_spare;
-	pthread_mutex_unlock(&wp->lock);
+	faas__unlock(&wp->lock);
 	if (!w) {
 		if (!(w = faas__malloc(sizeof(*w))))
 			return NULL;
@@ -240,10 +230,10 @@ static void worker_discard(struct faas_workers *wp, struct faas_worker *w)
 {
 	if (!w)
 		return;
-	pthread_mutex_lock(&wp->lock);
+	faas__lock(&wp->lock);
 	w->next_spare = wp->spare;
 	wp->spare = w;
-	pthread_mutex_unlock(&wp->lock);
+	faas__unlock(&wp->lock);
 }
 
 int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
@@ -254,7 +244,7 @@ int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
 
 	bool take = true;
 
-	pthread_mutex_lock(&wp->lock);
+	faas__lock(&wp->lock);
 	if (FAAS_UNLIKELY(finishing != NULL) && !inv->done_cb && wp->nidle &&
 	    wp->idle[wp->nidle - 1] == finishing) {
 		/* a sync call from this very worker: another one, or a new one */
@@ -267,27 +257,58 @@ int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
 	}
 	if (wp->nidle && take) {
 		w = wp->idle[--wp->nidle];
-		pthread_mutex_unlock(&wp->lock);
+		faas__unlock(&wp->lock);
 		post(w, inv);
 		return 0;
 	}
 	if (wp->stopping || wp->nthreads >= wp->max) {
 		/* cannot happen while tokens bound the threads; refuse rather than overrun */
-		pthread_mutex_unlock(&wp->lock);
+		faas__unlock(&wp->lock);
 		return wp->stopping ? FAAS_ESHUTDOWN : FAAS_EINTERNAL;
 	}
 	wp->nthreads++;
-	pthread_mutex_unlock(&wp->lock);
+	faas__unlock(&wp->lock);
 	if (!(w = worker_new(rt, inv, false))) {
 		rc = FAAS_ENOMEM;
 	} else if ((rc = start(rt, w)) == 0) {
 		return 0;
 	}
 	worker_discard(wp, w);
-	pthread_mutex_lock(&wp->lock);
+	faas__lock(&wp->lock);
 	wp->nthreads--;
-	pthread_mutex_unlock(&wp->lock);
+	faas__unlock(&wp->lock);
 	return rc;
+}
+
+uint64_t faas__workers_retire(faas_runtime_t *rt, uint64_t now)
+{
+	struct faas_workers *wp = rt->workers;
+	uint64_t idle_ns = (uint64_t)wp->idle_ms * 1000000u, next = UINT64_MAX;
+	size_t i = 0;
+
+	if (!wp->idle)
+		return UINT64_MAX;
+	faas__lock(&wp->lock);
+	/* from the bottom of the stack: the longest idle first */
+	while (i < wp->nidle && !wp->stopping) {
+		struct faas_worker *w = wp->idle[i];
+		if (w->permanent) {
+			i++;
+			continue;
+		}
+		if (w->idle_since_ns + idle_ns > now) {
+			next = w->idle_since_ns + idle_ns; /* those above went idle later */
+			break;
+		}
+		memmove(&wp->idle[i], &wp->idle[i + 1], (wp->nidle - i - 1) * sizeof(w));
+		wp->nidle--;
+		/* same critical section: a dispatcher that finds no idle worker may
+		 * start a thread in its place at once (DESIGN 9.1) */
+		wp->nthreads--;
+		post(w, RETIRE); /* it sleeps with no timeout: nothing else wakes it */
+	}
+	faas__unlock(&wp->lock);
+	return next;
 }
 
 int faas__workers_start_min(faas_runtime_t *rt)
@@ -300,15 +321,15 @@ int faas__workers_start_min(faas_runtime_t *rt)
 	for (i = 0; i < wp->min; i++) {
 		if (!(w = worker_new(rt, NULL, true)))
 			return FAAS_ENOMEM;
-		pthread_mutex_lock(&wp->lock);
+		faas__lock(&wp->lock);
 		wp->nthreads++;
 		wp->idle[wp->nidle++] = w;
-		pthread_mutex_unlock(&wp->lock);
+		faas__unlock(&wp->lock);
 		if ((rc = start(rt, w)) != 0) {
-			pthread_mutex_lock(&wp->lock);
+			faas__lock(&wp->lock);
 			wp->nthreads--;
 			unlink_idle(wp, w);
-			pthread_mutex_unlock(&wp->lock);
+			faas__unlock(&wp->lock);
 			worker_discard(wp, w);
 			return rc;
 		}
@@ -319,27 +340,29 @@ int faas__workers_start_min(faas_runtime_t *rt)
 uint32_t faas__workers_stop(faas_runtime_t *rt, uint32_t wait_ms)
 {
 	struct faas_workers *wp = rt->workers;
-	struct timespec ts;
+	uint64_t deadline = faas__real_mono_ns() + (uint64_t)wait_ms * 1000000u;
 	uint32_t left, busy;
 
-	pthread_mutex_lock(&wp->lock);
+	faas__lock(&wp->lock);
 	wp->stopping = true;
 	busy = wp->nthreads - (uint32_t)wp->nidle; /* they exit after their invocation */
 	while (wp->nidle)
 		post(wp->idle[--wp->nidle], STOP);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(wait_ms / 1000);
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	/* wait for the idle ones; busy ones are waited for by the drain */
-	while (wp->nthreads > busy)
-		if (pthread_cond_timedwait(&wp->exited, &wp->lock, &ts) != 0)
+	/* wait for the idle ones; busy ones are waited for by the drain. `seen`
+	 * is read under the lock: an exit counted after it bumps `exits` later */
+	for (;;) {
+		uint32_t seen = atomic_load(&wp->exits);
+		if (wp->nthreads <= busy)
 			break;
+		faas__unlock(&wp->lock);
+		if (!faas__futex_wait(&wp->exits, seen, deadline)) {
+			faas__lock(&wp->lock);
+			break;
+		}
+		faas__lock(&wp->lock);
+	}
 	left = wp->nthreads;
-	pthread_mutex_unlock(&wp->lock);
+	faas__unlock(&wp->lock);
 	return left;
 }
 
@@ -347,9 +370,9 @@ uint32_t faas__workers_count(faas_runtime_t *rt)
 {
 	uint32_t n;
 
-	pthread_mutex_lock(&rt->workers->lock);
+	faas__lock(&rt->workers->lock);
 	n = rt->workers->nthreads;
-	pthread_mutex_unlock(&rt->workers->lock);
+	faas__unlock(&rt->workers->lock);
 	return n;
 }
 
@@ -362,6 +385,4 @@ void faas__workers_destroy(struct faas_workers *wp)
 		faas__free(w);
 	}
 	faas__free(wp->idle);
-	pthread_mutex_destroy(&wp->lock);
-	pthread_cond_destroy(&wp->exited);
 }

@@ -6,6 +6,7 @@
 
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* ---- timeouts ---------------------------------------------------------- */
 
@@ -743,6 +744,60 @@ END_TEST
 
 /* ---- thread-start failure ------------------------------------------------ */
 
+static uint32_t workers_when(faas_runtime_t *rt, uint32_t want, uint64_t limit_ns)
+{
+	uint64_t end = faas__real_mono_ns() + limit_ns;
+	uint32_t n;
+
+	while ((n = faas__workers_count(rt)) != want && faas__real_mono_ns() < end)
+		usleep(2000);
+	return n;
+}
+
+/* Idle workers sleep with no timeout; housekeeping retires them after
+ * worker_idle_ms of real time (never sooner), even on a virtual clock that
+ * does not move, and never the min_workers. A call after that starts one. */
+START_TEST(idle_workers_retire)
+{
+	for (int virt = 0; virt < 2; virt++) {
+		faas_runtime_options_t o = t_options();
+		faas_function_config_t c = t_config(NULL);
+		faas_result_t r = FAAS_RESULT_INIT;
+		struct bg_invoke b[3];
+		faas_error_detail_t d;
+		faas_runtime_t *rt;
+		struct latch l;
+		uint64_t t0;
+		int i;
+
+		o.clock = virt ? FAAS_CLOCK_VIRTUAL : FAAS_CLOCK_REAL;
+		o.worker_idle_ms = 150;
+		o.min_workers = 1;
+		o.max_concurrency = 4;
+		rt = t_runtime_with(&o);
+		latch_init(&l);
+		c.handler = t_latch_handler;
+		c.user_data = &l;
+		ck_assert_ok(faas_function_create(rt, "held", &c, &d), d);
+		for (i = 0; i < 3; i++)
+			bg_start(&b[i], rt, "held");
+		latch_wait_entered(&l, 3);
+		ck_assert_uint_eq(faas__workers_count(rt), 3);
+		t0 = faas__real_mono_ns();
+		latch_open(&l);
+		for (i = 0; i < 3; i++)
+			bg_join(&b[i]);
+		ck_assert_uint_eq(workers_when(rt, 1, 5000u * 1000000u), 1); /* the min_worker stays */
+		ck_assert_uint_ge(faas__real_mono_ns() - t0, 150u * 1000000u);
+		ck_assert_int_eq(faas_invoke(rt, "held", NULL, NULL, &r), 0); /* the latch is open */
+		ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_NONE);
+		faas_result_clear(&r);
+		faas_runtime_free(rt);
+		latch_destroy(&l);
+	}
+}
+END_TEST
+
 START_TEST(thread_start_failure_is_an_error)
 {
 	faas_runtime_options_t o = t_options();
@@ -959,6 +1014,7 @@ Suite *lifecycle_suite(void)
 	tcase_add_loop_test(tc, inline_matches_pool, 0,
 	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
 	tcase_add_test(tc, thread_start_failure_is_an_error);
+	tcase_add_test(tc, idle_workers_retire);
 	tcase_add_test(tc, housekeeping_runs_destruction);
 	tcase_add_test(tc, delete_self_with_reservation);
 	tcase_add_test(tc, user_data_shared_with_a_running_version);
