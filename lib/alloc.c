@@ -145,3 +145,49 @@ char *faas__strdup(const char *s)
 {
 	return faas__strndup(s, strlen(s));
 }
+
+void *faas__bcache_get(struct faas_bcache *c, size_t size)
+{
+	void *p;
+
+	if (should_fail())
+		return NULL;
+	faas__lock(&c->lock);
+	if ((p = c->head) != NULL) {
+		memcpy(&c->head, p, sizeof(void *));
+		c->n--;
+	}
+	faas__unlock(&c->lock);
+	if (!p && !(p = malloc(size ? size : 1)))
+		return NULL;
+	atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+	return p;
+}
+
+void faas__bcache_put(struct faas_bcache *c, void *p)
+{
+	if (!p)
+		return;
+	atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+	faas__lock(&c->lock);
+	if (c->n < FAAS_BCACHE_MAX) {
+		memcpy(p, &c->head, sizeof(void *));
+		c->head = p;
+		c->n++;
+		p = NULL;
+	}
+	faas__unlock(&c->lock);
+	free(p);
+}
+
+void faas__bcache_drain(struct faas_bcache *c)
+{
+	void *p, *next;
+
+	for (p = c->head; p; p = next) {
+		memcpy(&next, p, sizeof(void *));
+		free(p);
+	}
+	c->head = NULL;
+	c->n = 0;
+}

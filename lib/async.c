@@ -336,7 +336,7 @@ void faas__aevent_free(struct faas_aevent *ev)
 	json_decref(ev->event);
 	faas__version_unref(ev->version);
 	aconf_unref(ev->conf);
-	faas__free(ev);
+	faas__bcache_put(&ev->rt->aev_cache, ev);
 }
 
 void faas__async_free(faas_runtime_t *rt)
@@ -980,7 +980,7 @@ static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
 
 	if (a->n + a->inflight >= a->max_queued ||
 	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap) ||
-	    !(dup = faas__malloc(sizeof(*dup))))
+	    !(dup = faas__bcache_get(&a->rt->aev_cache, sizeof(*dup))))
 		return;
 	*dup = *ev;
 	dup->duplicate = true;
@@ -1054,8 +1054,12 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
                    faas_error_detail_t *d)
 {
 	struct faas_async *a = rt->async;
-	struct faas_aevent *ev = faas__calloc(1, sizeof(*ev));
+	struct faas_aevent *ev = faas__bcache_get(&rt->aev_cache, sizeof(*ev));
 
+	if (ev)
+		memset(ev, 0, sizeof(*ev)); /* as calloc gave it: qual relies on its zeros */
+	if (ev)
+		ev->rt = rt;
 	if (!ev) {
 		aconf_unref(res->conf);
 		res->conf = NULL;

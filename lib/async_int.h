@@ -26,6 +26,7 @@ struct faas_eicfg {
 };
 
 struct faas_aevent {
+	faas_runtime_t *rt; /* whose aev_cache it goes back to */
 	json_t *event;
 	struct faas_version *version;
 	struct faas_aconf *conf; /* NULL: the defaults */

@@ -135,6 +135,7 @@ struct faas_aevent *faas__astore_parse(faas_runtime_t *rt, const faas_async_stor
 		faas__resolved_release(&res);
 		return NULL;
 	}
+	ev->rt = rt;
 	ev->version = res.version; /* its reference */
 	ev->conf = faas__aconf_for(rt, ev->version, qual[0] ? qual : "$LATEST",
 	                           qual[0] ? strlen(qual) : 7);

@@ -558,9 +558,6 @@ FAAS_INTERNAL long faas__hk_pending(faas_runtime_t *rt);
 /* Whether housekeeping has caught up with the runtime clock's `now`. */
 FAAS_INTERNAL bool faas__hk_caught_up(faas_runtime_t *rt, uint64_t now);
 FAAS_INTERNAL void faas__hk_kick(faas_runtime_t *rt);
-/* A worker went idle and would retire at real time @p due: kicks the
- * housekeeping thread only if it means to sleep past that. */
-FAAS_INTERNAL void faas__hk_retire_hint(faas_runtime_t *rt, uint64_t due);
 /* A housekeeping thread runs (not inline mode, not shut down). */
 FAAS_INTERNAL bool faas__hk_alive(faas_runtime_t *rt);
 

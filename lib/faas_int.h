@@ -127,6 +127,28 @@ static inline void faas__unlock(faas_lock_t *l)
 		faas__unlock_wake(l);
 }
 
+/* ---- block caches (alloc.c) --------------------------------------------- */
+
+/*
+ * A few free blocks of one size kept by a runtime (invocations, async
+ * events), so that a block freed on one thread serves the next allocation
+ * on another without glibc's cross-thread free and arena refill. get and
+ * put behave as faas__malloc and faas__free: the same failure switch, and
+ * a cached block does not count as live. Zero-initialised; drained (freed)
+ * when the runtime core goes.
+ */
+struct faas_bcache {
+	faas_lock_t lock;
+	void *head; /* linked through each block's first word */
+	uint32_t n;
+};
+
+#define FAAS_BCACHE_MAX 64
+
+FAAS_INTERNAL void *faas__bcache_get(struct faas_bcache *c, size_t size);
+FAAS_INTERNAL void faas__bcache_put(struct faas_bcache *c, void *p);
+FAAS_INTERNAL void faas__bcache_drain(struct faas_bcache *c);
+
 /* ---- errors (error.c) -------------------------------------------------- */
 
 /* Reset a detail on entry to a public call (NULL-safe). */
@@ -211,6 +233,8 @@ enum faas_rt_state { FAAS_RT_RUNNING = 0, FAAS_RT_DRAINING = 1, FAAS_RT_SHUTDOWN
 
 struct faas_runtime {
 	_Atomic int state;
+	struct faas_bcache inv_cache; /* struct faas_inv blocks */
+	struct faas_bcache aev_cache; /* struct faas_aevent blocks */
 	struct faas_clock clock;
 	uint64_t seed;
 	uint32_t min_timeout_ms;

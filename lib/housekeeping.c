@@ -17,10 +17,8 @@
  * ends external extensions' post-runtime work that outlived its
  * invocation's deadline (extext.c; reason timeout).
  *
- * It retires workers idle for worker_idle_ms (pool.c): they sleep with no
- * timeout, so it keeps the real-clock time it will wake at in `wake_at`
- * (0 while it plans), and a worker going idle kicks it only when it would
- * retire sooner.
+ * It retires workers idle for worker_idle_ms (pool.c), on the real clock
+ * whatever the runtime's: they sleep with no timeout.
  *
  * Inline-mode runtimes have no housekeeping thread (everything stays on the
  * caller's thread, deterministically: reaping runs in faas_clock_advance and
@@ -38,7 +36,6 @@ struct faas_hk {
 	_Atomic long pending; /* handed over, not yet destroyed */
 	_Atomic(struct faas_version *) graveyard;
 	_Atomic uint64_t seen_ns; /* runtime-clock time of its last pass */
-	_Atomic uint64_t wake_at; /* real clock, UINT64_MAX: when kicked; 0: planning */
 	struct faas_vwaiter vw;
 };
 
@@ -66,7 +63,6 @@ static void *hk_main(void *arg)
 	faas__current_rt = rt; /* callbacks here count as a runtime thread's */
 	for (;;) {
 		seen = atomic_load(&hk->wake);
-		atomic_store(&hk->wake_at, 0); /* planning: workers going idle kick */
 		now = faas__clock_mono_ns(&rt->clock);
 		list = atomic_exchange(&hk->graveyard, NULL);
 		if (list) {
@@ -92,7 +88,6 @@ static void *hk_main(void *arg)
 		wnext = faas__workers_retire(rt, faas__real_mono_ns());
 		if (wnext < next)
 			next = wnext;
-		atomic_store(&hk->wake_at, next);
 		atomic_store(&hk->sleeping, true);
 		if (!atomic_load(&hk->graveyard) && !atomic_load(&hk->stop) &&
 		    !atomic_load(&rt->pc_work))
@@ -198,20 +193,6 @@ void faas__hk_kick(faas_runtime_t *rt)
 	atomic_fetch_add(&hk->wake, 1);
 	if (atomic_load(&hk->sleeping))
 		faas__futex_wake(&hk->wake, 1);
-}
-
-void faas__hk_retire_hint(faas_runtime_t *rt, uint64_t due)
-{
-	struct faas_hk *hk = rt->hk;
-	uint64_t at;
-
-	if (!hk)
-		return;
-	/* seq_cst with hk_main: it plans after our push (it sees the worker),
-	 * or we see it planning (0) or the time it planned */
-	at = atomic_load(&hk->wake_at);
-	if (at == 0 || due < at)
-		faas__hk_kick(rt);
 }
 
 void faas__reap_due(faas_runtime_t *rt)

@@ -138,7 +138,7 @@ void faas__inv_unref(struct faas_inv *inv)
 	faas__free(inv->tail);
 	faas__free(inv->ctx.message_buf);
 	faas__json_text_free(inv->text);
-	faas__free(inv);
+	faas__bcache_put(&inv->rt->inv_cache, inv);
 }
 
 /* ---- the pipeline (worker side) ---------------------------------------- */
@@ -677,7 +677,7 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
                                 const struct faas_ident *id, json_t *event,
                                 const faas_invoke_options_t *o, const char *request_id)
 {
-	struct faas_inv *inv = faas__malloc(sizeof(*inv));
+	struct faas_inv *inv = faas__bcache_get(&rt->inv_cache, sizeof(*inv));
 	uint64_t now;
 
 	if (!inv)

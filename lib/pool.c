@@ -17,8 +17,10 @@
  *   every hand-off); the housekeeping thread retires them: it takes the
  *   oldest off the idle stack under the same lock dispatchers use to claim
  *   them and posts RETIRE, so a claimed worker never exits with mail in its
- *   box. A worker going idle tells housekeeping only when it would retire
- *   before housekeeping means to wake. min_workers never retire.
+ *   box. While there are more threads than min_workers it wakes at least
+ *   every worker_idle_ms to look (and at the oldest idle one's time), so
+ *   going idle costs a worker nothing; a new thread kicks it once.
+ *   min_workers never retire.
  * - Shutdown: `stopping` is set, every idle worker gets the STOP sentinel;
  *   busy ones exit after their invocation. Threads are detached and hold a
  *   reference on the runtime core, so a handler that never returns keeps
@@ -164,8 +166,6 @@ static void *worker_main(void *arg)
 			wp->idle[wp->nidle++] = w; /* idle before the token is free */
 		}
 		faas__unlock(&wp->lock);
-		if (idle && !w->permanent)
-			faas__hk_retire_hint(w->rt, now + (uint64_t)wp->idle_ms * 1000000u);
 		finishing = idle ? w : NULL;
 		faas__inv_complete(inv); /* an async attempt's continuation may invoke */
 		finishing = NULL;
@@ -271,6 +271,7 @@ int faas__workers_dispatch(faas_runtime_t *rt, struct faas_inv *inv)
 	if (!(w = worker_new(rt, inv, false))) {
 		rc = FAAS_ENOMEM;
 	} else if ((rc = start(rt, w)) == 0) {
+		faas__hk_kick(rt); /* it may sleep with no worker to retire in view */
 		return 0;
 	}
 	worker_discard(wp, w);
@@ -307,6 +308,9 @@ uint64_t faas__workers_retire(faas_runtime_t *rt, uint64_t now)
 		wp->nthreads--;
 		post(w, RETIRE); /* it sleeps with no timeout: nothing else wakes it */
 	}
+	/* a busy worker may go idle any time: look again within the idle time */
+	if (wp->nthreads > wp->min && !wp->stopping && now + idle_ns < next)
+		next = now + idle_ns;
 	faas__unlock(&wp->lock);
 	return next;
 }

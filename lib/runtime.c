@@ -132,6 +132,8 @@ void faas__rt_core_free(faas_runtime_t *rt)
 		faas__free(rt->workers);
 	}
 	pthread_mutex_destroy(&rt->vwait_lock);
+	faas__bcache_drain(&rt->inv_cache); /* last: everything above may have put blocks */
+	faas__bcache_drain(&rt->aev_cache);
 	faas__free(rt);
 }
 

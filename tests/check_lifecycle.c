@@ -785,8 +785,11 @@ START_TEST(idle_workers_retire)
 		ck_assert_uint_eq(faas__workers_count(rt), 3);
 		t0 = faas__real_mono_ns();
 		latch_open(&l);
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 3; i++) {
 			bg_join(&b[i]);
+			ck_assert_int_eq(b[i].rc, 0);
+			faas_result_clear(&b[i].result);
+		}
 		ck_assert_uint_eq(workers_when(rt, 1, 5000u * 1000000u), 1); /* the min_worker stays */
 		ck_assert_uint_ge(faas__real_mono_ns() - t0, 150u * 1000000u);
 		ck_assert_int_eq(faas_invoke(rt, "held", NULL, NULL, &r), 0); /* the latch is open */
