@@ -284,7 +284,12 @@ void faas__pc_work(faas_runtime_t *rt)
 
 bool faas__pc_busy(faas_runtime_t *rt)
 {
-	return atomic_load(&rt->pc_running) > 0 || (atomic_load(&rt->pc_work) && faas__hk_alive(rt));
+	/* pc_work first: faas__pc_work raises pc_running before it clears
+	 * pc_work, so one of the two loads sees the pass (read the other way
+	 * round, a pass starting between them looked like no work at all) */
+	bool work = atomic_load(&rt->pc_work);
+
+	return atomic_load(&rt->pc_running) > 0 || (work && faas__hk_alive(rt));
 }
 
 /* ---- configurations (stripe lock held) ------------------------------------ */
