@@ -346,10 +346,13 @@ void faas__async_free(faas_runtime_t *rt)
 
 	if (!a)
 		return;
-	for (i = 0; i < a->n; i++) /* only after a failed start: shutdown empties it */
+	for (i = 0; i < a->hn; i++) /* only after a failed start: shutdown empties it */
 		faas__aevent_free(a->heap[i]);
+	for (i = 0; i < a->rn; i++)
+		faas__aevent_free(a->ring[(a->rhead + i) & (a->rcap - 1)]);
 	faas__astore_free(rt);
 	faas__free(a->heap);
+	faas__free(a->ring);
 	faas__free(a);
 	rt->async = NULL;
 }
@@ -377,24 +380,97 @@ static void publish_n(struct faas_async *a)
 
 static struct faas_aevent *heap_pop(struct faas_async *a)
 {
-	struct faas_aevent *top = a->heap[0], *last = a->heap[--a->n];
+	struct faas_aevent *top = a->heap[0], *last = a->heap[--a->hn];
 	size_t i = 0;
 
 	for (;;) {
 		size_t l = 2 * i + 1, m = l;
-		if (l >= a->n)
+		if (l >= a->hn)
 			break;
-		if (l + 1 < a->n && a->heap[l + 1]->due_ns < a->heap[l]->due_ns)
+		if (l + 1 < a->hn && a->heap[l + 1]->due_ns < a->heap[l]->due_ns)
 			m = l + 1;
 		if (last->due_ns <= a->heap[m]->due_ns)
 			break;
 		a->heap[i] = a->heap[m];
 		i = m;
 	}
-	if (a->n)
+	if (a->hn)
 		a->heap[i] = last;
-	publish_n(a);
 	return top;
+}
+
+/* Under lock: room for one more in the ring (doubling it, best effort). */
+static bool ring_room(struct faas_async *a)
+{
+	struct faas_aevent **nr;
+	size_t ncap, i;
+
+	if (a->rn < a->rcap)
+		return true;
+	ncap = a->rcap ? a->rcap * 2 : 64;
+	if (!(nr = faas__calloc(ncap, sizeof(*nr))))
+		return false; /* the heap has room for it */
+	for (i = 0; i < a->rn; i++)
+		nr[i] = a->ring[(a->rhead + i) & (a->rcap - 1)];
+	faas__free(a->ring);
+	a->ring = nr;
+	a->rcap = ncap;
+	a->rhead = 0;
+	return true;
+}
+
+/* Under lock: queue ev (the heap has room: the callers reserved it). An
+ * event due by @p now that is not due before the ring's last goes to the
+ * ring; anything else to the heap. */
+static void q_push(struct faas_async *a, struct faas_aevent *ev, uint64_t now)
+{
+	if (ev->due_ns <= now &&
+	    (!a->rn || ev->due_ns >= a->ring[(a->rhead + a->rn - 1) & (a->rcap - 1)]->due_ns) &&
+	    ring_room(a)) {
+		a->ring[(a->rhead + a->rn++) & (a->rcap - 1)] = ev;
+	} else {
+		a->heap[a->hn++] = ev;
+		heap_up(a, a->hn - 1);
+	}
+	a->n++;
+	publish_n(a);
+}
+
+/* Under lock: the event due first, or NULL. */
+static struct faas_aevent *q_first(const struct faas_async *a)
+{
+	struct faas_aevent *r = a->rn ? a->ring[a->rhead] : NULL, *h = a->hn ? a->heap[0] : NULL;
+
+	if (!r || (h && h->due_ns < r->due_ns))
+		return h;
+	return r;
+}
+
+/* Under lock: take q_first(a) off the queue. */
+static struct faas_aevent *q_pop(struct faas_async *a)
+{
+	struct faas_aevent *ev = q_first(a);
+
+	if (a->rn && ev == a->ring[a->rhead]) {
+		a->rhead = (a->rhead + 1) & (a->rcap - 1);
+		a->rn--;
+	} else {
+		heap_pop(a);
+	}
+	a->n--;
+	publish_n(a);
+	return ev;
+}
+
+/* Under lock: the i-th queued event, in no particular order (i < n). */
+static struct faas_aevent *q_at(const struct faas_async *a, size_t i)
+{
+	return i < a->hn ? a->heap[i] : a->ring[(a->rhead + i - a->hn) & (a->rcap - 1)];
+}
+
+struct faas_aevent *faas__async_queued_at(faas_runtime_t *rt, size_t i)
+{
+	return q_at(rt->async, i);
 }
 
 /*
@@ -424,9 +500,7 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 		return;
 	}
 	a->inflight--;
-	a->heap[a->n++] = ev;
-	heap_up(a, a->n - 1);
-	publish_n(a);
+	q_push(a, ev, 0); /* later than now: the heap */
 	faas__unlock(&a->lock);
 	faas__hk_kick(rt); /* the pump recomputes when it must wake */
 }
@@ -841,11 +915,11 @@ static void start_due(faas_runtime_t *rt, bool producer)
 	for (;;) {
 		now = faas__clock_mono_ns(&rt->clock);
 		faas__lock(&a->lock);
-		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
+		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
 			faas__unlock(&a->lock);
 			return;
 		}
-		ev = heap_pop(a);
+		ev = q_pop(a);
 		a->inflight++;
 		faas__unlock(&a->lock);
 		if (!attempt(rt, ev, now, !producer) && producer)
@@ -889,8 +963,8 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 	}
 	for (;;) {
 		faas__lock(&a->lock);
-		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
-			next = a->n && !a->closed ? a->heap[0]->due_ns : UINT64_MAX;
+		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
+			next = a->n && !a->closed ? q_first(a)->due_ns : UINT64_MAX;
 			for (inv = a->running; inv; inv = inv->anext)
 				if (atomic_load(&inv->deadline_ns) < next)
 					next = atomic_load(&inv->deadline_ns);
@@ -898,7 +972,7 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 			faas__unlock(&a->lock);
 			break;
 		}
-		ev = heap_pop(a);
+		ev = q_pop(a);
 		a->inflight++; /* its slot, until it ends or comes back */
 		faas__unlock(&a->lock);
 		attempt(rt, ev, now, true);
@@ -915,7 +989,7 @@ bool faas__async_busy(faas_runtime_t *rt)
 	if (!a)
 		return false;
 	faas__lock(&a->lock);
-	busy = a->inflight > 0 || (!a->closed && a->n && a->heap[0]->due_ns <= now);
+	busy = a->inflight > 0 || (!a->closed && a->n && q_first(a)->due_ns <= now);
 	faas__unlock(&a->lock);
 	return busy;
 }
@@ -943,7 +1017,7 @@ void faas__async_close(faas_runtime_t *rt)
 	for (;;) {
 		faas__lock(&a->lock);
 		a->closed = true;
-		ev = a->n ? heap_pop(a) : NULL;
+		ev = a->n ? q_pop(a) : NULL;
 		faas__unlock(&a->lock);
 		if (!ev)
 			break;
@@ -962,7 +1036,7 @@ void faas__async_leave_waiting(faas_runtime_t *rt)
 
 	for (;;) {
 		faas__lock(&a->lock);
-		ev = a->n && a->heap[0]->stored ? heap_pop(a) : NULL;
+		ev = a->n && q_first(a)->stored ? q_pop(a) : NULL;
 		faas__unlock(&a->lock);
 		if (!ev)
 			break;
@@ -988,9 +1062,7 @@ static void inject_duplicate(struct faas_async *a, const struct faas_aevent *ev)
 	faas__version_ref(dup->version);
 	if (dup->conf)
 		atomic_fetch_add(&dup->conf->refs, 1);
-	a->heap[a->n++] = dup;
-	heap_up(a, a->n - 1);
-	publish_n(a);
+	q_push(a, dup, dup->due_ns);
 	a->duplicates++;
 }
 
@@ -1032,6 +1104,7 @@ struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v, c
 bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)
 {
 	struct faas_async *a = rt->async;
+	uint64_t now = faas__clock_mono_ns(&rt->clock);
 
 	faas__lock(&a->lock);
 	if (a->closed || a->n + a->inflight >= a->max_queued ||
@@ -1039,9 +1112,7 @@ bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)
 		faas__unlock(&a->lock);
 		return false;
 	}
-	a->heap[a->n++] = ev;
-	heap_up(a, a->n - 1);
-	publish_n(a);
+	q_push(a, ev, now);
 	faas__unlock(&a->lock);
 	faas__hk_kick(rt); /* the pump knows when it is due */
 	return true;
@@ -1100,9 +1171,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 		                         a->max_queued)
 		            : faas__fail(d, FAAS_ENOMEM, NULL);
 	}
-	a->heap[a->n++] = ev;
-	heap_up(a, a->n - 1);
-	publish_n(a);
+	q_push(a, ev, ev->due_ns); /* due now: the ring */
 	a->received++;
 	/* copied under the lock: once it is released another thread may run
 	 * ev to its end and free it */
@@ -1140,11 +1209,11 @@ void faas__async_run_inline(faas_runtime_t *rt)
 		uint64_t now = faas__clock_mono_ns(&rt->clock);
 
 		faas__lock(&a->lock);
-		if (a->closed || !a->n || a->heap[0]->due_ns > now || a->inflight >= a->max_inflight) {
+		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
 			faas__unlock(&a->lock);
 			break;
 		}
-		ev = heap_pop(a);
+		ev = q_pop(a);
 		a->inflight++;
 		faas__unlock(&a->lock);
 		attempt(rt, ev, now, true); /* runs it to its end, right here */

@@ -48,8 +48,16 @@ struct faas_aevent {
 struct faas_async {
 	faas_runtime_t *rt;
 	faas_lock_t lock;
-	struct faas_aevent **heap; /* by due_ns */
-	size_t n, cap;
+	/* The queue: a ring of events due when queued, in due order (first
+	 * attempts: O(1) both ways, and no walk through cold events), and a
+	 * heap by due_ns for the rest (retries, backoffs, events from a store).
+	 * The heap's array has room for every event queued or in flight, so
+	 * putting one back never needs memory; the ring grows when it can. */
+	struct faas_aevent **heap;
+	size_t hn, cap;
+	struct faas_aevent **ring;
+	size_t rhead, rn, rcap; /* rcap: a power of two, or 0 */
+	size_t n;               /* queued in all: hn + rn */
 	struct faas_inv *running; /* attempts in flight (anext/aprev) */
 	uint32_t inflight, max_inflight;
 	uint32_t max_queued;
@@ -71,6 +79,8 @@ FAAS_INTERNAL void faas__aevent_free(struct faas_aevent *ev);
 /* The event invoke config of fn's qualifier (referenced), or NULL. */
 FAAS_INTERNAL struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v,
                                                  const char *qual, size_t qual_len);
+/* Under the async lock: the i-th queued event (i < n), in no particular order. */
+FAAS_INTERNAL struct faas_aevent *faas__async_queued_at(faas_runtime_t *rt, size_t i);
 /* Into the local queue; false: full or no memory (ev is not taken). */
 FAAS_INTERNAL bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev);
 FAAS_INTERNAL void faas__async_start_due(faas_runtime_t *rt);

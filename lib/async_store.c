@@ -269,9 +269,11 @@ static void hold(faas_runtime_t *rt, struct faas_astore *st)
 	tokens = cap ? faas__malloc(cap * sizeof(*tokens)) : NULL;
 	copy = cap ? faas__malloc(cap * sizeof(*copy)) : NULL;
 	if (tokens && copy) {
-		for (i = 0; i < a->n && n < cap; i++)
-			if (a->heap[i]->stored)
-				memcpy(copy[n++], a->heap[i]->token, FAAS_ASYNC_TOKEN_MAX);
+		for (i = 0; i < a->n && n < cap; i++) {
+			const struct faas_aevent *ev = faas__async_queued_at(rt, i);
+			if (ev->stored)
+				memcpy(copy[n++], ev->token, FAAS_ASYNC_TOKEN_MAX);
+		}
 		for (inv = a->running; inv && n < cap; inv = inv->anext) {
 			const struct faas_aevent *ev = inv->done_arg;
 			if (ev->stored)

@@ -872,6 +872,66 @@ static int forward_once(faas_context_t *ctx, json_t *event, json_t **response, v
 /* Inline mode: no threads, so events run on the caller's thread — the one
  * that queues them, the clock's advance for retries, the end of the
  * outermost call for events its handlers queued. */
+/* The order events run in: by when they are due, whether they wait in the
+ * queue's ring (due when queued) or its heap (a retry). */
+static struct {
+	pthread_mutex_t m;
+	int seq[16], n, failed[16];
+} ran = { .m = PTHREAD_MUTEX_INITIALIZER };
+static struct latch order_latch;
+
+static int order_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	int n = (int)json_integer_value(json_object_get(event, "n"));
+	bool fail;
+
+	(void)response;
+	(void)ud;
+	pthread_mutex_lock(&ran.m);
+	if (ran.n < 16)
+		ran.seq[ran.n++] = n;
+	fail = json_is_true(json_object_get(event, "fail")) && !ran.failed[n & 15]++;
+	pthread_mutex_unlock(&ran.m);
+	if (json_is_true(json_object_get(event, "hold")))
+		return t_latch_handler(ctx, event, response, &order_latch);
+	return fail ? faas_context_fail(ctx, "Boom", "first attempt") : 0;
+}
+
+START_TEST(async_due_order_ring_and_heap)
+{
+	faas_runtime_options_t o = t_options();
+	faas_function_config_t c = t_config(NULL);
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	static const int want[] = { 1, 2, 1, 3, 4 };
+
+	o.async_max_inflight = 1;
+	rt = setup(&o);
+	latch_init(&order_latch);
+	memset(ran.seq, 0, sizeof(ran.seq));
+	memset(ran.failed, 0, sizeof(ran.failed));
+	ran.n = 0;
+	c.handler = order_h;
+	c.timeout_ms = 900000; /* the held one outlasts the clock's moves */
+	ck_assert_ok(faas_function_create(rt, "ord", &c, &d), d);
+	post(rt, "ord", "{\"n\":1,\"fail\":true}", NULL); /* fails: its retry in a minute */
+	t_settle(rt);
+	post(rt, "ord", "{\"n\":2,\"hold\":true}", NULL); /* takes the only slot */
+	latch_wait_entered(&order_latch, 1);
+	ck_assert_int_eq(faas_clock_advance(rt, 61000), 0); /* the retry is due: no slot */
+	post(rt, "ord", "{\"n\":3}", NULL);                 /* due a second after it */
+	post(rt, "ord", "{\"n\":4}", NULL);
+	latch_open(&order_latch);
+	t_settle(rt);
+	ck_assert_int_eq(ran.n, 5);
+	for (int i = 0; i < 5; i++)
+		ck_assert_msg(ran.seq[i] == want[i], "run %d was event %d", i, ran.seq[i]);
+	faas_runtime_free(rt);
+	latch_destroy(&order_latch);
+	reset_got();
+}
+END_TEST
+
 START_TEST(async_inline_mode)
 {
 	faas_runtime_options_t o = t_options();
@@ -960,6 +1020,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_nothing_lost);
 	tcase_add_test(tc, async_queue_destination);
 	tcase_add_test(tc, async_inline_mode);
+	tcase_add_test(tc, async_due_order_ring_and_heap);
 	tcase_add_test(tc, async_destination_invokes);
 	suite_add_tcase(s, tc);
 	return s;
