@@ -403,19 +403,17 @@ static struct faas_aevent *heap_pop(struct faas_async *a)
 static bool ring_room(struct faas_async *a)
 {
 	struct faas_aevent **nr;
-	size_t ncap, i;
+	size_t ncap;
 
 	if (a->rn < a->rcap)
 		return true;
-	ncap = a->rcap ? a->rcap * 2 : 64;
-	if (!(nr = faas__calloc(ncap, sizeof(*nr))))
+	ncap = a->rcap ? a->rcap * 2 : 256;
+	if (!(nr = faas__reallocarray(a->ring, ncap, sizeof(*nr))))
 		return false; /* the heap has room for it */
-	for (i = 0; i < a->rn; i++)
-		nr[i] = a->ring[(a->rhead + i) & (a->rcap - 1)];
-	faas__free(a->ring);
+	/* full: the part that wrapped round to the front moves past the old end */
+	memcpy(nr + a->rcap, nr, a->rhead * sizeof(*nr));
 	a->ring = nr;
 	a->rcap = ncap;
-	a->rhead = 0;
 	return true;
 }
 
@@ -482,7 +480,7 @@ struct faas_aevent *faas__async_queued_at(faas_runtime_t *rt, size_t i)
 static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
                           json_t *response, bool function_error);
 static void release_slot(struct faas_async *a);
-static void start_due(faas_runtime_t *rt, bool producer);
+static void start_due(faas_runtime_t *rt, bool producer, uint64_t now);
 
 static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 {
@@ -765,7 +763,7 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 		release_slot(a); /* after the destination: until then the event is busy */
 	}
 	json_decref(response);
-	start_due(rt, false); /* a slot is free: the next due event starts here */
+	start_due(rt, false, 0); /* a slot is free: the next due event starts here */
 }
 
 /* The housekeeping thread wakes by @p deadline at the latest. */
@@ -904,16 +902,17 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
  * run right here, so one that ends must not start the next inside itself). */
 static FAAS_TLS faas_runtime_t *inline_pumping;
 
-static void start_due(faas_runtime_t *rt, bool producer)
+/* now: the runtime clock's time, or 0 to read it (then at every round) */
+static void start_due(faas_runtime_t *rt, bool producer, uint64_t now)
 {
 	struct faas_async *a = rt->async;
 	struct faas_aevent *ev;
-	uint64_t now;
 
 	if (rt->inline_mode && inline_pumping == rt)
 		return; /* the loop of faas__async_run_inline goes on */
-	for (;;) {
-		now = faas__clock_mono_ns(&rt->clock);
+	for (bool first = true;; first = false) {
+		if (!first || !now)
+			now = faas__clock_mono_ns(&rt->clock);
 		faas__lock(&a->lock);
 		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
 			faas__unlock(&a->lock);
@@ -929,7 +928,7 @@ static void start_due(faas_runtime_t *rt, bool producer)
 
 void faas__async_start_due(faas_runtime_t *rt)
 {
-	start_due(rt, false);
+	start_due(rt, false, 0);
 }
 
 uint64_t faas__async_pump(faas_runtime_t *rt)
@@ -1125,6 +1124,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
                    faas_error_detail_t *d)
 {
 	struct faas_async *a = rt->async;
+	uint64_t ev_due;
 	struct faas_aevent *ev = faas__bcache_get(&rt->aev_cache, sizeof(*ev));
 
 	if (ev)
@@ -1144,8 +1144,9 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	ev->event = event ? json_incref(event) : json_null();
 	ev->lineage = lineage;
 	ev->qual_len = qual ? qual_len : 0;
-	memcpy(ev->qual, qual ? qual : "", ev->qual_len);
-	ev->enqueued_ns = ev->due_ns = faas__clock_mono_ns(&rt->clock);
+	if (ev->qual_len)
+		memcpy(ev->qual, qual, ev->qual_len);
+	ev->enqueued_ns = ev->due_ns = ev_due = faas__clock_mono_ns(&rt->clock);
 	faas__request_id(ev->request_id);
 	if (a->store) { /* durable: accepted once the store has it */
 		if (atomic_load(&rt->state) == FAAS_RT_SHUTDOWN) {
@@ -1162,7 +1163,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 		return faas__fail(d, FAAS_ESHUTDOWN, "the runtime is shut down");
 	}
 	if (a->n + a->inflight >= a->max_queued ||
-	    !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap)) {
+	    (a->n + a->inflight >= a->cap && !faas__array_reserve(&a->heap, a->n + a->inflight, &a->cap))) {
 		bool full = a->n + a->inflight >= a->max_queued;
 		faas__unlock(&a->lock);
 		faas__aevent_free(ev);
@@ -1182,7 +1183,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	if (rt->inline_mode) /* no threads: it runs now, unless a handler queued it */
 		faas__async_run_inline(rt);
 	else if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
-		start_due(rt, true);
+		start_due(rt, true, ev_due); /* read just before the queue took it */
 	else
 		faas__hk_kick(rt);
 	return 0;
