@@ -122,7 +122,6 @@ static int alias_put(faas_runtime_t *rt, const char *function, const char *alias
 	struct faas_stripe *s;
 	struct faas_entry *e;
 	char arn[FAAS_ARN_MAX];
-	uint64_t hash;
 	long idx;
 	int rc;
 
@@ -131,8 +130,7 @@ static int alias_put(faas_runtime_t *rt, const char *function, const char *alias
 		return rc;
 	if (!(a = alias_build(alias, cfg)))
 		return faas__fail(d, FAAS_ENOMEM, NULL);
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	idx = e ? alias_index(e, alias) : -1;
 	if (!e) {
 		rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
@@ -182,15 +180,13 @@ int faas_alias_delete(faas_runtime_t *rt, const char *function, const char *alia
 	struct faas_ident id;
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	long idx = -1;
 	int rc;
 
 	if ((rc = alias_begin(rt, alias, NULL, false, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, function, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
 		return rc;
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (e && (idx = alias_index(e, alias)) >= 0) {
 		old = e->aliases[idx];
 		memmove(&e->aliases[idx], &e->aliases[idx + 1],
@@ -215,7 +211,6 @@ int faas_alias_describe(faas_runtime_t *rt, const char *function, const char *al
 	struct faas_ident id;
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	long idx;
 	int rc;
 
@@ -226,8 +221,7 @@ int faas_alias_describe(faas_runtime_t *rt, const char *function, const char *al
 	*out = NULL;
 	if ((rc = faas__ident_parse(rt, function, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
 		return rc;
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (e && (idx = alias_index(e, alias)) >= 0) {
 		a = e->aliases[idx];
 		faas__alias_ref(a);

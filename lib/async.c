@@ -164,7 +164,6 @@ int faas_function_set_event_invoke_config(faas_runtime_t *rt, const char *name,
 	struct faas_entry *e;
 	const char *qual;
 	size_t qual_len;
-	uint64_t hash;
 	int rc;
 
 	if ((rc = faas__api_begin(rt, d)) != 0 ||
@@ -201,8 +200,7 @@ int faas_function_set_event_invoke_config(faas_runtime_t *rt, const char *name,
 	}
 	qual = id.qual ? id.qual : "$LATEST";
 	qual_len = id.qual ? id.qual_len : 7;
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (!e) {
 		rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
 	} else if (id.kind == FAAS_QUAL_VERSION && !(v = faas__entry_version(e, id.version))) {
@@ -263,7 +261,6 @@ int faas_function_get_event_invoke_config(faas_runtime_t *rt, const char *name,
 	struct faas_stripe *s;
 	struct faas_entry *e;
 	char arn[FAAS_ARN_MAX];
-	uint64_t hash;
 	int rc;
 
 	faas__detail_reset(d);
@@ -273,8 +270,7 @@ int faas_function_get_event_invoke_config(faas_runtime_t *rt, const char *name,
 	if ((rc = faas__api_begin(rt, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, name, qualifier, FAAS_IDENT_CONTROL, &id, d)) != 0)
 		return rc;
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (e && (c = eicfg_find(e, id.qual ? id.qual : "$LATEST", id.qual ? id.qual_len : 7))) {
 		conf = c->conf;
 		atomic_fetch_add(&conf->refs, 1);
@@ -1082,10 +1078,8 @@ static struct faas_aconf *aconf_lookup(faas_runtime_t *rt, struct faas_version *
 	struct faas_eicfg *c;
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 
-	s = faas__stripe_lock(rt, v->fn->name, v->fn->name_len, &hash);
-	e = faas__entry_find(s, v->fn->name, v->fn->name_len, hash);
+	e = faas__entry_lock(rt, v->fn->name, v->fn->name_len, &s);
 	if (e && e->fn == v->fn && (c = eicfg_find(e, qual, qual_len)) != NULL) {
 		conf = c->conf;
 		atomic_fetch_add(&conf->refs, 1);

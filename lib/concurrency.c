@@ -482,7 +482,6 @@ int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	struct faas_conc *c;
 	struct faas_fn *fn = NULL;
 	struct faas_debt *spare, *keep;
-	uint64_t hash;
 	int32_t old;
 	int64_t total;
 	int rc = 0;
@@ -505,8 +504,7 @@ int faas_function_set_reserved_concurrency(faas_runtime_t *rt, const char *name,
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
 	/* Stripe lock then conc lock: the only place both are held; the order is fixed. */
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (!e) {
 		faas__stripe_unlock(s);
 		faas__free(spare);
@@ -546,7 +544,6 @@ int faas_function_get_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	struct faas_ident id;
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	int rc;
 
 	faas__detail_reset(d);
@@ -556,8 +553,7 @@ int faas_function_get_reserved_concurrency(faas_runtime_t *rt, const char *name,
 	if ((rc = faas__api_begin(rt, d)) != 0 ||
 	    (rc = faas__ident_parse(rt, name, NULL, FAAS_IDENT_UNQUALIFIED, &id, d)) != 0)
 		return rc;
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (e)
 		*out = atomic_load(&e->fn->reserved);
 	faas__stripe_unlock(s);

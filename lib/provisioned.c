@@ -523,7 +523,6 @@ int faas_function_set_provisioned_concurrency(faas_runtime_t *rt, const char *na
 	struct faas_entry *e;
 	struct faas_pcfg *cfg, *other;
 	struct faas_debt *spare = NULL;
-	uint64_t hash;
 	int rc;
 
 	if ((rc = parse(rt, name, qualifier, &id, d)) != 0)
@@ -540,8 +539,7 @@ int faas_function_set_provisioned_concurrency(faas_runtime_t *rt, const char *na
 		rc = faas__fail(d, FAAS_ENOMEM, NULL);
 		goto out;
 	}
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (!e) {
 		rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
 	} else if ((rc = target(rt, e, &id, &v, d)) != 0) {
@@ -585,7 +583,6 @@ int faas_function_get_provisioned_concurrency(faas_runtime_t *rt, const char *na
 	struct faas_stripe *s;
 	struct faas_entry *e;
 	struct faas_pc *pc;
-	uint64_t hash;
 	const struct faas_pcfg *cfg = NULL;
 	int rc;
 
@@ -596,8 +593,7 @@ int faas_function_get_provisioned_concurrency(faas_runtime_t *rt, const char *na
 	if (out->version != FAAS_PROVISIONED_INFO_VERSION)
 		return faas__fail(d, FAAS_EINVAL, "unsupported faas_provisioned_info_t version %u",
 		                  out->version);
-	s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-	e = faas__entry_find(s, id.name, id.name_len, hash);
+	e = faas__entry_lock(rt, id.name, id.name_len, &s);
 	if (e && (cfg = cfg_find(e, id.qual, id.qual_len)) != NULL) {
 		pc = cfg->pc;
 		out->requested = cfg->requested;

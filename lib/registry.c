@@ -141,6 +141,15 @@ struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name, siz
 	return NULL;
 }
 
+struct faas_entry *faas__entry_lock(faas_runtime_t *rt, const char *name, size_t len,
+                                    struct faas_stripe **s)
+{
+	uint64_t hash;
+
+	*s = faas__stripe_lock(rt, name, len, &hash);
+	return faas__entry_find(*s, name, len, hash);
+}
+
 /* Doubling the bucket array is best effort: on ENOMEM chains just grow. */
 static void maybe_grow(struct faas_stripe *s)
 {
@@ -295,10 +304,8 @@ static int fn_lookup(faas_runtime_t *rt, const struct faas_ident *id, struct faa
 {
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	e = faas__entry_lock(rt, id->name, id->name_len, &s);
 	if (e)
 		faas__fn_ref(e->fn);
 	faas__stripe_unlock(s);
@@ -332,7 +339,6 @@ int faas_function_update(faas_runtime_t *rt, const char *name, const faas_functi
 	struct faas_fn *fn = NULL;
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	int rc;
 
 	if ((rc = faas__api_begin(rt, d)) != 0)
@@ -344,8 +350,7 @@ int faas_function_update(faas_runtime_t *rt, const char *name, const faas_functi
 		return rc;
 	rc = faas__version_from_config(rt, fn, cfg, &v, d);
 	if (rc == 0) {
-		s = faas__stripe_lock(rt, id.name, id.name_len, &hash);
-		e = faas__entry_find(s, id.name, id.name_len, hash);
+		e = faas__entry_lock(rt, id.name, id.name_len, &s);
 		if (!e || e->fn != fn) /* deleted (and maybe re-created) meanwhile */
 			rc = faas__fail_fn_not_found(rt, d, id.name, id.name_len, NULL, 0);
 		else
@@ -386,11 +391,9 @@ static int publish_once(faas_runtime_t *rt, const struct faas_ident *id,
 	struct faas_version *latest, *copy;
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	int rc = 0;
 
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	e = faas__entry_lock(rt, id->name, id->name_len, &s);
 	if (!e)
 		rc = faas__fail_fn_not_found(rt, d, id->name, id->name_len, NULL, 0);
 	else if (o && o->expected_revision && o->expected_revision != e->latest->revision)
@@ -413,8 +416,7 @@ static int publish_once(faas_runtime_t *rt, const struct faas_ident *id,
 	copy->revision = faas__rt_next_revision(rt);
 	copy->last_modified_ms = faas__clock_wall_ms(&rt->clock);
 
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	e = faas__entry_lock(rt, id->name, id->name_len, &s);
 	if (!e || e->latest != latest)
 		rc = 1;
 	else if (e->next_version == UINT32_MAX)
@@ -485,12 +487,10 @@ static int delete_version(faas_runtime_t *rt, const struct faas_ident *id, faas_
 	struct faas_stripe *s;
 	struct faas_entry *e;
 	char names[160];
-	uint64_t hash;
 	size_t i;
 	int rc = 0;
 
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	e = faas__entry_lock(rt, id->name, id->name_len, &s);
 	if (!e || !(v = faas__entry_version(e, id->version))) {
 		rc = faas__fail_fn_not_found(rt, d, id->name, id->name_len, e ? id->qual : NULL,
 		                             e ? id->qual_len : 0);
@@ -523,11 +523,9 @@ static int delete_function(faas_runtime_t *rt, const struct faas_ident *id,
 {
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	bool theirs = false;
 
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	e = faas__entry_lock(rt, id->name, id->name_len, &s);
 	if (e && owner && !(e->latest->code && e->latest->code->plugin == owner))
 		theirs = true;
 	else if (e)
@@ -616,6 +614,7 @@ static inline int resolve(faas_runtime_t *rt, const struct faas_ident *id, const
 	struct faas_entry *e;
 	uint64_t hash;
 
+	/* not faas__entry_lock: the hot path keeps both calls inline */
 	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
 	e = faas__entry_find(s, id->name, id->name_len, hash);
 	if (e && (v = pick(rt, s, e, id, key, draw)) != NULL) {
@@ -654,7 +653,7 @@ void faas__resolved_release(struct faas_resolved *r)
 int faas_function_resolve(faas_runtime_t *rt, const char *identifier, const char *qualifier,
                           const char *routing_key, uint32_t *version_out, faas_error_detail_t *d)
 {
-	struct faas_resolved r;
+	struct faas_resolved r = { NULL, 0, NULL };
 	struct faas_ident id;
 	int rc;
 
@@ -698,12 +697,10 @@ int faas__snapshot_take(faas_runtime_t *rt, const struct faas_ident *id,
 {
 	struct faas_stripe *s;
 	struct faas_entry *e;
-	uint64_t hash;
 	bool ok = false;
 
 	memset(snap, 0, sizeof(*snap));
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	e = faas__entry_lock(rt, id->name, id->name_len, &s);
 	if (e)
 		ok = snapshot_fill(e, snap);
 	faas__stripe_unlock(s);

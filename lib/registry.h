@@ -255,9 +255,13 @@ struct faas_registry {
 	struct faas_stripe stripes[FAAS_STRIPES];
 };
 
-/* Lock the stripe of a name and find its entry (NULL if absent). */
+/* Lock the stripe of a name; *hash receives the name's hash. */
 FAAS_INTERNAL struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name,
                                                      size_t len, uint64_t *hash);
+/* Lock the stripe of a name (*s) and find its entry: NULL if absent (the
+ * stripe is locked either way: faas__stripe_unlock(*s)). */
+FAAS_INTERNAL struct faas_entry *faas__entry_lock(faas_runtime_t *rt, const char *name, size_t len,
+                                                  struct faas_stripe **s);
 FAAS_INTERNAL void faas__stripe_unlock(struct faas_stripe *s);
 FAAS_INTERNAL struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name,
                                                   size_t len, uint64_t hash);
