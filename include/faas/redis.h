@@ -22,7 +22,8 @@
  *             it fails, the entry stays pending);
  *   release   (never processed: throttled, shutdown) claimed back by this
  *             consumer at its next receive (XCLAIM with RETRYCOUNT: unlike a
- *             returned SQS message, it does not count as a delivery); at
+ *             returned SQS message, it does not count as a delivery), unless
+ *             another consumer claimed it meanwhile (it stays theirs); at
  *             shutdown, left pending for the group's other consumers.
  * An entry that comes back having been delivered more than max_deliveries
  * times (its consumers died holding it) is dead-lettered without an

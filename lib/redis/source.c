@@ -20,20 +20,24 @@
 
 /* ---- bookkeeping ------------------------------------------------------------------- */
 
-static int ids_push(struct rs_ids *l, const char *id, uint32_t deliveries)
+static int ids_push(struct rs_ids *l, const char *id, uint32_t deliveries, uint64_t at_ns)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
-		void *a = realloc(l->id, cap * sizeof(l->id[0])), *b;
+		void *a = realloc(l->id, cap * sizeof(l->id[0])), *b, *c;
 		if (!a)
 			return FAAS_ENOMEM;
 		l->id = a;
 		if (!(b = realloc(l->deliveries, cap * sizeof(l->deliveries[0]))))
 			return FAAS_ENOMEM;
 		l->deliveries = b;
+		if (!(c = realloc(l->at_ns, cap * sizeof(l->at_ns[0]))))
+			return FAAS_ENOMEM;
+		l->at_ns = c;
 		l->cap = cap;
 	}
 	snprintf(l->id[l->n], RS_ID_MAX, "%s", id);
+	l->at_ns[l->n] = at_ns;
 	l->deliveries[l->n++] = deliveries;
 	return 0;
 }
@@ -42,6 +46,7 @@ static void ids_free(struct rs_ids *l)
 {
 	free(l->id);
 	free(l->deliveries);
+	free(l->at_ns);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -64,7 +69,7 @@ static void ids_give_back(struct rs_src *s, struct rs_ids *l, struct rs_ids *tak
 
 	pthread_mutex_lock(&s->lock);
 	for (i = from; i < taken->n; i++)
-		if (ids_push(l, taken->id[i], taken->deliveries[i]) != 0)
+		if (ids_push(l, taken->id[i], taken->deliveries[i], taken->at_ns[i]) != 0)
 			break; /* no memory: those stay pending in Redis, claimed again later */
 	pthread_mutex_unlock(&s->lock);
 	ids_free(taken);
@@ -341,7 +346,10 @@ static int pending_counts(struct rs_src *s, const redisReply *arr, uint32_t *cou
 
 /* Entries given back (release): claimed back by this consumer first, one
  * XCLAIM each (pipelined) with RETRYCOUNT keeping the delivery count: a
- * batch that never ran does not bring an entry nearer the dead-letter stream. */
+ * batch that never ran does not bring an entry nearer the dead-letter stream.
+ * Its min-idle-time is the time since the release (less 2 ms of rounding):
+ * an entry another consumer claimed meanwhile (XAUTOCLAIM after
+ * claim_idle_ms) has been idle for less than that, so it stays theirs. */
 static void claim_released(struct rs_src *s, uint32_t max, faas_source_record_t *out, size_t *k)
 {
 	struct rs_ids l = ids_take(s, &s->released);
@@ -350,15 +358,19 @@ static void claim_released(struct rs_src *s, uint32_t max, faas_source_record_t 
 	const char **av = malloc((n ? n : 1) * 8 * sizeof(*av));
 	size_t *lv = malloc((n ? n : 1) * 8 * sizeof(*lv));
 	char (*counts)[16] = malloc((n ? n : 1) * sizeof(*counts));
+	char (*idle)[24] = malloc((n ? n : 1) * sizeof(*idle));
+	uint64_t now = rs_now_ns();
 	redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
 	int rc = FAAS_ENOMEM;
 
-	if (n && cmds && av && lv && counts && replies) {
+	if (n && cmds && av && lv && counts && idle && replies) {
 		for (i = 0; i < n; i++) {
 			const char **a = av + i * 8;
 			size_t *len = lv + i * 8;
+			uint64_t ms = now > l.at_ns[i] ? (now - l.at_ns[i]) / 1000000u : 0;
 			snprintf(counts[i], sizeof(counts[i]), "%u", l.deliveries[i]);
-			a[0] = "XCLAIM", a[1] = s->stream, a[2] = s->group, a[3] = s->consumer, a[4] = "0";
+			snprintf(idle[i], sizeof(idle[i]), "%llu", (unsigned long long)(ms > 2 ? ms - 2 : 0));
+			a[0] = "XCLAIM", a[1] = s->stream, a[2] = s->group, a[3] = s->consumer, a[4] = idle[i];
 			a[5] = l.id[i], a[6] = "RETRYCOUNT", a[7] = counts[i];
 			for (int j = 0; j < 8; j++)
 				len[j] = strlen(a[j]);
@@ -377,6 +389,7 @@ static void claim_released(struct rs_src *s, uint32_t max, faas_source_record_t 
 	free(av);
 	free(lv);
 	free(counts);
+	free(idle);
 	free(replies);
 }
 
@@ -517,7 +530,7 @@ void rs_ack(void *ud, const faas_source_record_t *r)
 	if (rs_handle_parse(r->handle, id, &d) != 0)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (ids_push(&s->acks, id, d) != 0) {
+	if (ids_push(&s->acks, id, d, 0) != 0) {
 		pthread_mutex_unlock(&s->lock);
 		rs_report(s, FAAS_ENOMEM, "XACK", "no memory to gather acknowledgements");
 		return; /* it stays pending: claimed and run again later */
@@ -551,7 +564,7 @@ static void rs_nack(void *ud, const faas_source_record_t *r)
 	rs_fail(ud, r, "Unknown", "the batch failed");
 }
 
-static void rs_release(void *ud, const faas_source_record_t *r)
+void rs_release(void *ud, const faas_source_record_t *r)
 {
 	struct rs_src *s = ud;
 	char id[RS_ID_MAX];
@@ -561,7 +574,7 @@ static void rs_release(void *ud, const faas_source_record_t *r)
 		return;
 	atomic_fetch_add(&s->nreleased, 1);
 	pthread_mutex_lock(&s->lock);
-	ids_push(&s->released, id, d); /* no memory: pending, claimed after claim_idle_ms */
+	ids_push(&s->released, id, d, rs_now_ns()); /* no memory: pending, claimed after claim_idle_ms */
 	pthread_mutex_unlock(&s->lock);
 }
 

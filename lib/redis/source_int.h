@@ -14,6 +14,7 @@
 struct rs_ids {
 	char (*id)[RS_ID_MAX];
 	uint32_t *deliveries;
+	uint64_t *at_ns; /* when it was put on the list (rs_now_ns) */
 	size_t n, cap;
 };
 
@@ -45,6 +46,7 @@ RS_INTERNAL bool rs_reply_failed(struct rs_src *s, const redisReply *r, const ch
 RS_INTERNAL int rs_receive(void *ud, uint32_t max, uint32_t visibility_ms,
                            faas_source_record_t *out, size_t *n);
 RS_INTERNAL void rs_ack(void *ud, const faas_source_record_t *r);
+RS_INTERNAL void rs_release(void *ud, const faas_source_record_t *r);
 RS_INTERNAL void rs_close(void *ud);
 RS_INTERNAL void rs_src_free(struct rs_src *s);
 /* State for @p o, connected, its group made: 0 or an error in d (nothing left). */

@@ -17,6 +17,7 @@
 #include "faas.h"
 #include "faas/redis.h"
 #include "redis/server.h"
+#include "redis/source_int.h" /* the source's ops, called directly */
 
 static struct test_redis srv;
 static redisContext *cli;
@@ -582,6 +583,48 @@ START_TEST(redis_released_and_filtered)
 END_TEST
 
 
+/* A released entry another consumer claimed meanwhile stays theirs: the
+ * claim back asks for at least the time since the release as idle time,
+ * and their claim made it idle for less. Without a thief it comes back. */
+START_TEST(redis_released_not_taken_from_another)
+{
+	faas_redis_source_options_t o = options();
+	faas_source_record_t r[4];
+	faas_error_detail_t d;
+	struct rs_src *s;
+	redisReply *p;
+	size_t n = 0;
+	char id[64];
+
+	o.claim_idle_ms = 60000; /* no XAUTOCLAIM in this test */
+	ck_assert_int_eq(rs_src_open(&s, &o, &d), 0);
+	add(2, "a");
+	ck_assert_int_eq(rs_receive(s, 4, 30000, r, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	/* record 0: released, then claimed by a thief 100 ms later */
+	p = cmd("XPENDING jobs workers - + 10");
+	ck_assert_int_eq((int)p->elements, 2);
+	snprintf(id, sizeof(id), "%s", p->element[0]->element[0]->str);
+	freeReplyObject(p);
+	rs_release(s, &r[0]);
+	rs_release(s, &r[1]); /* record 1: released, nobody takes it */
+	json_decref(r[0].record);
+	json_decref(r[1].record);
+	usleep(100 * 1000);
+	freeReplyObject(cmd("XCLAIM jobs workers thief 0 %s", id));
+	n = 0;
+	ck_assert_int_eq(rs_receive(s, 4, 30000, r, &n), 0);
+	ck_assert_uint_eq(n, 1); /* its own one back, not the thief's */
+	ck_assert_str_ne(r[0].id, id);
+	json_decref(r[0].record);
+	p = cmd("XPENDING jobs workers - + 10 thief");
+	ck_assert_int_eq((int)p->elements, 1);
+	ck_assert_str_eq(p->element[0]->element[0]->str, id);
+	freeReplyObject(p);
+	rs_close(s); /* frees it */
+}
+END_TEST
+
 /* ---- the durable async store ------------------------------------------------------------ */
 
 static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -999,6 +1042,7 @@ int main(void)
 	tcase_add_test(tc, redis_restart_reconnects);
 	tcase_add_test(tc, redis_group_recreated);
 	tcase_add_test(tc, redis_released_and_filtered);
+	tcase_add_test(tc, redis_released_not_taken_from_another);
 	tcase_add_test(tc, redis_store_bad_input);
 	tcase_add_test(tc, redis_store_retries);
 	tcase_add_test(tc, redis_store_failure_destination);
