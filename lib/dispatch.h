@@ -321,8 +321,8 @@ struct faas_inv {
 	_Atomic int state;     /* enum faas_inv_state */
 	_Atomic uint32_t wake; /* futex word: bumped at completion and on clock advance */
 	_Atomic bool sleeping; /* the caller may be in futex_wait: completion must wake it */
-	/* when that sleep ends at the latest (real clock; 0: it is woken by the
-	 * virtual clock): a deadline moved to before it must wake the caller */
+	/* when that sleep ends at the latest (real clock; UINT64_MAX on a
+	 * virtual one): a deadline moved to before it must wake the caller */
 	_Atomic uint64_t sleep_until;
 	faas_runtime_t *rt;
 	struct faas_version *version; /* referenced until the handler is done */

@@ -618,10 +618,12 @@ static bool wait_for(struct faas_inv *inv)
 		}
 		/* At most one timeout at a time: the deadline the handler's start
 		 * sets is never sooner, so moving it costs no wake (a long init
-		 * costs a wake per timeout). The virtual clock wakes us itself. */
+		 * costs a wake per timeout). */
 		if (!virt)
 			until = deadline - now > timeout_ns ? now + timeout_ns : deadline;
-		atomic_store(&inv->sleep_until, until);
+		/* virtual: woken by the clock, but a deadline stored after a clock
+		 * move (one that made it due) must wake us too (UINT64_MAX) */
+		atomic_store(&inv->sleep_until, virt ? UINT64_MAX : until);
 		atomic_store(&inv->sleeping, true);
 		if (atomic_load(&inv->state) == FAAS_INV_DONE)
 			break;

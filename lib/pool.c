@@ -43,7 +43,9 @@ struct faas_worker {
 	_Atomic uint32_t futex;
 	_Atomic bool sleeping; /* in futex_wait, or about to be: posters must wake it */
 	bool permanent;
-	uint64_t idle_since_ns; /* real clock; under the pool lock while on the idle stack */
+	/* real clock, while on the idle stack; UINT64_MAX while it is still
+	 * finishing (token, continuation): housekeeping retires only waiting ones */
+	_Atomic uint64_t idle_since_ns;
 	struct faas_worker *next_spare;
 };
 
@@ -142,7 +144,6 @@ static void *worker_main(void *arg)
 	struct faas_workers *wp = w->rt->workers;
 	struct faas_inv *inv;
 	bool idle, retired = false;
-	uint64_t now;
 
 	faas__current_rt = w->rt;
 	for (;;) {
@@ -158,11 +159,10 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		faas__inv_run(inv);
-		now = w->permanent ? 0 : faas__real_mono_ns();
 		faas__lock(&wp->lock);
 		idle = !wp->stopping;
 		if (idle) {
-			w->idle_since_ns = now;
+			atomic_store_explicit(&w->idle_since_ns, UINT64_MAX, memory_order_relaxed);
 			wp->idle[wp->nidle++] = w; /* idle before the token is free */
 		}
 		faas__unlock(&wp->lock);
@@ -171,6 +171,10 @@ static void *worker_main(void *arg)
 		finishing = NULL;
 		if (!idle)
 			break;
+		/* done finishing: from now on housekeeping may retire it (if it is
+		 * still on the idle stack; claimed meanwhile, nobody reads this) */
+		if (!w->permanent)
+			atomic_store_explicit(&w->idle_since_ns, faas__real_mono_ns(), memory_order_relaxed);
 	}
 	worker_exit(w, retired);
 	return NULL;
@@ -221,6 +225,7 @@ static struct faas_worker *worker_new(faas_runtime_t *rt, struct faas_inv *inv, 
 	w->next_spare = NULL;
 	atomic_store(&w->mail, inv);
 	atomic_store(&w->sleeping, false);
+	atomic_store(&w->idle_since_ns, UINT64_MAX);
 	w->permanent = permanent;
 	return w;
 }
@@ -290,16 +295,19 @@ uint64_t faas__workers_retire(faas_runtime_t *rt, uint64_t now)
 	if (!wp->idle)
 		return UINT64_MAX;
 	faas__lock(&wp->lock);
-	/* from the bottom of the stack: the longest idle first */
+	/* every idle one (a few: at most max_concurrency) */
 	while (i < wp->nidle && !wp->stopping) {
 		struct faas_worker *w = wp->idle[i];
-		if (w->permanent) {
+		uint64_t since = atomic_load_explicit(&w->idle_since_ns, memory_order_relaxed);
+		if (w->permanent || since == UINT64_MAX) { /* never, or still finishing */
 			i++;
 			continue;
 		}
-		if (w->idle_since_ns + idle_ns > now) {
-			next = w->idle_since_ns + idle_ns; /* those above went idle later */
-			break;
+		if (since + idle_ns > now) {
+			if (since + idle_ns < next)
+				next = since + idle_ns;
+			i++;
+			continue;
 		}
 		memmove(&wp->idle[i], &wp->idle[i + 1], (wp->nidle - i - 1) * sizeof(w));
 		wp->nidle--;

@@ -801,6 +801,52 @@ START_TEST(idle_workers_retire)
 }
 END_TEST
 
+/* A success destination that holds its worker (the attempt's continuation). */
+static struct latch dest_latch;
+
+static void held_destination(json_t *record, void *ud)
+{
+	(void)record;
+	(void)ud;
+	pthread_mutex_lock(&dest_latch.m);
+	dest_latch.entered++;
+	pthread_cond_broadcast(&dest_latch.c);
+	while (!dest_latch.open)
+		pthread_cond_wait(&dest_latch.c, &dest_latch.m);
+	pthread_mutex_unlock(&dest_latch.m);
+}
+
+/* A worker still finishing (its continuation runs a destination) is on the
+ * idle stack but never retired: only one waiting for mail is. */
+START_TEST(finishing_worker_not_retired)
+{
+	faas_runtime_options_t o = t_options();
+	faas_event_invoke_config_t ec = FAAS_EVENT_INVOKE_CONFIG_INIT;
+	faas_invoke_options_t io = FAAS_INVOKE_OPTIONS_INIT;
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+
+	o.worker_idle_ms = 50;
+	rt = t_runtime_with(&o);
+	t_create(rt, "f");
+	latch_init(&dest_latch);
+	ec.on_success.kind = FAAS_DESTINATION_CALLBACK;
+	ec.on_success.callback = held_destination;
+	ck_assert_ok(faas_function_set_event_invoke_config(rt, "f", NULL, &ec, &d), d);
+	io.type = FAAS_INVOKE_EVENT;
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &io, &r), 0);
+	faas_result_clear(&r);
+	latch_wait_entered(&dest_latch, 1);
+	usleep(300 * 1000); /* six idle times, housekeeping looking at least every one */
+	ck_assert_uint_eq(faas__workers_count(rt), 1);
+	latch_open(&dest_latch);
+	ck_assert_uint_eq(workers_when(rt, 0, 5000u * 1000000u), 0); /* then it retires */
+	faas_runtime_free(rt);
+	latch_destroy(&dest_latch);
+}
+END_TEST
+
 START_TEST(thread_start_failure_is_an_error)
 {
 	faas_runtime_options_t o = t_options();
@@ -1018,6 +1064,7 @@ Suite *lifecycle_suite(void)
 	                    (int)(sizeof(inline_cases) / sizeof(inline_cases[0])));
 	tcase_add_test(tc, thread_start_failure_is_an_error);
 	tcase_add_test(tc, idle_workers_retire);
+	tcase_add_test(tc, finishing_worker_not_retired);
 	tcase_add_test(tc, housekeeping_runs_destruction);
 	tcase_add_test(tc, delete_self_with_reservation);
 	tcase_add_test(tc, user_data_shared_with_a_running_version);

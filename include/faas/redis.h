@@ -23,7 +23,9 @@
  *   release   (never processed: throttled, shutdown) claimed back by this
  *             consumer at its next receive (XCLAIM with RETRYCOUNT: unlike a
  *             returned SQS message, it does not count as a delivery), unless
- *             another consumer claimed it meanwhile (it stays theirs); at
+ *             another consumer claimed it after the release (it stays
+ *             theirs; one that claimed it before, the entry having been idle
+ *             claim_idle_ms in this consumer's hands, may see it run twice); at
  *             shutdown, left pending for the group's other consumers.
  * An entry that comes back having been delivered more than max_deliveries
  * times (its consumers died holding it) is dead-lettered without an
