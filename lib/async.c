@@ -724,7 +724,6 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 	int32_t max_retry = ev->conf ? ev->conf->max_retry : 2;
 	json_t *response = NULL;
 	bool ok = false;
-	uint64_t now;
 
 	faas__lock(&a->lock);
 	running_remove(a, inv);
@@ -738,14 +737,13 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 		response = inv->response ? json_incref(inv->response) : NULL;
 	}
 	faas__inv_unref(inv); /* the running list's reference */
-	now = faas__clock_mono_ns(&rt->clock);
 	if (!ok && (int32_t)ev->attempts <= max_retry && !ev->duplicate &&
 	    (atomic_load(&rt->state) != FAAS_RT_SHUTDOWN || ev->stored)) {
 		uint64_t delay = scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0);
 		count(rt, &a->retries);
 		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "FunctionError", NULL, delay / 1000000u, false);
 		if (!faas__astore_again(rt, ev, delay)) /* stored: any runtime may take it */
-			requeue(rt, ev, now + delay);
+			requeue(rt, ev, faas__clock_mono_ns(&rt->clock) + delay);
 	} else {
 		if (ok)
 			finish_succeeded(rt, ev, response);
@@ -849,7 +847,7 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
 		return false;
 	}
 	inv = faas__inv_async(rt, ev->version, ev->qual, ev->qual_len, ev->event, ev->request_id,
-	                      ev->lineage);
+	                      ev->lineage, now);
 	if (!inv) {
 		faas__conc_release(rt, pool);
 		faas__pc_unref(pc);

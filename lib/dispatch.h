@@ -337,6 +337,7 @@ struct faas_inv {
 	json_t *event;                /* referenced */
 	json_t *client_context;       /* referenced, may be NULL */
 	uint64_t start_ns;
+	uint64_t end_ns; /* the handler's end (runtime clock), once faas__inv_run is past it */
 	int64_t start_wall_ms;
 	_Atomic uint64_t deadline_ns; /* the caller's watchdog; moves once the handler starts */
 	uint32_t timeout_ms; /* copies: the caller reads them while the worker may drop `version` */
@@ -373,10 +374,12 @@ struct faas_inv {
 
 FAAS_INTERNAL void faas__inv_unref(struct faas_inv *inv);
 /* An async attempt of v (a reference is taken on v and the event), with the
- * event's request id; refs = 2 (the running list and the worker). */
+ * event's request id, starting at runtime-clock time @p now (0: read it);
+ * refs = 2 (the running list and the worker). */
 FAAS_INTERNAL struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v,
                                                const char *qual, size_t qual_len, json_t *event,
-                                               const char *request_id, uint32_t lineage);
+                                               const char *request_id, uint32_t lineage,
+                                               uint64_t now);
 FAAS_INTERNAL json_t *faas__inv_timeout_payload(const struct faas_inv *inv);
 /* A token for v now (provisioned first), never waiting. */
 FAAS_INTERNAL int faas__admit_now(faas_runtime_t *rt, struct faas_version *v,

@@ -384,7 +384,7 @@ void faas__inv_run(struct faas_inv *inv)
 			rc = code->handler(&inv->ctx, inv->event, &response, code->udata->ptr);
 		inv->outcome = rc == 0 && !inv->ctx.failed ? FAAS_OUT_SUCCESS : FAAS_OUT_ERROR;
 	}
-	t2 = faas__clock_mono_ns(&rt->clock);
+	inv->end_ns = t2 = faas__clock_mono_ns(&rt->clock);
 	if (t2 >= atomic_load(&inv->deadline_ns) || atomic_load(&inv->state) == FAAS_INV_ABANDONED) {
 		inv->timed_out = true;
 		inv->outcome = FAAS_OUT_TIMEOUT;
@@ -674,13 +674,14 @@ static void fill_result(struct faas_inv *inv, faas_result_t *r, bool abandoned)
 	}
 }
 
-/* request_id: the event's (async attempts), or NULL for a new one */
+/* request_id: the event's (async attempts), or NULL for a new one; now:
+ * the runtime clock's time when the caller has just read it, else 0 */
 static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
                                 const struct faas_ident *id, json_t *event,
-                                const faas_invoke_options_t *o, const char *request_id)
+                                const faas_invoke_options_t *o, const char *request_id,
+                                uint64_t now)
 {
 	struct faas_inv *inv = faas__bcache_get(&rt->inv_cache, sizeof(*inv));
-	uint64_t now;
 
 	if (!inv)
 		return NULL;
@@ -714,7 +715,8 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	inv->event = event ? json_incref(event) : json_null();
 	inv->client_context = o && o->client_context ? json_incref(o->client_context) : NULL;
 	inv->ctx.inv = inv;
-	now = faas__clock_mono_ns(&rt->clock);
+	if (!now)
+		now = faas__clock_mono_ns(&rt->clock);
 	inv->start_ns = now;
 	inv->timeout_ms = inv->version->timeout_ms;
 	inv->short_fn = atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed) <
@@ -767,7 +769,7 @@ struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v)
 
 struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v, const char *qual,
                                  size_t qual_len, json_t *event, const char *request_id,
-                                 uint32_t lineage)
+                                 uint32_t lineage, uint64_t now)
 {
 	struct faas_resolved res = { v, v->number, NULL };
 	struct faas_ident id;
@@ -777,7 +779,7 @@ struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_version *v, con
 	id.qual = qual_len ? qual : NULL;
 	id.qual_len = qual_len;
 	faas__version_ref(v); /* the invocation's, as a resolution would give it */
-	if (!(inv = inv_new(rt, &res, &id, event, NULL, request_id))) {
+	if (!(inv = inv_new(rt, &res, &id, event, NULL, request_id, now))) {
 		faas__version_unref(v);
 		return NULL;
 	}
@@ -976,7 +978,7 @@ static int invoke(faas_runtime_t *rt, struct faas_inv *parent, const char *ident
 		inline_telemetry(rt, parent);
 		return throttle_result(r, reason);
 	}
-	if (!(inv = inv_new(rt, &res, &id, event, o, NULL))) {
+	if (!(inv = inv_new(rt, &res, &id, event, o, NULL, 0))) {
 		faas__conc_release(rt, pool);
 		faas__pc_unref(pc);
 		faas__resolved_release(&res);

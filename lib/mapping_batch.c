@@ -287,7 +287,7 @@ bool faas__map_send_batch(struct faas_mapping *m, struct batch *b, uint64_t now)
 	faas__request_id(rid);
 	if (!(event = batch_event(b)) ||
 	    !(b->inv = faas__inv_async(rt, res.version, id.qual, id.qual ? id.qual_len : 0, event, rid,
-	                               lineage))) {
+	                               lineage, 0))) {
 		json_decref(event);
 		faas__conc_release(rt, pool);
 		faas__pc_unref(pc);

@@ -144,6 +144,7 @@ static void *worker_main(void *arg)
 	struct faas_workers *wp = w->rt->workers;
 	struct faas_inv *inv;
 	bool idle, retired = false;
+	uint64_t end;
 
 	faas__current_rt = w->rt;
 	for (;;) {
@@ -159,6 +160,9 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		faas__inv_run(inv);
+		/* when it went idle: its handler's end, on a real clock (one clock
+		 * read less per hand-off); the struct may be gone after complete */
+		end = w->rt->clock.kind == FAAS_CLOCK_REAL ? inv->end_ns : 0;
 		faas__lock(&wp->lock);
 		idle = !wp->stopping;
 		if (idle) {
@@ -174,7 +178,8 @@ static void *worker_main(void *arg)
 		/* done finishing: from now on housekeeping may retire it (if it is
 		 * still on the idle stack; claimed meanwhile, nobody reads this) */
 		if (!w->permanent)
-			atomic_store_explicit(&w->idle_since_ns, faas__real_mono_ns(), memory_order_relaxed);
+			atomic_store_explicit(&w->idle_since_ns, end ? end : faas__real_mono_ns(),
+			                      memory_order_relaxed);
 	}
 	worker_exit(w, retired);
 	return NULL;
