@@ -45,7 +45,7 @@ uint32_t faas_context_memory_limit_mb(const faas_context_t *ctx)
 
 int64_t faas_context_deadline_ms(const faas_context_t *ctx)
 {
-	return ctx ? CTX_INV(ctx)->deadline_wall_ms : 0;
+	return ctx ? faas__inv_deadline_wall(CTX_INV(ctx)) : 0;
 }
 
 int64_t faas_context_remaining_ms(const faas_context_t *ctx)

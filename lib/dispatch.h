@@ -338,11 +338,13 @@ struct faas_inv {
 	json_t *client_context;       /* referenced, may be NULL */
 	uint64_t start_ns;
 	uint64_t end_ns; /* the handler's end (runtime clock), once faas__inv_run is past it */
-	int64_t start_wall_ms;
+	/* wall time of start_ns: on a real clock read only when first asked
+	 * for (faas__inv_start_wall; INT64_MIN until then): most invocations
+	 * never need it, and a clock read is not free */
+	_Atomic int64_t start_wall_ms;
 	_Atomic uint64_t deadline_ns; /* the caller's watchdog; moves once the handler starts */
 	uint32_t timeout_ms; /* copies: the caller reads them while the worker may drop `version` */
 	bool short_fn;       /* usually done within the spin budget */
-	int64_t deadline_wall_ms;
 	bool want_text; /* serialize the response (response_text) */
 	bool timed_out; /* worker: the deadline passed before the handler returned */
 	bool init_timed_out; /* the last init attempt ran past init_timeout_ms */
@@ -381,6 +383,9 @@ FAAS_INTERNAL struct faas_inv *faas__inv_async(faas_runtime_t *rt, struct faas_v
                                                const char *request_id, uint32_t lineage,
                                                uint64_t now);
 FAAS_INTERNAL json_t *faas__inv_timeout_payload(const struct faas_inv *inv);
+/* The wall time (ms) of the invocation's start, and of its deadline in force. */
+FAAS_INTERNAL int64_t faas__inv_start_wall(const struct faas_inv *inv);
+FAAS_INTERNAL int64_t faas__inv_deadline_wall(const struct faas_inv *inv);
 /* A token for v now (provisioned first), never waiting. */
 FAAS_INTERNAL int faas__admit_now(faas_runtime_t *rt, struct faas_version *v,
                                   struct faas_pool **pool, struct faas_pc **pc, const char **reason);

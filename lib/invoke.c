@@ -124,6 +124,30 @@ json_t *faas__inv_timeout_payload(const struct faas_inv *inv)
 	return timeout_payload(inv);
 }
 
+int64_t faas__inv_start_wall(const struct faas_inv *inv)
+{
+	struct faas_inv *w = (struct faas_inv *)inv; /* the cache of a derived value */
+	int64_t t = atomic_load_explicit(&w->start_wall_ms, memory_order_relaxed), none = INT64_MIN;
+	uint64_t mono;
+
+	if (t != INT64_MIN)
+		return t;
+	/* real clock: the wall time now, less the monotonic time since the start */
+	mono = faas__real_mono_ns();
+	t = faas__clock_wall_ms(&inv->rt->clock) -
+	    (int64_t)((mono > inv->start_ns ? mono - inv->start_ns : 0) / 1000000u);
+	if (!atomic_compare_exchange_strong(&w->start_wall_ms, &none, t))
+		t = none; /* another thread was first: one answer for everyone */
+	return t;
+}
+
+int64_t faas__inv_deadline_wall(const struct faas_inv *inv)
+{
+	uint64_t d = atomic_load(&inv->deadline_ns);
+
+	return faas__inv_start_wall(inv) + (int64_t)((d - inv->start_ns) / 1000000u);
+}
+
 /* ---- invocation objects ------------------------------------------------ */
 
 void faas__inv_unref(struct faas_inv *inv)
@@ -280,10 +304,7 @@ void faas__inv_set_deadline(struct faas_inv *inv, uint64_t now)
 {
 	uint64_t deadline = now + (uint64_t)inv->timeout_ms * 1000000u;
 
-	atomic_store(&inv->deadline_ns, deadline);
-	/* wall time from the monotonic one: one clock read less per invocation */
-	inv->deadline_wall_ms = inv->start_wall_ms + (int64_t)((now - inv->start_ns) / 1000000u) +
-	                        inv->timeout_ms;
+	atomic_store(&inv->deadline_ns, deadline); /* its wall time: faas__inv_deadline_wall */
 	/* A caller asleep until after the new deadline must plan again. One
 	 * that wakes sooner (it sleeps at most a timeout at a time, so a caller
 	 * that slept before the handler started always does) reads the deadline
@@ -313,7 +334,7 @@ static int ext_invoke_start(struct faas_inv *inv, const struct faas_instance *in
 	ev->function_version = inv->version_label;
 	ev->request_id = inv->request_id;
 	ev->invoked_function_arn = faas_context_invoked_function_arn(&inv->ctx);
-	ev->deadline_ms = inv->deadline_wall_ms;
+	ev->deadline_ms = faas__inv_deadline_wall(inv);
 	msg[0] = '\0';
 	if (faas__ext_invoke_start(in->exts, ev, inv->ctx.error_type, sizeof(inv->ctx.error_type), msg,
 	                           sizeof(msg)) == 0) {
@@ -724,8 +745,10 @@ static struct faas_inv *inv_new(faas_runtime_t *rt, struct faas_resolved *res,
 	/* until the handler starts, a cold start's init may use its own limit too */
 	atomic_init(&inv->deadline_ns,
 	            now + ((uint64_t)rt->init_timeout_ms + inv->version->timeout_ms) * 1000000u);
-	inv->start_wall_ms = faas__clock_wall_ms(&rt->clock);
-	inv->deadline_wall_ms = inv->start_wall_ms + rt->init_timeout_ms + inv->version->timeout_ms;
+	/* a virtual clock's wall time costs no clock read: taken now, exactly */
+	atomic_init(&inv->start_wall_ms, rt->clock.kind == FAAS_CLOCK_VIRTUAL
+	                                         ? faas__clock_wall_ms(&rt->clock)
+	                                         : INT64_MIN);
 	if (request_id)
 		memcpy(inv->request_id, request_id, FAAS_REQUEST_ID_SIZE);
 	else
@@ -761,8 +784,7 @@ struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v)
 	inv->start_ns = now;
 	inv->timeout_ms = v->timeout_ms;
 	atomic_init(&inv->deadline_ns, now + (uint64_t)rt->init_timeout_ms * 1000000u);
-	inv->start_wall_ms = faas__clock_wall_ms(&rt->clock);
-	inv->deadline_wall_ms = inv->start_wall_ms + rt->init_timeout_ms;
+	atomic_init(&inv->start_wall_ms, faas__clock_wall_ms(&rt->clock));
 	faas__version_label(v->number, inv->version_label); /* no request id: init has none */
 	return inv;
 }

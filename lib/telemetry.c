@@ -617,7 +617,7 @@ static faas_telemetry_record_t record_of(faas_telemetry_type_t type, int64_t tim
 /* Wall time of a runtime-clock instant of the invocation, without a clock read. */
 static int64_t inv_wall_ms(const struct faas_inv *inv, uint64_t ns)
 {
-	return inv->start_wall_ms + (int64_t)((ns - inv->start_ns) / 1000000u);
+	return faas__inv_start_wall(inv) + (int64_t)((ns - inv->start_ns) / 1000000u);
 }
 
 static double round_us(double ms)

@@ -96,6 +96,37 @@ static int observe(faas_context_t *ctx, json_t *event, json_t **response, void *
 	return 0;
 }
 
+/* On a real clock the start's wall time is derived when first asked for
+ * (now, less the time since the start): the deadline still reads as the
+ * wall time of the start plus the timeout. */
+START_TEST(invoke_context_deadline_real_clock)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t c = t_config(NULL);
+	faas_result_t r = FAAS_RESULT_INIT;
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	struct seen s;
+	int64_t before, after;
+
+	memset(&s, 0, sizeof(s));
+	rt = t_runtime_with(&o);
+	c.handler = observe;
+	c.user_data = &s;
+	c.timeout_ms = 5000;
+	ck_assert_ok(faas_function_create(rt, "obs", &c, &d), d);
+	before = faas_clock_wall_ms(rt);
+	ck_assert_int_eq(faas_invoke(rt, "obs", NULL, NULL, &r), 0);
+	after = faas_clock_wall_ms(rt);
+	ck_assert_int_ge(s.deadline, before + 5000 - 1); /* -1: ms rounding of the derivation */
+	ck_assert_int_le(s.deadline, after + 5000);
+	ck_assert_int_le(s.remaining, 5000);
+	ck_assert_int_gt(s.remaining, 4000);
+	faas_result_clear(&r);
+	faas_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(invoke_context_describes_the_call)
 {
 	faas_runtime_t *rt = t_runtime();
@@ -619,6 +650,7 @@ Suite *invoke_suite(void)
 
 	tcase_add_test(tc, invoke_sync_returns_response);
 	tcase_add_test(tc, invoke_context_describes_the_call);
+	tcase_add_test(tc, invoke_context_deadline_real_clock);
 	tcase_add_test(tc, invoke_function_errors);
 	tcase_add_test(tc, invoke_failure_message_without_memory);
 	tcase_add_test(tc, invoke_json_text);
