@@ -904,9 +904,9 @@ static void start_due(faas_runtime_t *rt, bool producer, uint64_t now)
 
 	if (rt->inline_mode && inline_pumping == rt)
 		return; /* the loop of faas__async_run_inline goes on */
-	for (bool first = true;; first = false) {
-		if (!first || !now)
-			now = faas__clock_mono_ns(&rt->clock);
+	if (!now)
+		now = faas__clock_mono_ns(&rt->clock);
+	for (;; now = faas__clock_mono_ns(&rt->clock)) {
 		faas__lock(&a->lock);
 		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
 			faas__unlock(&a->lock);
@@ -1069,27 +1069,17 @@ struct faas_aconf *faas__aconf_locked(const struct faas_entry *e, const char *qu
 	return c->conf;
 }
 
-static struct faas_aconf *aconf_lookup(faas_runtime_t *rt, struct faas_version *v,
-                                              const char *qual, size_t qual_len)
-{
-	struct faas_aconf *conf = NULL;
-	struct faas_eicfg *c;
-	struct faas_stripe *s;
-	struct faas_entry *e;
-
-	e = faas__entry_lock(rt, v->fn->name, v->fn->name_len, &s);
-	if (e && e->fn == v->fn && (c = eicfg_find(e, qual, qual_len)) != NULL) {
-		conf = c->conf;
-		atomic_fetch_add(&conf->refs, 1);
-	}
-	faas__stripe_unlock(s);
-	return conf;
-}
-
 struct faas_aconf *faas__aconf_for(faas_runtime_t *rt, struct faas_version *v, const char *qual,
                                    size_t qual_len)
 {
-	return aconf_lookup(rt, v, qual, qual_len);
+	struct faas_aconf *conf = NULL;
+	struct faas_stripe *s;
+	struct faas_entry *e = faas__entry_lock(rt, v->fn->name, v->fn->name_len, &s);
+
+	if (e && e->fn == v->fn)
+		conf = faas__aconf_locked(e, qual, qual_len);
+	faas__stripe_unlock(s);
+	return conf;
 }
 
 bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)

@@ -14,13 +14,15 @@
  *   while it does), so a quick next call skips the futex wake.
  * - A worker idle for worker_idle_ms of real time retires. Idle workers
  *   sleep with no timeout (a futex wait with one arms a kernel timer, at
- *   every hand-off); the housekeeping thread retires them: it takes the
- *   oldest off the idle stack under the same lock dispatchers use to claim
- *   them and posts RETIRE, so a claimed worker never exits with mail in its
- *   box. While there are more threads than min_workers it wakes at least
- *   every worker_idle_ms to look (and at the oldest idle one's time), so
- *   going idle costs a worker nothing; a new thread kicks it once.
- *   min_workers never retire.
+ *   every hand-off); the housekeeping thread retires them: it takes those
+ *   idle long enough off the idle stack under the same lock dispatchers use
+ *   to claim them and posts RETIRE, so a claimed worker never exits with
+ *   mail in its box. A worker counts as idle from its handler's end, once
+ *   its token and continuation are done (until then it may sit on the
+ *   stack, but is not retired). While there are more threads than
+ *   min_workers housekeeping looks at least every worker_idle_ms (and when
+ *   the next one is due), so going idle costs a worker nothing; a new
+ *   thread kicks it once. min_workers never retire.
  * - Shutdown: `stopping` is set, every idle worker gets the STOP sentinel;
  *   busy ones exit after their invocation. Threads are detached and hold a
  *   reference on the runtime core, so a handler that never returns keeps

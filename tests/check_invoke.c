@@ -96,9 +96,22 @@ static int observe(faas_context_t *ctx, json_t *event, json_t **response, void *
 	return 0;
 }
 
+/* Asks for its deadline only after 200 ms of work. */
+static int late_deadline(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	struct timespec ts = { 0, 200 * 1000000L };
+
+	(void)event;
+	(void)response;
+	while (nanosleep(&ts, &ts) == -1)
+		;
+	*(int64_t *)ud = faas_context_deadline_ms(ctx);
+	return 0;
+}
+
 /* On a real clock the start's wall time is derived when first asked for
  * (now, less the time since the start): the deadline still reads as the
- * wall time of the start plus the timeout. */
+ * wall time of the start plus the timeout, even when asked late. */
 START_TEST(invoke_context_deadline_real_clock)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
@@ -107,7 +120,7 @@ START_TEST(invoke_context_deadline_real_clock)
 	faas_error_detail_t d;
 	faas_runtime_t *rt;
 	struct seen s;
-	int64_t before, after;
+	int64_t before, after, late = 0;
 
 	memset(&s, 0, sizeof(s));
 	rt = t_runtime_with(&o);
@@ -122,6 +135,14 @@ START_TEST(invoke_context_deadline_real_clock)
 	ck_assert_int_le(s.deadline, after + 5000);
 	ck_assert_int_le(s.remaining, 5000);
 	ck_assert_int_gt(s.remaining, 4000);
+	faas_result_clear(&r);
+	c.handler = late_deadline;
+	c.user_data = &late;
+	ck_assert_ok(faas_function_create(rt, "late", &c, &d), d);
+	before = faas_clock_wall_ms(rt);
+	ck_assert_int_eq(faas_invoke(rt, "late", NULL, NULL, &r), 0);
+	ck_assert_int_ge(late, before + 5000 - 1);
+	ck_assert_int_lt(late, before + 5000 + 100); /* not the time it asked, 200 ms on */
 	faas_result_clear(&r);
 	faas_runtime_free(rt);
 }

@@ -62,6 +62,18 @@ START_TEST(timeout_virtual_clock_exact)
 }
 END_TEST
 
+/* Invoke name, which must time out on the real clock: how long the call
+ * took (r keeps the result, for the caller to look at and clear). */
+static uint64_t timed_out_after_ns(faas_runtime_t *rt, const char *name, faas_result_t *r)
+{
+	uint64_t t0 = faas__real_mono_ns();
+
+	ck_assert_int_eq(faas_invoke(rt, name, NULL, NULL, r), 0);
+	t0 = faas__real_mono_ns() - t0;
+	ck_assert_str_eq(t_jstr(r->payload, "errorType"), "Sandbox.Timedout");
+	return t0;
+}
+
 START_TEST(timeout_real_clock_bounds)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
@@ -70,7 +82,7 @@ START_TEST(timeout_real_clock_bounds)
 	faas_error_detail_t d;
 	faas_runtime_t *rt;
 	struct latch l;
-	uint64_t t0, t1;
+	uint64_t took;
 
 	o.min_timeout_ms = 50;
 	rt = t_runtime_with(&o);
@@ -80,12 +92,9 @@ START_TEST(timeout_real_clock_bounds)
 	c.user_data = &l;
 	c.timeout_ms = 120;
 	ck_assert_ok(faas_function_create(rt, "slow", &c, &d), d);
-	t0 = faas__real_mono_ns();
-	ck_assert_int_eq(faas_invoke(rt, "slow", NULL, NULL, &r), 0);
-	t1 = faas__real_mono_ns();
-	ck_assert_uint_ge(t1 - t0, 120u * 1000000u);   /* never early */
-	ck_assert_uint_lt(t1 - t0, 5000u * 1000000u);  /* generous upper bound */
-	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
+	took = timed_out_after_ns(rt, "slow", &r);
+	ck_assert_uint_ge(took, 120u * 1000000u);   /* never early */
+	ck_assert_uint_lt(took, 5000u * 1000000u);  /* generous upper bound */
 	ck_assert_ptr_nonnull(strstr(r.message, "Task timed out after 0.12 seconds"));
 	faas_result_clear(&r);
 	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
@@ -121,7 +130,7 @@ START_TEST(timeout_real_clock_after_a_long_init)
 	faas_error_detail_t d;
 	faas_runtime_t *rt;
 	struct latch l;
-	uint64_t t0, t1;
+	uint64_t took;
 
 	o.min_timeout_ms = 50;
 	rt = t_runtime_with(&o);
@@ -138,12 +147,9 @@ START_TEST(timeout_real_clock_after_a_long_init)
 	c.handler = t_latch_handler;
 	c.user_data = &l;
 	ck_assert_ok(faas_function_create(rt, "slow", &c, &d), d);
-	t0 = faas__real_mono_ns();
-	ck_assert_int_eq(faas_invoke(rt, "slow", NULL, NULL, &r), 0);
-	t1 = faas__real_mono_ns();
-	ck_assert_uint_ge(t1 - t0, 400u * 1000000u);  /* init, then the whole timeout */
-	ck_assert_uint_lt(t1 - t0, 5000u * 1000000u); /* generous upper bound */
-	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
+	took = timed_out_after_ns(rt, "slow", &r);
+	ck_assert_uint_ge(took, 400u * 1000000u);  /* init, then the whole timeout */
+	ck_assert_uint_lt(took, 5000u * 1000000u); /* generous upper bound */
 	faas_result_clear(&r);
 	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
 	faas_runtime_free(rt);
@@ -808,12 +814,7 @@ static void held_destination(json_t *record, void *ud)
 {
 	(void)record;
 	(void)ud;
-	pthread_mutex_lock(&dest_latch.m);
-	dest_latch.entered++;
-	pthread_cond_broadcast(&dest_latch.c);
-	while (!dest_latch.open)
-		pthread_cond_wait(&dest_latch.c, &dest_latch.m);
-	pthread_mutex_unlock(&dest_latch.m);
+	latch_pass(&dest_latch, NULL);
 }
 
 /* A worker still finishing (its continuation runs a destination) is on the

@@ -86,16 +86,14 @@ void latch_open(struct latch *l)
 	pthread_mutex_unlock(&l->m);
 }
 
-int t_latch_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data)
+void latch_pass(struct latch *l, faas_context_t *ctx)
 {
-	struct latch *l = user_data;
 	struct timespec ts;
 
-	(void)event;
 	pthread_mutex_lock(&l->m);
 	l->entered++;
 	pthread_cond_broadcast(&l->c);
-	while (!l->open && !(l->until_cancelled && faas_context_cancelled(ctx))) {
+	while (!l->open && !(l->until_cancelled && ctx && faas_context_cancelled(ctx))) {
 		/* cancellation is a flag, not a signal: look again every millisecond */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 1000000;
@@ -108,6 +106,12 @@ int t_latch_handler(faas_context_t *ctx, json_t *event, json_t **response, void 
 	l->left++;
 	pthread_cond_broadcast(&l->c);
 	pthread_mutex_unlock(&l->m);
+}
+
+int t_latch_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data)
+{
+	(void)event;
+	latch_pass(user_data, ctx);
 	*response = json_pack("{s:b}", "latched", 1);
 	return 0;
 }

@@ -96,6 +96,9 @@ void latch_init(struct latch *l);
 void latch_destroy(struct latch *l);
 void latch_wait_entered(struct latch *l, int n);
 void latch_open(struct latch *l);
+/* Enter (counted in `entered`), wait until open (or, with until_cancelled
+ * and a ctx, until the invocation is cancelled), leave (`left`). */
+void latch_pass(struct latch *l, faas_context_t *ctx);
 /* Handler: user_data is a struct latch; responds {"latched":true}. */
 int t_latch_handler(faas_context_t *ctx, json_t *event, json_t **response, void *user_data);
 
