@@ -957,7 +957,11 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 	for (;;) {
 		faas__lock(&a->lock);
 		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
-			next = a->n && !a->closed ? q_first(a)->due_ns : UINT64_MAX;
+			/* Every slot taken: the attempt that frees one starts the next
+			 * (attempt_done, requeue's kick), so a due event waiting for a
+			 * slot is no reason to wake; waking for it would spin. */
+			next = a->n && !a->closed && a->inflight < a->max_inflight ? q_first(a)->due_ns
+			                                                              : UINT64_MAX;
 			for (inv = a->running; inv; inv = inv->anext)
 				if (atomic_load(&inv->deadline_ns) < next)
 					next = atomic_load(&inv->deadline_ns);

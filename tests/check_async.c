@@ -1,7 +1,8 @@
 /*
  * libfaas tests — asynchronous invocation: queueing, retries and their
  * timing, event age, throttles, timeouts, destinations and their records,
- * the bounded queue, shutdown accounting. Virtual clock throughout.
+ * the bounded queue, shutdown accounting. Virtual clock throughout, but
+ * for one test of the housekeeping thread's sleep.
  */
 #include "tests.h"
 
@@ -434,6 +435,50 @@ START_TEST(async_queue_full)
 	ck_assert_int_eq(atomic_load(&attempts), 2);
 	post(rt, "slow", "{}", NULL); /* room again */
 	t_settle(rt);
+	faas_runtime_free(rt);
+	latch_destroy(&l);
+}
+END_TEST
+
+/* Events waiting for an async slot give the housekeeping thread no reason
+ * to wake: the attempt that frees the slot starts the next. The one test
+ * here on the real clock, where it once woke at the waiting event's due
+ * time, already past, and spun; it measures the process's CPU time over a
+ * real-time wait, with every other thread blocked. */
+START_TEST(async_waiting_for_a_slot_does_not_spin)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t c = t_config(NULL);
+	struct timespec nap = { 0, 300000000 };
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	struct latch l;
+	uint64_t cpu;
+
+	o.seed = 42;
+	o.async_max_inflight = 1;
+	atomic_store(&attempts, 0);
+	rt = t_runtime_with(&o);
+	latch_init(&l);
+	c.handler = blocked_h;
+	c.user_data = &l;
+	c.timeout_ms = 600000; /* the attempt's deadline is no reason to wake either */
+	ck_assert_ok(faas_function_create(rt, "slow", &c, &d), d);
+	post(rt, "slow", "{}", NULL);
+	latch_wait_entered(&l, 1); /* the one slot taken */
+	post(rt, "slow", "{}", NULL);
+	post(rt, "slow", "{}", NULL); /* due, waiting */
+	/* a dropped function wakes the housekeeping thread, to destroy it */
+	t_create_fn(rt, "gone", worker_h, NULL);
+	ck_assert_ok(faas_function_delete(rt, "gone", NULL, &d), d);
+	cpu = t_process_cpu_ns();
+	nanosleep(&nap, NULL);
+	cpu = t_process_cpu_ns() - cpu;
+	ck_assert_msg(cpu < 100u * 1000000u, "%.1f ms of CPU in 300 ms with every thread idle",
+	              (double)cpu / 1e6);
+	latch_open(&l);
+	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
+	ck_assert_int_eq(atomic_load(&attempts), 3); /* the freed slot started the others */
 	faas_runtime_free(rt);
 	latch_destroy(&l);
 }
@@ -1011,6 +1056,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_timeout_at_the_deadline);
 	tcase_add_test(tc, async_function_destination);
 	tcase_add_test(tc, async_queue_full);
+	tcase_add_test(tc, async_waiting_for_a_slot_does_not_spin);
 	tcase_add_test(tc, async_shutdown_accounts_for_everything);
 	tcase_add_test(tc, async_bad_requests);
 	tcase_add_test(tc, async_version_chosen_at_enqueue);

@@ -22,6 +22,14 @@ long t_scaled(long n)
 	return v > 0 ? v : 1;
 }
 
+uint64_t t_process_cpu_ns(void)
+{
+	struct timespec ts;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts), 0);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 faas_runtime_options_t t_options(void)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;

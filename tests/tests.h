@@ -122,6 +122,9 @@ void bg_join(struct bg_invoke *b);
 /* Wait until nothing runs and housekeeping has destroyed what was dropped. */
 #define t_settle(rt) ck_assert_int_eq(faas_test_quiesce((rt), 10000), 0)
 
+/* CPU time of the whole process (all threads), in ns. */
+uint64_t t_process_cpu_ns(void);
+
 /* JSON helpers: string member or "" */
 const char *t_jstr(const json_t *obj, const char *key);
 
