@@ -506,9 +506,18 @@ static void release_slot(struct faas_async *a)
 	faas__unlock(&a->lock);
 }
 
+/* The store's paths free a slot where no start_due() may follow (a
+ * producer's thread gives up after a throttle): the pump starts what waits. */
 void faas__async_release_slot(struct faas_async *a)
 {
-	release_slot(a);
+	bool waiting;
+
+	faas__lock(&a->lock);
+	a->inflight--;
+	waiting = a->n != 0;
+	faas__unlock(&a->lock);
+	if (waiting)
+		faas__hk_kick(a->rt);
 }
 
 static uint64_t scaled_ms(const struct faas_async *a, double ms)
@@ -1111,17 +1120,22 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 {
 	struct faas_async *a = rt->async;
 	uint64_t ev_due;
+	bool slot_free;
 	struct faas_aevent *ev = faas__bcache_get(&rt->aev_cache, sizeof(*ev));
 
-	if (ev)
-		memset(ev, 0, sizeof(*ev)); /* as calloc gave it: qual relies on its zeros */
-	if (ev)
-		ev->rt = rt;
 	if (!ev) {
 		aconf_unref(res->conf);
 		res->conf = NULL;
 		return faas__fail(d, FAAS_ENOMEM, NULL);
 	}
+	/* the fields before the qualifier zeroed; the rest is set below (the
+	 * request id, the qualifier's text and its NUL) or belongs to stored
+	 * events, which faas__astore_put leaves behind */
+	memset(ev, 0, offsetof(struct faas_aevent, qual));
+	ev->stored = false;
+	ev->accepted_wall_ms = 0;
+	ev->token[0] = '\0';
+	ev->rt = rt;
 	/* the config of the qualifier as invoked, as it stood at the resolution */
 	ev->conf = res->conf;
 	res->conf = NULL;
@@ -1130,8 +1144,8 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	ev->event = event ? json_incref(event) : json_null();
 	ev->lineage = lineage;
 	ev->qual_len = qual ? qual_len : 0;
-	if (ev->qual_len)
-		memcpy(ev->qual, qual, ev->qual_len);
+	memcpy(ev->qual, qual ? qual : "", ev->qual_len);
+	ev->qual[ev->qual_len] = '\0';
 	ev->enqueued_ns = ev->due_ns = ev_due = faas__clock_mono_ns(&rt->clock);
 	faas__request_id(ev->request_id);
 	if (a->store) { /* durable: accepted once the store has it */
@@ -1160,6 +1174,8 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	}
 	q_push(a, ev, ev->due_ns); /* due now: the ring */
 	a->received++;
+	/* with every slot taken, the attempt that frees one starts the next */
+	slot_free = a->inflight < a->max_inflight;
 	/* copied under the lock: once it is released another thread may run
 	 * ev to its end and free it */
 	memcpy(request_id, ev->request_id, FAAS_REQUEST_ID_SIZE);
@@ -1168,6 +1184,8 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	faas__unlock(&a->lock);
 	if (rt->inline_mode) /* no threads: it runs now, unless a handler queued it */
 		faas__async_run_inline(rt);
+	else if (!slot_free)
+		return 0;
 	else if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
 		start_due(rt, true, ev_due); /* read just before the queue took it */
 	else
