@@ -311,7 +311,7 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 	                  : o->async_max_inflight == 0 ? (rt->conc->max / 2 ? rt->conc->max / 2 : 1)
 	                                               : (uint32_t)o->async_max_inflight;
 	a->scale = o->async_delay_scale > 0 ? o->async_delay_scale : 1.0;
-	a->hk_wake = UINT64_MAX;
+	atomic_init(&a->hk_wake, UINT64_MAX);
 	a->rt = rt;
 	a->undelivered = o->async_undelivered;
 	a->dup_every = o->async_duplicate_every;
@@ -476,7 +476,7 @@ struct faas_aevent *faas__async_queued_at(faas_runtime_t *rt, size_t i)
 static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
                           json_t *response, bool function_error);
 static void release_slot(struct faas_async *a);
-static void start_due(faas_runtime_t *rt, bool producer, uint64_t now);
+static void start_due(faas_runtime_t *rt, bool producer, uint64_t now, bool release);
 
 static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 {
@@ -732,7 +732,7 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 	struct faas_aevent *ev = inv->done_arg;
 	int32_t max_retry = ev->conf ? ev->conf->max_retry : 2;
 	json_t *response = NULL;
-	bool ok = false;
+	bool ok = false, retry;
 
 	faas__lock(&a->lock);
 	running_remove(a, inv);
@@ -746,8 +746,9 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 		response = inv->response ? json_incref(inv->response) : NULL;
 	}
 	faas__inv_unref(inv); /* the running list's reference */
-	if (!ok && (int32_t)ev->attempts <= max_retry && !ev->duplicate &&
-	    (atomic_load(&rt->state) != FAAS_RT_SHUTDOWN || ev->stored)) {
+	retry = !ok && (int32_t)ev->attempts <= max_retry && !ev->duplicate &&
+	        (atomic_load(&rt->state) != FAAS_RT_SHUTDOWN || ev->stored);
+	if (retry) {
 		uint64_t delay = scaled_ms(a, ev->attempts == 1 ? 60000.0 : 120000.0);
 		count(rt, &a->retries);
 		tel(rt, FAAS_TEL_ASYNC_RETRY, ev, "FunctionError", NULL, delay / 1000000u, false);
@@ -763,10 +764,11 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 			                      ? "Shutdown"
 			                      : "RetriesExhausted",
 			              response, true);
-		release_slot(a); /* after the destination: until then the event is busy */
 	}
 	json_decref(response);
-	start_due(rt, false, 0); /* a slot is free: the next due event starts here */
+	/* the next due event starts here; the slot is released there, under the
+	 * same lock, after the destination: until then the event is busy */
+	start_due(rt, false, 0, !retry);
 }
 
 /* The housekeeping thread wakes by @p deadline at the latest. */
@@ -775,9 +777,17 @@ static void watch(faas_runtime_t *rt, uint64_t deadline)
 	struct faas_async *a = rt->async;
 	bool kick = false;
 
+	/* The common case, a deadline after the planned wake-up: no lock. The
+	 * attempt is on the running list already; a pump that scanned the list
+	 * without it stored its plan, under the lock, before the attempt went on
+	 * the list, so this load sees that plan or a later one. A deadline moved
+	 * earlier (faas__inv_set_deadline) is a seq_cst store against this
+	 * load, and the pump's load of it against its store of the plan. */
+	if (deadline >= atomic_load(&a->hk_wake))
+		return;
 	faas__lock(&a->lock);
-	if (deadline < a->hk_wake) {
-		a->hk_wake = deadline;
+	if (deadline < atomic_load_explicit(&a->hk_wake, memory_order_relaxed)) {
+		atomic_store(&a->hk_wake, deadline);
 		kick = true;
 	}
 	faas__unlock(&a->lock);
@@ -905,18 +915,24 @@ static bool attempt(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t now, bo
  * run right here, so one that ends must not start the next inside itself). */
 static FAAS_TLS faas_runtime_t *inline_pumping;
 
-/* now: the runtime clock's time, or 0 to read it (then at every round) */
-static void start_due(faas_runtime_t *rt, bool producer, uint64_t now)
+/* now: the runtime clock's time, or 0 to read it (then at every round);
+ * release: the caller's slot is released first, under the same lock */
+static void start_due(faas_runtime_t *rt, bool producer, uint64_t now, bool release)
 {
 	struct faas_async *a = rt->async;
 	struct faas_aevent *ev;
 
-	if (rt->inline_mode && inline_pumping == rt)
+	if (rt->inline_mode && inline_pumping == rt) {
+		if (release)
+			release_slot(a);
 		return; /* the loop of faas__async_run_inline goes on */
+	}
 	if (!now)
 		now = faas__clock_mono_ns(&rt->clock);
-	for (;; now = faas__clock_mono_ns(&rt->clock)) {
+	for (;; now = faas__clock_mono_ns(&rt->clock), release = false) {
 		faas__lock(&a->lock);
+		if (release)
+			a->inflight--;
 		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
 			faas__unlock(&a->lock);
 			return;
@@ -931,7 +947,7 @@ static void start_due(faas_runtime_t *rt, bool producer, uint64_t now)
 
 void faas__async_start_due(faas_runtime_t *rt)
 {
-	start_due(rt, false, 0);
+	start_due(rt, false, 0, false);
 }
 
 uint64_t faas__async_pump(faas_runtime_t *rt)
@@ -974,7 +990,7 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 			for (inv = a->running; inv; inv = inv->anext)
 				if (atomic_load(&inv->deadline_ns) < next)
 					next = atomic_load(&inv->deadline_ns);
-			a->hk_wake = next;
+			atomic_store(&a->hk_wake, next);
 			faas__unlock(&a->lock);
 			break;
 		}
@@ -1187,7 +1203,7 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	else if (!slot_free)
 		return 0;
 	else if (rt->hk && faas__current_rt != rt) /* a caller's thread: start it from here */
-		start_due(rt, true, ev_due); /* read just before the queue took it */
+		start_due(rt, true, ev_due, false); /* read just before the queue took it */
 	else
 		faas__hk_kick(rt);
 	return 0;

@@ -61,7 +61,9 @@ struct faas_async {
 	struct faas_inv *running; /* attempts in flight (anext/aprev) */
 	uint32_t inflight, max_inflight;
 	uint32_t max_queued;
-	uint64_t hk_wake; /* when the pump means to run next (runtime clock) */
+	/* when the pump means to run next (runtime clock): written under the
+	 * lock, read without it by watch()'s fast path */
+	_Atomic uint64_t hk_wake;
 	double scale;
 	bool closed;
 	faas_destination_fn undelivered;
