@@ -393,8 +393,10 @@ FAAS_INTERNAL int faas__admit_now(faas_runtime_t *rt, struct faas_version *v,
 FAAS_INTERNAL struct faas_inv *faas__inv_bare(faas_runtime_t *rt, struct faas_version *v);
 /* The pipeline: runs inv on the current thread (handler, instance, logs). */
 FAAS_INTERNAL void faas__inv_run(struct faas_inv *inv);
-/* Then: release its token (unless extensions still work) and answer the waiting caller. */
-FAAS_INTERNAL void faas__inv_complete(struct faas_inv *inv);
+/* Then: release its token (unless extensions still work) and answer the
+ * waiting caller. True when the caller was asleep or an async attempt's
+ * continuation ran: a worker on one CPU then yields before it sleeps. */
+FAAS_INTERNAL bool faas__inv_complete(struct faas_inv *inv);
 /* The post-runtime phase ended @p post_ns after the handler: REPORT, metrics,
  * the environment back warm (why < 0) or shut down with reason why, the
  * token released; drops the phase's reference on inv. Any thread. */

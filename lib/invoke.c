@@ -481,10 +481,13 @@ void faas__inv_run(struct faas_inv *inv)
 }
 
 /* Release the token, then answer the caller (so its next call finds it
- * free). With post-runtime work pending, the token is the record's. */
-static void complete(struct faas_inv *inv)
+ * free). With post-runtime work pending, the token is the record's. True
+ * when a sleeping caller was woken or a continuation ran: other threads
+ * were at work meanwhile (faas__inv_complete). */
+static bool complete(struct faas_inv *inv)
 {
 	int expected = FAAS_INV_RUNNING;
+	bool busy = false;
 
 	if (!inv->posted) {
 		faas__conc_release(inv->rt, inv->pool);
@@ -499,20 +502,23 @@ static void complete(struct faas_inv *inv)
 		if (FAAS_UNLIKELY(inv->done_cb != NULL)) { /* an async attempt: its continuation */
 			inv->done_cb(inv, false);
 			faas__inv_unref(inv);
-			return;
+			return true;
 		}
 		atomic_fetch_add(&inv->wake, 1);
 		/* seq_cst with the caller's store of `sleeping`: either it sees DONE
 		 * before it sleeps, or we see it sleeping; no syscall otherwise */
-		if (atomic_load(&inv->sleeping))
+		if (atomic_load(&inv->sleeping)) {
 			faas__futex_wake(&inv->wake, 1);
+			busy = true;
+		}
 	}
 	faas__inv_unref(inv);
+	return busy;
 }
 
-void faas__inv_complete(struct faas_inv *inv)
+bool faas__inv_complete(struct faas_inv *inv)
 {
-	complete(inv);
+	return complete(inv);
 }
 
 void faas__inv_post_complete(struct faas_inv *inv, struct faas_instance *in, uint64_t post_ns,
