@@ -781,8 +781,9 @@ static void watch(faas_runtime_t *rt, uint64_t deadline)
 	 * attempt is on the running list already; a pump that scanned the list
 	 * without it stored its plan, under the lock, before the attempt went on
 	 * the list, so this load sees that plan or a later one. A deadline moved
-	 * earlier (faas__inv_set_deadline) is a seq_cst store against this
-	 * load, and the pump's load of it against its store of the plan. */
+	 * earlier (faas__inv_set_deadline: a seq_cst store, then this load)
+	 * against a pump scanning meanwhile (it stores 0, then loads the
+	 * deadlines): one of the two sees the other's store. */
 	if (deadline >= atomic_load(&a->hk_wake))
 		return;
 	faas__lock(&a->lock);
@@ -934,7 +935,18 @@ static void start_due(faas_runtime_t *rt, bool producer, uint64_t now, bool rele
 		if (release)
 			a->inflight--;
 		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
+			/* A free slot and a first event due later (a retry, a backoff):
+			 * the pump must wake for it, since the plan it made with every
+			 * slot taken left the queue out. Later than now: no spin. */
+			uint64_t due = !a->closed && a->n && a->inflight < a->max_inflight
+			                       ? q_first(a)->due_ns
+			                       : UINT64_MAX;
+			bool kick = due < atomic_load_explicit(&a->hk_wake, memory_order_relaxed);
+			if (kick)
+				atomic_store(&a->hk_wake, due);
 			faas__unlock(&a->lock);
+			if (kick)
+				faas__hk_kick(rt);
 			return;
 		}
 		ev = q_pop(a);
@@ -983,10 +995,15 @@ uint64_t faas__async_pump(faas_runtime_t *rt)
 		faas__lock(&a->lock);
 		if (a->closed || !a->n || q_first(a)->due_ns > now || a->inflight >= a->max_inflight) {
 			/* Every slot taken: the attempt that frees one starts the next
-			 * (attempt_done, requeue's kick), so a due event waiting for a
-			 * slot is no reason to wake; waking for it would spin. */
+			 * if it is due, or has us wake for it (start_due), so the queue
+			 * is no reason to wake; waking for a due one would spin. */
 			next = a->n && !a->closed && a->inflight < a->max_inflight ? q_first(a)->due_ns
 			                                                              : UINT64_MAX;
+			/* No plan while the deadlines are read: a deadline moved
+			 * earlier meanwhile is either seen here or its watch() sees 0
+			 * and waits for the lock (seq_cst store, then loads; the mover
+			 * stores, then loads hk_wake). */
+			atomic_store(&a->hk_wake, 0);
 			for (inv = a->running; inv; inv = inv->anext)
 				if (atomic_load(&inv->deadline_ns) < next)
 					next = atomic_load(&inv->deadline_ns);

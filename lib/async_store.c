@@ -361,8 +361,13 @@ static void *taker_main(void *arg)
 			continue;
 		}
 		n = 0;
+		now = faas__real_mono_ns();
 		if (st->ops.take(st->ud, max, got, &n) != 0) {
 			faas__sleep_ms(50); /* the store reports its own trouble */
+			continue;
+		}
+		if (n == 0 && faas__real_mono_ns() - now < 1000000u) {
+			faas__sleep_ms(5); /* a store that answers at once, empty: no spin */
 			continue;
 		}
 		for (i = 0; i < n && i < max; i++) {

@@ -22,6 +22,8 @@ struct fake {
 	int n, next_id;
 	int puts, dones, agains, holds, closed, leaves;
 	bool fail_put, fail_again, conflict;
+	bool instant; /* an empty take answers at once */
+	int takes;
 	char last_again[1024];
 };
 
@@ -74,6 +76,7 @@ static int fake_take(void *ud, size_t max, faas_async_stored_t *out, size_t *n)
 
 	*n = 0;
 	pthread_mutex_lock(&f->lock);
+	f->takes++;
 	for (int i = 0; i < f->n && *n < max; i++) {
 		if (f->item[i].taken)
 			continue;
@@ -85,7 +88,7 @@ static int fake_take(void *ud, size_t max, faas_async_stored_t *out, size_t *n)
 		(*n)++;
 	}
 	pthread_mutex_unlock(&f->lock);
-	if (!*n)
+	if (!*n && !f->instant)
 		usleep(1000); /* a short long poll */
 	return 0;
 }
@@ -309,6 +312,35 @@ START_TEST(astore_thread_start_failure)
 	faas_result_clear(&res);
 	faas_runtime_free(rt);
 	ck_assert_int_eq(f.closed, 2);
+	fake_free(&f);
+}
+END_TEST
+
+/* A store whose take answers at once when it has nothing (it need not
+ * wait: faas/async.h) is asked again after a pause, not in a spin. */
+START_TEST(astore_instant_empty_take_no_spin)
+{
+	struct timespec nap = { 0, 200000000 };
+	faas_result_t res = FAAS_RESULT_INIT;
+	faas_runtime_t *rt;
+	struct fake f;
+	int takes;
+
+	fake_init(&f);
+	f.instant = true;
+	rt = store_rt(&f, 0.0001);
+	pthread_mutex_lock(&f.lock);
+	takes = f.takes;
+	pthread_mutex_unlock(&f.lock);
+	nanosleep(&nap, NULL);
+	pthread_mutex_lock(&f.lock);
+	takes = f.takes - takes;
+	pthread_mutex_unlock(&f.lock);
+	ck_assert_msg(takes <= 60, "%d takes in 200 ms", takes); /* one per 5 ms: 40 */
+	ck_assert_int_eq(event(rt, "f", &res), 0); /* and events still run */
+	ck_assert_int_eq(fake_wait(&f, &f.dones, 1), 1);
+	faas_result_clear(&res);
+	faas_runtime_free(rt);
 	fake_free(&f);
 }
 END_TEST
@@ -550,6 +582,7 @@ Suite *astore_suite(void)
 
 	tcase_add_test(tc, astore_options_and_ownership);
 	tcase_add_test(tc, astore_thread_start_failure);
+	tcase_add_test(tc, astore_instant_empty_take_no_spin);
 	tcase_add_test(tc, astore_put_again_done);
 	tcase_add_test(tc, astore_put_fails);
 	tcase_add_test(tc, astore_unknown_and_malformed);

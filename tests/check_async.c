@@ -2,7 +2,7 @@
  * libfaas tests — asynchronous invocation: queueing, retries and their
  * timing, event age, throttles, timeouts, destinations and their records,
  * the bounded queue, shutdown accounting. Virtual clock throughout, but
- * for one test of the housekeeping thread's sleep.
+ * for two tests of the housekeeping thread's sleep.
  */
 #include "tests.h"
 
@@ -481,6 +481,70 @@ START_TEST(async_waiting_for_a_slot_does_not_spin)
 	ck_assert_int_eq(atomic_load(&attempts), 3); /* the freed slot started the others */
 	faas_runtime_free(rt);
 	latch_destroy(&l);
+}
+END_TEST
+
+static struct latch stage[2];
+static _Atomic int retried;
+
+/* {"hold":i} waits at stage[i]; {"failonce":true} fails its first attempt. */
+static int stage_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	json_t *hold = json_object_get(event, "hold");
+
+	(void)ud;
+	(void)response;
+	if (hold) {
+		latch_pass(&stage[json_integer_value(hold)], ctx);
+		return 0;
+	}
+	if (atomic_fetch_add(&retried, 1) == 0)
+		return faas_context_fail(ctx, "Boom", "the first attempt fails");
+	return 0;
+}
+
+/* A retry due while every slot was taken is not forgotten: the attempt that
+ * frees the slot sees it is not due yet and has the pump wake for it. Real
+ * clock, as above: the pump's plan, made with every slot taken, leaves the
+ * queue out, and only a real clock wakes it at the retry's time. */
+START_TEST(async_retry_due_after_a_full_plan_runs)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_function_config_t c = t_config(NULL);
+	faas_error_detail_t d;
+	faas_runtime_t *rt;
+	uint64_t t0;
+
+	o.seed = 42;
+	o.max_concurrency = 4;
+	o.min_workers = 4; /* no retirement wakes the housekeeping thread */
+	o.async_max_inflight = 1;
+	o.async_delay_scale = 1.0 / 300; /* the first retry after 200 ms */
+	atomic_store(&retried, 0);
+	rt = t_runtime_with(&o);
+	latch_init(&stage[0]);
+	latch_init(&stage[1]);
+	c.handler = stage_h;
+	c.timeout_ms = 600000; /* no attempt deadline wakes it either */
+	ck_assert_ok(faas_function_create(rt, "f", &c, &d), d);
+	post(rt, "f", "{\"hold\":0}", NULL);
+	latch_wait_entered(&stage[0], 1); /* the slot taken */
+	post(rt, "f", "{\"failonce\":true}", NULL);
+	post(rt, "f", "{\"hold\":1}", NULL);
+	latch_open(&stage[0]); /* the failure is queued for later, the next one holds */
+	latch_wait_entered(&stage[1], 1);
+	t0 = faas__real_mono_ns();
+	latch_open(&stage[1]); /* the slot is free, the retry not yet due */
+	/* due 200 ms after the failure; forgotten, it waited for an unrelated
+	 * wake-up (the held attempt's deadline, 600 s) */
+	while (atomic_load(&retried) < 2 && faas__real_mono_ns() - t0 < 3000000000ull)
+		sched_yield();
+	ck_assert_msg(atomic_load(&retried) == 2, "no retry %.1f s after the slot was freed",
+	              (double)(faas__real_mono_ns() - t0) / 1e9);
+	ck_assert_int_eq(faas_test_quiesce(rt, 10000), 0);
+	faas_runtime_free(rt);
+	latch_destroy(&stage[0]);
+	latch_destroy(&stage[1]);
 }
 END_TEST
 
@@ -1057,6 +1121,7 @@ Suite *async_suite(void)
 	tcase_add_test(tc, async_function_destination);
 	tcase_add_test(tc, async_queue_full);
 	tcase_add_test(tc, async_waiting_for_a_slot_does_not_spin);
+	tcase_add_test(tc, async_retry_due_after_a_full_plan_runs);
 	tcase_add_test(tc, async_shutdown_accounts_for_everything);
 	tcase_add_test(tc, async_bad_requests);
 	tcase_add_test(tc, async_version_chosen_at_enqueue);

@@ -161,8 +161,9 @@ typedef struct faas_async_store_ops {
 	 *  0, or an error (the invoke fails with it; detail may say why). */
 	int (*put)(void *user_data, const char *envelope, size_t len, faas_error_detail_t *detail);
 	/** Up to @p max events to run here into @p out (*n set). May wait up to
-	 *  a short time (a long poll; the runtime's shutdown waits for it).
-	 *  max 0: take nothing, send what waits (acknowledgements of done). */
+	 *  a short time (a long poll; the runtime's shutdown waits for it); one
+	 *  that answers within a millisecond with nothing is asked again 5 ms
+	 *  later. max 0: take nothing, send what waits (acknowledgements of done). */
 	int (*take)(void *user_data, size_t max, faas_async_stored_t *out, size_t *n);
 	/** The event ended (success, destination, dead letter, dropped): forget it. */
 	void (*done)(void *user_data, const char *token);
