@@ -319,6 +319,8 @@ int faas__async_init(faas_runtime_t *rt, const faas_runtime_options_t *o, faas_e
 	rt->max_async_request_bytes =
 	        o->max_async_request_bytes ? o->max_async_request_bytes : FAAS_ASYNC_REQUEST_MAX;
 	rt->async = a;
+	/* events come in bursts: one malloc per chunk of them (faas_int.h) */
+	faas__bcache_slab(&rt->aev_cache, sizeof(struct faas_aevent));
 	if (o->async_store) {
 		int rc = faas__astore_init(rt, o, d);
 		*store_taken = rc == 0;

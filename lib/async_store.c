@@ -131,10 +131,11 @@ struct faas_aevent *faas__astore_parse(faas_runtime_t *rt, const faas_async_stor
 	if (faas__ident_parse(rt, ident, NULL, FAAS_IDENT_INVOKE, &id, NULL) != 0 ||
 	    faas__registry_resolve(rt, &id, NULL, false, &res, NULL) != 0)
 		return NULL;
-	if (!(ev = faas__calloc(1, sizeof(*ev)))) {
+	if (!(ev = faas__bcache_get(&rt->aev_cache, sizeof(*ev)))) { /* aevent_free puts it there */
 		faas__resolved_release(&res);
 		return NULL;
 	}
+	memset(ev, 0, sizeof(*ev));
 	ev->rt = rt;
 	ev->version = res.version; /* its reference */
 	ev->conf = faas__aconf_for(rt, ev->version, qual[0] ? qual : "$LATEST",

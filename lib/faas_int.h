@@ -137,14 +137,28 @@ static inline void faas__unlock(faas_lock_t *l)
  * a cached block does not count as live. Zero-initialised; drained (freed)
  * when the runtime core goes.
  */
+/* A cache of blocks of one size. Plain: malloc'd blocks, up to
+ * FAAS_BCACHE_MAX kept for reuse. Slab (faas__bcache_slab): blocks carved
+ * from FAAS_SLAB_CHUNK-aligned chunks, one malloc per chunk, so a burst
+ * costs no malloc per block; a put that finds trim_at blocks free gives
+ * back the chunks whose blocks are all free (keeping FAAS_BCACHE_MAX), so
+ * what a burst took goes back when it has passed. A slab cache's blocks
+ * must come from faas__bcache_get, never from malloc. */
 struct faas_bcache {
 	faas_lock_t lock;
 	void *head; /* linked through each block's first word */
 	uint32_t n;
+	uint32_t per_chunk; /* slab: blocks per chunk; 0: plain */
+	size_t size;        /* slab: the block size, a multiple of 16 */
+	void *chunks;       /* slab: every chunk, linked through its first word */
+	uint32_t trim_at;   /* slab: free blocks that make a put trim */
 };
 
 #define FAAS_BCACHE_MAX 64
+#define FAAS_SLAB_CHUNK 16384u
 
+/* Before first use, on a zeroed cache: slab mode for blocks of size bytes. */
+FAAS_INTERNAL void faas__bcache_slab(struct faas_bcache *c, size_t size);
 FAAS_INTERNAL void *faas__bcache_get(struct faas_bcache *c, size_t size);
 FAAS_INTERNAL void faas__bcache_put(struct faas_bcache *c, void *p);
 FAAS_INTERNAL void faas__bcache_drain(struct faas_bcache *c);

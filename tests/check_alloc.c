@@ -89,6 +89,62 @@ static void *count_under_lock(void *arg)
 	return NULL;
 }
 
+/* Chunks of a slab cache in the list: how many. */
+static size_t slab_chunks(const struct faas_bcache *c)
+{
+	size_t n = 0;
+	void *p;
+
+	for (p = c->chunks; p; n++)
+		memcpy(&p, p, sizeof(p));
+	return n;
+}
+
+/* A slab cache: distinct aligned blocks, one chunk per per_chunk of them,
+ * every block back after a burst, the chunks given back but for a few, the
+ * live count even, a failed allocation NULL. */
+START_TEST(bcache_slab_burst_and_trim)
+{
+	enum { N = 20000 };
+	static void *b[N];
+	struct faas_bcache c;
+	long live = faas__alloc_live();
+	size_t i, chunks;
+
+	memset(&c, 0, sizeof(c));
+	faas__bcache_slab(&c, 100);
+	ck_assert_uint_eq(c.size, 112);
+	ck_assert_uint_eq(c.per_chunk, (FAAS_SLAB_CHUNK - 64) / 112);
+	for (i = 0; i < N; i++) {
+		b[i] = faas__bcache_get(&c, 100);
+		ck_assert_ptr_nonnull(b[i]);
+		ck_assert_uint_eq((uintptr_t)b[i] % 16, 0);
+		memset(b[i], (int)(i & 0xff), 100);
+	}
+	ck_assert_int_eq(faas__alloc_live(), live + N);
+	chunks = slab_chunks(&c);
+	ck_assert_uint_eq(chunks, (N + c.per_chunk - 1) / c.per_chunk);
+	for (i = 0; i < N; i++) /* nothing overlaps */
+		ck_assert_int_eq(((unsigned char *)b[i])[99], (int)(i & 0xff));
+	for (i = 0; i < N; i++) /* back in the order they went: chunks free up one by one */
+		faas__bcache_put(&c, b[i]);
+	ck_assert_int_eq(faas__alloc_live(), live);
+	/* trims on the way gave back most chunks; what is free is what is kept */
+	ck_assert_uint_lt(slab_chunks(&c), chunks / 4);
+	ck_assert_uint_le(c.n, slab_chunks(&c) * c.per_chunk);
+	/* taken again: reused, then more chunks as needed */
+	for (i = 0; i < 1000; i++)
+		ck_assert_ptr_nonnull(b[i] = faas__bcache_get(&c, 100));
+	faas__alloc_fail_at(1, false);
+	ck_assert_ptr_null(faas__bcache_get(&c, 100));
+	for (i = 0; i < 1000; i++)
+		faas__bcache_put(&c, b[i]);
+	faas__bcache_drain(&c);
+	ck_assert_ptr_null(c.chunks);
+	ck_assert_int_eq(faas__alloc_live(), live);
+}
+END_TEST
+
 START_TEST(word_lock_excludes)
 {
 	struct locked_counter c = { { 0 }, 0 };
@@ -152,6 +208,7 @@ Suite *alloc_suite(void)
 	tcase_add_test(tc, alloc_fail_at_nth_then_recovers);
 	tcase_add_test(tc, alloc_calloc_zeroes_small_and_large);
 	tcase_add_test(tc, word_lock_excludes);
+	tcase_add_test(tc, bcache_slab_burst_and_trim);
 	tcase_add_test(tc, alloc_sticky_failure_fails_everything_after);
 	tcase_add_test(tc, thread_hook_names_and_masks_signals);
 	tcase_add_test(tc, thread_hook_fails_on_request);
