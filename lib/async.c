@@ -1147,8 +1147,8 @@ bool faas__async_push(faas_runtime_t *rt, struct faas_aevent *ev)
 	return true;
 }
 
-/* res comes from faas__registry_resolve_event: its config moves into the
- * event (or is dropped with it); its version is referenced again. */
+/* res comes from faas__registry_resolve_event: its version and config move
+ * into the event (or are dropped with it) once there is one. */
 static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qual,
                    size_t qual_len, json_t *event, uint32_t lineage, char *request_id,
                    faas_error_detail_t *d)
@@ -1174,12 +1174,13 @@ static int enqueue(faas_runtime_t *rt, struct faas_resolved *res, const char *qu
 	/* the config of the qualifier as invoked, as it stood at the resolution */
 	ev->conf = res->conf;
 	res->conf = NULL;
-	faas__version_ref(res->version);
-	ev->version = res->version;
+	ev->version = res->version; /* the resolution's reference */
+	res->version = NULL;
 	ev->event = event ? json_incref(event) : json_null();
 	ev->lineage = lineage;
 	ev->qual_len = qual ? qual_len : 0;
-	memcpy(ev->qual, qual ? qual : "", ev->qual_len);
+	if (ev->qual_len)
+		memcpy(ev->qual, qual, ev->qual_len);
 	ev->qual[ev->qual_len] = '\0';
 	ev->enqueued_ns = ev->due_ns = ev_due = faas__clock_mono_ns(&rt->clock);
 	faas__request_id(ev->request_id);

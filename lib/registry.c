@@ -109,8 +109,8 @@ static inline uint64_t name_hash(const char *name, size_t len)
 	return h ^ (h >> 33);
 }
 
-struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name, size_t len,
-                                      uint64_t *hash)
+static inline __attribute__((always_inline)) struct faas_stripe *
+stripe_lock(faas_runtime_t *rt, const char *name, size_t len, uint64_t *hash)
 {
 	struct faas_stripe *s;
 
@@ -118,6 +118,12 @@ struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name, size
 	s = &rt->reg->stripes[*hash & (FAAS_STRIPES - 1)];
 	faas__lock(&s->lock);
 	return s;
+}
+
+struct faas_stripe *faas__stripe_lock(faas_runtime_t *rt, const char *name, size_t len,
+                                      uint64_t *hash)
+{
+	return stripe_lock(rt, name, len, hash);
 }
 
 void faas__stripe_unlock(struct faas_stripe *s)
@@ -130,8 +136,8 @@ static size_t bucket_of(const struct faas_stripe *s, uint64_t hash)
 	return (size_t)(hash >> 6) & (s->nbuckets - 1);
 }
 
-struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name, size_t len,
-                                    uint64_t hash)
+static inline __attribute__((always_inline)) struct faas_entry *
+entry_find(struct faas_stripe *s, const char *name, size_t len, uint64_t hash)
 {
 	struct faas_entry *e;
 
@@ -139,6 +145,12 @@ struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name, siz
 		if (e->hash == hash && e->fn->name_len == len && memcmp(e->fn->name, name, len) == 0)
 			return e;
 	return NULL;
+}
+
+struct faas_entry *faas__entry_find(struct faas_stripe *s, const char *name, size_t len,
+                                    uint64_t hash)
+{
+	return entry_find(s, name, len, hash);
 }
 
 struct faas_entry *faas__entry_lock(faas_runtime_t *rt, const char *name, size_t len,
@@ -614,12 +626,12 @@ static inline int resolve(faas_runtime_t *rt, const struct faas_ident *id, const
 	struct faas_entry *e;
 	uint64_t hash;
 
-	/* not faas__entry_lock: the hot path keeps both calls inline */
-	s = faas__stripe_lock(rt, id->name, id->name_len, &hash);
-	e = faas__entry_find(s, id->name, id->name_len, hash);
+	/* not faas__entry_lock: the hot path has both inline */
+	s = stripe_lock(rt, id->name, id->name_len, &hash);
+	e = entry_find(s, id->name, id->name_len, hash);
 	if (e && (v = pick(rt, s, e, id, key, draw)) != NULL) {
 		faas__version_ref(v);
-		if (event) /* under the same lock: what the event is accepted with */
+		if (event && e->eicfgs) /* under the same lock: what the event is accepted with */
 			conf = faas__aconf_locked(e, id->qual ? id->qual : "$LATEST",
 			                          id->qual ? id->qual_len : 7);
 	}
