@@ -157,11 +157,14 @@ void faas__inv_unref(struct faas_inv *inv)
 	json_decref(inv->event);
 	json_decref(inv->client_context);
 	json_decref(inv->response);
-	faas__version_unref(inv->version);
-	faas__fn_unref(inv->fn);
-	faas__free(inv->tail);
-	faas__free(inv->ctx.message_buf);
-	faas__json_text_free(inv->text);
+	/* what the pipeline drops itself on its way, or a failure's buffers */
+	if (FAAS_UNLIKELY(inv->version || inv->fn || inv->tail || inv->ctx.message_buf || inv->text)) {
+		faas__version_unref(inv->version);
+		faas__fn_unref(inv->fn);
+		faas__free(inv->tail);
+		faas__free(inv->ctx.message_buf);
+		faas__json_text_free(inv->text);
+	}
 	faas__bcache_put(&inv->rt->inv_cache, inv);
 }
 
