@@ -123,9 +123,15 @@ void faas__md5_hex(const void *data, size_t len, char out[33])
 
 /* ---- sources ------------------------------------------------------------------ */
 
+/* src (or dflt when NULL) into dst of size bytes, cut to fit, NUL-terminated. */
 static void copy_text(char *dst, size_t size, const char *src, const char *dflt)
 {
-	snprintf(dst, size, "%s", src ? src : dflt);
+	size_t len;
+
+	src = src ? src : dflt;
+	len = strnlen(src, size - 1);
+	memcpy(dst, src, len);
+	dst[len] = '\0';
 }
 
 int faas_source_new(faas_source_t **out, const faas_source_ops_t *ops, void *user_data,
@@ -275,18 +281,19 @@ static json_t *record_attrs(json_t *attrs)
 
 /* A string's size as compact JSON text: quotes, and jansson's escapes
  * (\" \\ \b \f \n \r \t, \u00XX for other control characters). */
+static const unsigned char json_extra[256] = {
+	/* control characters: \u00XX (5 more), but \b \t \n \f \r (1 more) */
+	5, 5, 5, 5, 5, 5, 5, 5, 1, 1, 1, 5, 1, 1, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	['"'] = 1, ['\\'] = 1,
+};
+
 static size_t jstr_size(const char *s, size_t n)
 {
 	size_t size = n + 2, i;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' ||
-		    c == '\t')
-			size += 1;
-		else if (c < 0x20)
-			size += 5;
-	}
+	for (i = 0; i < n; i++)
+		size += json_extra[(unsigned char)s[i]];
 	return size;
 }
 
@@ -322,24 +329,50 @@ static size_t sqs_record_size(json_t *rec, const faas_queue_message_t *m)
 	return size - 1; /* no comma after the last member */
 }
 
+/* o[key] = v (stolen); false when v is NULL or there is no memory. Keys
+ * are ours, values checked where they were made (ids and numbers are
+ * ASCII, a body was checked as UTF-8 when it was sent): no UTF-8 pass. */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+	return v && json_object_set_new_nocheck(o, key, v) == 0;
+}
+
+/* The decimal digits of v, NUL-terminated, at out (21 bytes). */
+static char *u64_text(uint64_t v, char out[21])
+{
+	char *p = out + 20;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
 static json_t *sqs_record(faas_queue_t *q, const faas_queue_message_t *m)
 {
 	faas_runtime_t *rt = faas__queue_runtime(q);
-	char md5[33], count[16], sent[24], first[24];
-	json_t *rec;
+	char md5[33], count[21], sent[21], first[21];
+	json_t *rec = json_object(), *attrs = json_object();
 
 	faas__md5_hex(m->body, m->body_len, md5);
-	snprintf(count, sizeof(count), "%u", m->receive_count);
-	snprintf(sent, sizeof(sent), "%lld", (long long)m->sent_timestamp_ms);
-	snprintf(first, sizeof(first), "%lld", (long long)m->first_receive_timestamp_ms);
-	rec = json_pack("{s:s,s:s,s:s%,s:{s:s,s:s,s:s,s:s},s:o}", "messageId", m->message_id,
-	                "receiptHandle", m->receipt_handle, "body", m->body, m->body_len,
-	                "attributes", "ApproximateReceiveCount", count, "SentTimestamp", sent,
-	                "SenderId", rt->account, "ApproximateFirstReceiveTimestamp", first,
-	                "messageAttributes",
-	                m->attributes ? record_attrs(m->attributes) : json_object());
-	if (!rec)
+	/* the members in Lambda's order, as json_pack built them before */
+	if (!rec || !attrs || !put(rec, "messageId", json_string_nocheck(m->message_id)) ||
+	    !put(rec, "receiptHandle", json_string_nocheck(m->receipt_handle)) ||
+	    !put(rec, "body", json_stringn_nocheck(m->body, m->body_len)) ||
+	    !put(attrs, "ApproximateReceiveCount", json_string_nocheck(u64_text(m->receive_count, count))) ||
+	    !put(attrs, "SentTimestamp",
+	         json_string_nocheck(u64_text((uint64_t)m->sent_timestamp_ms, sent))) ||
+	    !put(attrs, "SenderId", json_string_nocheck(rt->account)) ||
+	    !put(attrs, "ApproximateFirstReceiveTimestamp",
+	         json_string_nocheck(u64_text((uint64_t)m->first_receive_timestamp_ms, first))) ||
+	    !put(rec, "attributes", json_incref(attrs)) ||
+	    !put(rec, "messageAttributes", m->attributes ? record_attrs(m->attributes) : json_object())) {
+		json_decref(attrs);
+		json_decref(rec);
 		return NULL;
+	}
+	json_decref(attrs);
 	if (m->message_group_id[0]) { /* FIFO: attributes add these */
 		json_t *a = json_object_get(rec, "attributes");
 		if (json_object_set_new(a, "SequenceNumber", json_string(m->sequence_number)) != 0 ||
@@ -358,10 +391,10 @@ static json_t *sqs_record(faas_queue_t *q, const faas_queue_message_t *m)
 			return NULL;
 		}
 	}
-	if (json_object_set_new(rec, "md5OfBody", json_string(md5)) != 0 ||
-	    json_object_set_new(rec, "eventSource", json_string("aws:sqs")) != 0 ||
-	    json_object_set_new(rec, "eventSourceARN", json_string(faas_queue_arn(q))) != 0 ||
-	    json_object_set_new(rec, "awsRegion", json_string(rt->region)) != 0) {
+	if (!put(rec, "md5OfBody", json_string_nocheck(md5)) ||
+	    !put(rec, "eventSource", json_string_nocheck("aws:sqs")) ||
+	    !put(rec, "eventSourceARN", json_string_nocheck(faas_queue_arn(q))) ||
+	    !put(rec, "awsRegion", json_string_nocheck(rt->region))) {
 		json_decref(rec);
 		return NULL;
 	}
@@ -398,8 +431,8 @@ static int queue_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_so
 			out[k].record = rec;
 			out[k].size = sqs_record_size(rec, &msgs[i]);
 			out[k].lineage = msgs[i].lineage;
-			snprintf(out[k].id, sizeof(out[k].id), "%s", msgs[i].message_id);
-			snprintf(out[k].handle, sizeof(out[k].handle), "%s", msgs[i].receipt_handle);
+			copy_text(out[k].id, sizeof(out[k].id), msgs[i].message_id, "");
+			copy_text(out[k].handle, sizeof(out[k].handle), msgs[i].receipt_handle, "");
 			k++;
 		}
 		faas_queue_message_clear(&msgs[i]);
