@@ -229,7 +229,7 @@ static int conf_build(const faas_source_t *src, const faas_mapping_options_t *o,
 		                  "1 validation error detected: Value '%u' at "
 		                  "'maximumBatchingWindowInSeconds' failed to satisfy constraint: Member "
 		                  "must have value less than or equal to 300",
-		                  c->window_ms / 1000u);
+		                  (c->window_ms + 999u) / 1000u); /* 300.5 s is not '300' */
 	if (c->batch_size > 10 && src->queue && faas_queue_is_fifo(src->queue))
 		return faas__fail(d, FAAS_EINVAL,
 		                  "Batch size must be between 1 and 10 for mappings over a FIFO queue");

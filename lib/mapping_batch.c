@@ -161,6 +161,36 @@ static void running_remove(struct faas_maps *ms, struct batch *b)
 	pthread_mutex_unlock(&ms->lock);
 }
 
+/* Under m->lock: the pending records of @p group out, in order, into a new
+ * array (*out; or, with no memory, into @p spare, the ended batch's own
+ * settled array of @p room, and any more stay); their count. */
+static size_t take_group(struct faas_mapping *m, uint32_t group, faas_source_record_t **out,
+                         faas_source_record_t *spare, size_t room)
+{
+	size_t i, k = 0, n = 0, want = 0;
+
+	for (i = 0; i < m->npending; i++)
+		want += m->pending[i].group == group;
+	if (!want)
+		return 0;
+	*out = want > room ? faas__malloc(want * sizeof(**out)) : NULL;
+	if (*out)
+		room = want;
+	else
+		*out = spare;
+	for (i = 0; i < m->npending; i++) {
+		if (m->pending[i].group == group && n < room) {
+			(*out)[n++] = m->pending[i];
+			m->pending_bytes -= m->pending[i].size + 1;
+		} else {
+			m->pending[k++] = m->pending[i];
+		}
+	}
+	m->npending = k;
+	m->released += n;
+	return n;
+}
+
 void faas__batch_done(struct faas_inv *inv, bool abandoned)
 {
 	struct batch *b = inv->done_arg;
@@ -168,8 +198,9 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 	struct faas_maps *ms = atomic_load(&m->rt->maps);
 	bool ok = !abandoned && inv->outcome == FAAS_OUT_SUCCESS, all_failed = false;
 	json_t *failures = NULL;
+	faas_source_record_t *back = NULL;
 	uint64_t nok = 0, nfail = 0;
-	size_t i;
+	size_t i, behind = 0;
 
 	running_remove(ms, b);
 	if (ok && b->rbif)
@@ -195,7 +226,15 @@ void faas__batch_done(struct faas_inv *inv, bool abandoned)
 	m->succeeded += nok;
 	m->failed += nfail;
 	m->last_result = nfail ? "PROBLEM: Function call failed" : "OK";
+	/* FIFO: what failed is visible again; the same group's later messages
+	 * gathered meanwhile go back too, so none runs before the retry */
+	if (nfail && b->group && m->src->fifo_groups)
+		behind = take_group(m, b->group, &back, b->recs, b->n);
 	pthread_mutex_unlock(&m->lock);
+	if (behind)
+		faas__map_release_all(m, back, behind);
+	if (back != b->recs)
+		faas__free(back);
 	faas__free(b);
 	faas__map_step(m); /* a slot is free: the next batch goes from here */
 	faas__map_wake_housekeeping(m);

@@ -17,6 +17,8 @@ struct faas_source {
 	/* the runtime of its mappings (set by the first; a source serves one) */
 	_Atomic(faas_runtime_t *) rt;
 	faas_queue_t *queue; /* the built-in queue behind it, or NULL */
+	/* a FIFO queue's: a failed batch sends the rest of its group back too */
+	bool fifo_groups;
 	_Atomic int mapped;  /* mappings over it (an ordered source serves one) */
 	_Atomic uint64_t errors; /* faas_source_report() calls */
 	char function_arn[FAAS_ARN_MAX]; /* of its first mapping (stream failure records) */

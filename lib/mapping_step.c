@@ -315,6 +315,10 @@ static bool hand_to_poller(struct faas_mapping *m)
 	if (!m->polled || pthread_equal(pthread_self(), m->poll_tid))
 		return false;
 	pthread_mutex_lock(&m->lock);
+	if (m->poll_stop) { /* no poll thread any more: shutdown or delete steps here */
+		pthread_mutex_unlock(&m->lock);
+		return false;
+	}
 	m->again = true;
 	pthread_cond_signal(&m->poll_cond);
 	pthread_mutex_unlock(&m->lock);

@@ -27,6 +27,7 @@
 #define VISIBILITY_MAX_MS 43200000u
 #define CAPACITY_DEFAULT 100000u
 #define MESSAGE_MAX_DEFAULT 262144u
+#define MESSAGE_MAX_LIMIT 1048576u /* SQS's largest MaximumMessageSize */
 #define NAME_MAX_LEN 80
 #define RECEIVE_MAX 10000u
 
@@ -370,6 +371,10 @@ int faas_queue_create(faas_runtime_t *rt, const char *name, const faas_queue_opt
 	if (o->visibility_timeout_ms > VISIBILITY_MAX_MS)
 		return faas__fail(d, FAAS_EINVAL, "visibility_timeout_ms must be at most %u (12 hours)",
 		                  VISIBILITY_MAX_MS);
+	if (o->max_message_bytes > MESSAGE_MAX_LIMIT)
+		return faas__fail(d, FAAS_EINVAL,
+		                  "max_message_bytes must be at most %u (SQS's MaximumMessageSize)",
+		                  MESSAGE_MAX_LIMIT);
 	if ((o->max_receive_count != 0) != (o->dead_letter != NULL))
 		return faas__fail(d, FAAS_EINVAL,
 		                  "a redrive policy needs both max_receive_count and dead_letter");
@@ -460,8 +465,11 @@ int faas_queue_delete(faas_queue_t *q, faas_error_detail_t *d)
 	}
 	for (pp = &rt->queues; *pp && *pp != q; pp = &(*pp)->next)
 		;
-	if (*pp)
-		*pp = q->next;
+	if (!*pp) { /* deleted already: the list's reference went then */
+		pthread_mutex_unlock(&rt->queue_lock);
+		return faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.");
+	}
+	*pp = q->next;
 	pthread_mutex_lock(&q->lock); /* senders read it under this one */
 	q->deleted = true;
 	pthread_mutex_unlock(&q->lock);
@@ -777,6 +785,10 @@ int faas_queue_receive(faas_queue_t *q, uint32_t max, uint32_t visibility_ms,
 	now = faas__clock_mono_ns(&q->rt->clock);
 	wall = faas__clock_wall_ms(&q->rt->clock);
 	pthread_mutex_lock(&q->lock);
+	if (q->deleted) { /* its messages went with it (a source may still hold it) */
+		pthread_mutex_unlock(&q->lock);
+		return faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.");
+	}
 	expire(q, now);
 	epoch = ++q->epoch;
 	for (m = q->head; got < max && m != NULL; m = next) {
@@ -913,9 +925,11 @@ void faas_queue_counts(faas_queue_t *q, uint64_t *visible, uint64_t *in_flight)
 
 	if (q) {
 		pthread_mutex_lock(&q->lock);
-		expire(q, faas__clock_mono_ns(&q->rt->clock));
-		v = q->nvisible;
-		f = q->nheap;
+		if (!q->deleted) { /* a deleted queue holds nothing */
+			expire(q, faas__clock_mono_ns(&q->rt->clock));
+			v = q->nvisible;
+			f = q->nheap;
+		}
 		pthread_mutex_unlock(&q->lock);
 	}
 	if (visible)

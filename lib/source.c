@@ -431,6 +431,12 @@ static int queue_receive(void *ud, uint32_t max, uint32_t visibility_ms, faas_so
 			out[k].record = rec;
 			out[k].size = sqs_record_size(rec, &msgs[i]);
 			out[k].lineage = msgs[i].lineage;
+			/* FIFO: one batch per message group at a time (nonzero: a group) */
+			out[k].group = msgs[i].message_group_id[0]
+			                       ? (uint32_t)faas__hash64(msgs[i].message_group_id,
+			                                                strlen(msgs[i].message_group_id), 0) |
+			                                 1u
+			                       : 0;
 			copy_text(out[k].id, sizeof(out[k].id), msgs[i].message_id, "");
 			copy_text(out[k].handle, sizeof(out[k].handle), msgs[i].receipt_handle, "");
 			k++;
@@ -471,6 +477,7 @@ int faas_queue_source_new(faas_queue_t *q, faas_source_t **out, faas_error_detai
 		return rc;
 	faas__queue_ref(q);
 	(*out)->queue = q;
+	(*out)->fifo_groups = faas_queue_is_fifo(q) != 0;
 	atomic_store(&(*out)->rt, faas__queue_runtime(q));
 	return 0;
 }

@@ -706,6 +706,67 @@ START_TEST(mapping_fifo_group_order)
 }
 END_TEST
 
+/* {"fail the first batch that starts with m0"} */
+static int fifo_first_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
+{
+	json_t *r = json_array_get(json_object_get(event, "Records"), 0);
+
+	record_h(ctx, event, response, ud);
+	if (!strcmp(t_jstr(r, "body"), "m0") && fifo_fails_once-- > 0)
+		return faas_context_fail(ctx, "Boom", "first try");
+	return 0;
+}
+
+/* A FIFO group gathered beyond one batch (here: the batch size lowered
+ * while it waited for its window) goes one batch at a time, and when one
+ * fails, the group's later messages go back with it: none runs before the
+ * failed ones are retried. */
+START_TEST(mapping_fifo_group_never_overtakes_a_failure)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
+	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
+	static const char *const want[] = { "m0", "m0", "m2", "m4" };
+	faas_error_detail_t d;
+	faas_mapping_t *m;
+	faas_queue_t *q;
+	char body[8], dedup[8];
+	int i;
+
+	qo.fifo = 1;
+	q = mkq(rt, "g.fifo", &qo);
+	t_create_fn(rt, "f", fifo_first_h, NULL);
+	fifo_fails_once = 1;
+	o.batch_size = 10;
+	o.max_batching_window_ms = 5000;
+	m = mkmap(rt, q, "f", &o);
+	for (i = 0; i < 6; i++) {
+		snprintf(body, sizeof(body), "m%d", i);
+		snprintf(dedup, sizeof(dedup), "d%d", i);
+		ck_assert_ok(faas_queue_send_fifo(q, body, 2, NULL, "A", dedup, NULL, &d), d);
+	}
+	advance(rt, 1); /* all six gathered, waiting for the window */
+	counts_are(q, 0, 6);
+	o.batch_size = 2;
+	ck_assert_ok(faas_mapping_update(m, &o, &d), d);
+	advance(rt, 5000); /* m0 m1 fail: m2 .. m5 go back, the group waits for m0 */
+	ck_assert_int_eq(nseen, 1);
+	counts_are(q, 4, 2);
+	advance(rt, 30000); /* m0 m1 are visible again: the group goes on, in order */
+	advance(rt, 5000);
+	advance(rt, 5000);
+	ck_assert_int_eq(nseen, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_uint_eq(batch_len(i), 2);
+		ck_assert_str_eq(t_jstr(json_array_get(json_object_get(seen[i], "Records"), 0), "body"),
+		                 want[i]);
+	}
+	counts_are(q, 0, 0);
+	faas_runtime_free(rt);
+	seen_reset();
+}
+END_TEST
+
 /* ---- the request chain through a queue ------------------------------------------------- */
 
 static _Atomic int loop_hops;
@@ -901,9 +962,9 @@ START_TEST(mapping_bad_input)
 	ck_assert_fail(faas_mapping_create(rt, src, "f", &o, &m, &d), d, FAAS_EINVAL,
 	               "Maximum batch window in seconds must be greater than 0");
 	o.batch_size = 10;
-	o.max_batching_window_ms = 300001;
+	o.max_batching_window_ms = 300001; /* 300.001 s: over, and not shown as 300 */
 	ck_assert_fail(faas_mapping_create(rt, src, "f", &o, &m, &d), d, FAAS_EINVAL,
-	               "maximumBatchingWindowInSeconds");
+	               "Value '301' at 'maximumBatchingWindowInSeconds'");
 	o.max_batching_window_ms = 0;
 	o.max_concurrency = 1001;
 	ck_assert_fail(faas_mapping_create(rt, src, "f", &o, &m, &d), d, FAAS_EINVAL,
@@ -1194,6 +1255,72 @@ static void lp_close(void *ud)
 	((struct long_poll *)ud)->closed++;
 }
 
+static _Atomic int blk_given, blk_released;
+
+/* Three records once, then nothing (a short wait, as a long poll). */
+static int blk_receive(void *ud, uint32_t max, uint32_t vis, faas_source_record_t *out, size_t *n)
+{
+	(void)ud;
+	(void)vis;
+	*n = 0;
+	if (atomic_load(&blk_given) >= 3) {
+		faas__sleep_ms(5);
+		return 0;
+	}
+	for (int i = 0; i < 3 && i < (int)max; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].record = json_pack("{s:i}", "i", i);
+		out[i].size = 7;
+		snprintf(out[i].id, sizeof(out[i].id), "r%d", i);
+		snprintf(out[i].handle, sizeof(out[i].handle), "h%d", i);
+		(*n)++;
+	}
+	atomic_fetch_add(&blk_given, (int)*n);
+	return 0;
+}
+
+static void blk_release(void *ud, const faas_source_record_t *r)
+{
+	(void)ud;
+	(void)r;
+	atomic_fetch_add(&blk_released, 1);
+}
+
+/* A blocking source's records gathered for a window that has not ended go
+ * back at shutdown (after its poll thread is joined), not at free. */
+START_TEST(mapping_blocking_source_released_at_shutdown)
+{
+	faas_runtime_t *rt = t_runtime(); /* threaded, virtual clock: the window never ends */
+	faas_source_ops_t ops = { FAAS_SOURCE_OPS_VERSION, "blocking", NULL, NULL, blk_receive,
+		                  NULL, NULL, blk_release, NULL, 0, 0, NULL, NULL, 1, NULL };
+	faas_mapping_options_t mo = FAAS_MAPPING_OPTIONS_INIT;
+	uint64_t until = faas__real_mono_ns() + 5000000000ull;
+	faas_error_detail_t d;
+	faas_source_t *src;
+	faas_mapping_t *m;
+	int released;
+
+	atomic_store(&blk_given, 0);
+	atomic_store(&blk_released, 0);
+	t_create_fn(rt, "f", record_h, NULL);
+	ck_assert_ok(faas_source_new(&src, &ops, NULL, &d), d);
+	mo.batch_size = 10;
+	mo.max_batching_window_ms = 30000;
+	mo.poll_interval_ms = 5;
+	ck_assert_ok(faas_mapping_create(rt, src, "f", &mo, &m, &d), d);
+	faas_source_free(src);
+	while (metric(m, "RecordsReceived") < 3 && faas__real_mono_ns() < until)
+		sched_yield();
+	ck_assert_int_eq(metric(m, "RecordsReceived"), 3);
+	ck_assert_int_eq(faas_runtime_shutdown(rt, 1000), 0);
+	released = atomic_load(&blk_released);
+	ck_assert_int_eq(released, 3);
+	ck_assert_int_eq(nseen, 0);
+	faas_runtime_free(rt);
+	seen_reset();
+}
+END_TEST
+
 START_TEST(mapping_blocking_source_has_a_poll_thread)
 {
 	faas_runtime_options_t ro = t_options();
@@ -1440,6 +1567,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_max_concurrency);
 	tcase_add_test(tc, mapping_throttle_releases_and_backs_off);
 	tcase_add_test(tc, mapping_fifo_group_order);
+	tcase_add_test(tc, mapping_fifo_group_never_overtakes_a_failure);
 	tcase_add_test(tc, mapping_recursion_through_a_queue_stops);
 	tcase_add_test(tc, mapping_disable_enable_delete);
 	tcase_add_test(tc, mapping_shutdown_returns_gathered_records);
@@ -1448,6 +1576,7 @@ Suite *mapping_suite(void)
 	tcase_add_test(tc, mapping_host_source);
 	tcase_add_test(tc, mapping_host_source_fail);
 	tcase_add_test(tc, mapping_blocking_source_has_a_poll_thread);
+	tcase_add_test(tc, mapping_blocking_source_released_at_shutdown);
 	tcase_add_test(tc, mapping_allocation_failures);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(soak_tc, 300);

@@ -248,6 +248,34 @@ START_TEST(queue_bounded)
 }
 END_TEST
 
+/* A deleted queue that a source still holds: no messages, and every send,
+ * receive and second delete answers that it does not exist. */
+START_TEST(queue_deleted_while_a_source_holds_it)
+{
+	faas_runtime_t *rt = t_runtime();
+	faas_queue_message_t m;
+	faas_error_detail_t d;
+	faas_source_t *src;
+	faas_queue_t *q = mkq(rt, "held", NULL);
+	uint64_t v, f;
+	size_t n = 7;
+
+	ck_assert_ok(faas_queue_send(q, "one", 3, NULL, NULL, &d), d);
+	ck_assert_ok(faas_queue_source_new(q, &src, &d), d);
+	ck_assert_ok(faas_queue_delete(q, &d), d);
+	ck_assert_fail(faas_queue_delete(q, &d), d, FAAS_ENOTFOUND, "does not exist");
+	ck_assert_fail(faas_queue_send(q, "two", 3, NULL, NULL, &d), d, FAAS_ENOTFOUND,
+	               "does not exist");
+	ck_assert_fail(faas_queue_receive(q, 1, 0, &m, &n, &d), d, FAAS_ENOTFOUND, "does not exist");
+	ck_assert_uint_eq(n, 0);
+	faas_queue_counts(q, &v, &f);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(f, 0);
+	faas_source_free(src); /* the last reference */
+	faas_runtime_free(rt);
+}
+END_TEST
+
 START_TEST(queue_bad_requests)
 {
 	faas_runtime_t *rt = t_runtime();
@@ -274,6 +302,9 @@ START_TEST(queue_bad_requests)
 	o.visibility_timeout_ms = 43200001;
 	ck_assert_fail(faas_queue_create(rt, "q", &o, &q, &d), d, FAAS_EINVAL, "12 hours");
 	o.visibility_timeout_ms = 0;
+	o.max_message_bytes = 1048577;
+	ck_assert_fail(faas_queue_create(rt, "q", &o, &q, &d), d, FAAS_EINVAL, "MaximumMessageSize");
+	o.max_message_bytes = 0;
 	o.max_receive_count = 3;
 	ck_assert_fail(faas_queue_create(rt, "q", &o, &q, &d), d, FAAS_EINVAL,
 	               "needs both max_receive_count and dead_letter");
@@ -572,6 +603,7 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, queue_redrive_to_a_full_dead_letter);
 	tcase_add_test(tc, queue_bounded);
 	tcase_add_test(tc, queue_bad_requests);
+	tcase_add_test(tc, queue_deleted_while_a_source_holds_it);
 	tcase_add_test(tc, queue_concurrent);
 	tcase_add_test(tc, queue_fifo_group_order_and_lock);
 	tcase_add_test(tc, queue_fifo_deduplication);

@@ -38,7 +38,7 @@ typedef struct faas_queue_options {
 	unsigned version;               /**< FAAS_QUEUE_OPTIONS_VERSION */
 	uint32_t visibility_timeout_ms; /**< 0 = 30000 (SQS's default); at most 43200000 (12 h) */
 	uint32_t capacity;              /**< messages held at most, visible or not; 0 = 100000 */
-	uint32_t max_message_bytes;     /**< body limit; 0 = 262144 (SQS's 256 KiB) */
+	uint32_t max_message_bytes;     /**< body limit; 0 = 262144 (SQS's 256 KiB), at most 1048576 */
 	uint32_t max_receive_count;     /**< redrive: a message received this many times moves to
 	                                     dead_letter at its next receive; 0 = no redrive */
 	faas_queue_t *dead_letter;      /**< required with max_receive_count (same runtime; a FIFO
@@ -79,7 +79,10 @@ FAAS_EXTERN int faas_queue_create(faas_runtime_t *rt, const char *name,
 
 /**
  * Delete a queue and its messages. Refused (FAAS_ECONFLICT) while another
- * queue uses it as its dead-letter queue.
+ * queue uses it as its dead-letter queue. The handle stays valid only while
+ * a mapping's source still holds the queue: then send, receive and a second
+ * delete answer FAAS_ENOTFOUND ("The specified queue does not exist.") and
+ * its counts are 0; otherwise the queue is freed here.
  */
 FAAS_EXTERN int faas_queue_delete(faas_queue_t *q, faas_error_detail_t *detail);
 
