@@ -281,6 +281,7 @@ int faas_metrics_json(faas_runtime_t *rt, json_t **out, faas_error_detail_t *d)
 	bool ok;
 	int rc;
 
+	faas__detail_reset(d); /* before the first failure: snapshot resets it again */
 	if (!out)
 		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
 	*out = NULL;
@@ -392,6 +393,7 @@ int faas_metrics_prometheus(faas_runtime_t *rt, char **out, faas_error_detail_t 
 	size_t n = 0, i, k;
 	int rc;
 
+	faas__detail_reset(d); /* before the first failure: snapshot resets it again */
 	if (!out)
 		return faas__fail(d, FAAS_EINVAL, "out must not be NULL");
 	*out = NULL;

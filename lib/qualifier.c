@@ -167,7 +167,9 @@ static int locate(const faas_runtime_t *rt, const char *s, size_t len, struct fa
 	if (n >= 7 && eq(p[0], pl[0], "arn")) {
 		if (n > 8 || pl[1] < 3 || memcmp(p[1], "aws", 3) != 0 ||
 		    !all_of(p[1], pl[1], is_partition_char) || !eq(p[2], pl[2], "lambda") ||
-		    !region_ok(p[3], pl[3]) || pl[4] != 12 || !all_of(p[4], 12, is_digit) ||
+		    /* the runtime's own region, whatever its form, or an AWS-style one */
+		    !(eq(p[3], pl[3], rt->region) || region_ok(p[3], pl[3])) || pl[4] != 12 ||
+		    !all_of(p[4], 12, is_digit) ||
 		    !eq(p[5], pl[5], "function"))
 			return FAAS_EINVAL;
 		*foreign = !eq(p[3], pl[3], rt->region) || memcmp(p[4], rt->account, 12) != 0;

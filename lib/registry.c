@@ -483,11 +483,13 @@ static bool aliases_referencing(const struct faas_entry *e, uint32_t n, char *bu
 	for (i = 0; i < e->naliases; i++) {
 		const struct faas_alias *a = e->aliases[i];
 		if ((a->primary && a->primary->number == n) || (a->secondary && a->secondary->number == n)) {
-			int w = snprintf(buf + used, size - used, "%s%s", any ? ", " : "", a->name);
+			size_t need = (any ? 2 : 0) + strlen(a->name);
+			if (used + need + 5 >= size) { /* whole names only: the rest as ", ..." */
+				snprintf(buf + used, size - used, "%s...", any ? ", " : "");
+				return true;
+			}
+			used += (size_t)snprintf(buf + used, size - used, "%s%s", any ? ", " : "", a->name);
 			any = true;
-			if (w < 0 || (size_t)w >= size - used)
-				break;
-			used += (size_t)w;
 		}
 	}
 	return any;

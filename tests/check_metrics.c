@@ -77,7 +77,10 @@ START_TEST(metrics_json_exact)
 	free(text);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "InitDuration"), "Count")), 1);
 	json_decref(m);
-	ck_assert_fail(faas_metrics_json(rt, NULL, &d), d, FAAS_EINVAL, "out");
+	memset(&d, 0x41, sizeof(d)); /* a detail left as it was: reset on entry all the same */
+	ck_assert_fail(faas_metrics_json(rt, NULL, &d), d, FAAS_EINVAL, "out must not be NULL");
+	memset(&d, 0x41, sizeof(d));
+	ck_assert_fail(faas_metrics_prometheus(rt, NULL, &d), d, FAAS_EINVAL, "out must not be NULL");
 	faas_runtime_free(rt);
 }
 END_TEST

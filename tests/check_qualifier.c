@@ -216,6 +216,29 @@ START_TEST(qualifier_arn_uses_runtime_region_and_account)
 }
 END_TEST
 
+/* A region the runtime was given in another form than AWS's (a local
+ * name): the ARNs it prints are its own and parse back; another region of
+ * that form is still refused. */
+START_TEST(qualifier_own_region_of_any_form_round_trips)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_runtime_t *rt = NULL;
+	faas_error_detail_t d;
+	struct faas_ident id;
+	char arn[FAAS_ARN_MAX];
+
+	o.region = "local";
+	ck_assert_ok(faas_runtime_new(&rt, &o, &d), d);
+	faas__format_arn(rt, "f", 1, "v", 1, arn, sizeof(arn));
+	ck_assert_str_eq(arn, "arn:aws:lambda:local:123456789012:function:f:v");
+	ck_assert_ok(parse(rt, arn, NULL, INV, &id, &d), d);
+	ck_assert_uint_eq(id.name_len, 1);
+	ck_assert_fail(parse(rt, "arn:aws:lambda:other:123456789012:function:f", NULL, INV, &id, &d),
+	               d, FAAS_EINVAL, "regular expression pattern");
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *qualifier_suite(void)
 {
 	Suite *s = suite_create("qualifier");
@@ -225,6 +248,7 @@ Suite *qualifier_suite(void)
 	tcase_add_test(tc, qualifier_lengths);
 	tcase_add_test(tc, qualifier_alias_names);
 	tcase_add_test(tc, qualifier_arn_uses_runtime_region_and_account);
+	tcase_add_test(tc, qualifier_own_region_of_any_form_round_trips);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -302,6 +302,21 @@ START_TEST(registry_delete_rules)
 	ck_assert_str_eq(d.lambda_name, "ResourceConflictException");
 	ck_assert_fail(faas_function_delete(rt, "f", "2", &d), d, FAAS_ECONFLICT,
 	               "the following aliases reference it: [canary]");
+	{ /* long names: whole ones listed, the rest as "..." */
+		char name[101], want[160];
+		faas_alias_config_t one = FAAS_ALIAS_CONFIG_INIT;
+		one.function_version = 2;
+		memset(name, 'a', 100);
+		name[100] = '\0';
+		ck_assert_ok(faas_alias_create(rt, "f", name, &one, &d), d);
+		snprintf(want, sizeof(want), "reference it: [canary, %s, ...]", name);
+		name[0] = 'b';
+		ck_assert_ok(faas_alias_create(rt, "f", name, &one, &d), d);
+		ck_assert_fail(faas_function_delete(rt, "f", "2", &d), d, FAAS_ECONFLICT, want);
+		ck_assert_ok(faas_alias_delete(rt, "f", name, &d), d);
+		name[0] = 'a';
+		ck_assert_ok(faas_alias_delete(rt, "f", name, &d), d);
+	}
 	ck_assert_fail(faas_function_delete(rt, "f", "$LATEST", &d), d, FAAS_EINVAL,
 	               "$LATEST version cannot be deleted without deleting the function.");
 	ck_assert_fail(faas_function_delete(rt, "f", "live", &d), d, FAAS_EINVAL,

@@ -112,9 +112,10 @@ typedef struct faas_result {
  *                   while it needs it; never mutate it afterwards). NULL = `null`.
  * @param opts       NULL = RequestResponse, no qualifier
  * @param result     filled on every path (must be FAAS_RESULT_INIT or cleared)
- * @return 0 (invoked; see result->function_error), FAAS_EINVAL,
- *         FAAS_ENOTFOUND, FAAS_ETHROTTLED (result->throttle_reason),
- *         FAAS_EUNSUPPORTED (Event), FAAS_ESHUTDOWN, FAAS_ETHREAD, FAAS_ENOMEM
+ * @return 0 (invoked, or queued for Event; see result->function_error),
+ *         FAAS_EINVAL, FAAS_ENOTFOUND, FAAS_ETHROTTLED (result->throttle_reason),
+ *         FAAS_EAGAIN (Event: the async queue is full), FAAS_ETOOLARGE,
+ *         FAAS_ERECURSION, FAAS_ESHUTDOWN, FAAS_ETHREAD, FAAS_ENOMEM
  */
 FAAS_EXTERN int faas_invoke(faas_runtime_t *rt, const char *identifier, json_t *event,
                             const faas_invoke_options_t *opts, faas_result_t *result);
