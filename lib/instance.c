@@ -81,7 +81,7 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 	faas_ext_event_t ev;
 	uint64_t t0, t1;
 	double ms;
-	bool ok, tel;
+	bool ok, tel, retry = strcmp(phase, "invoke") == 0;
 	int rc = 0;
 
 	if (!in) {
@@ -112,7 +112,9 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 		rc = code->init(&inv->ctx, &in->state, code->udata->ptr);
 	t1 = faas__clock_mono_ns(&rt->clock);
 	ms = (double)(t1 - t0) / 1e6;
-	inv->init_timed_out = ms > rt->init_timeout_ms;
+	/* the first attempt has init's own limit; the retry inside the
+	 * invocation is bounded by the function's timeout, as Lambda's */
+	inv->init_timed_out = retry ? t1 >= atomic_load(&inv->deadline_ns) : ms > rt->init_timeout_ms;
 	ok = rc == 0 && !inv->ctx.failed && !inv->init_timed_out;
 	ev.status = ok ? FAAS_EXT_SUCCESS : inv->init_timed_out ? FAAS_EXT_TIMEOUT : FAAS_EXT_ERROR;
 	ev.error_type = ok ? NULL : inv->init_timed_out ? "Runtime.Unknown"
@@ -133,7 +135,11 @@ static struct faas_instance *try_init(struct faas_inv *inv, const char *phase)
 		code->shutdown(in->state, FAAS_SHUTDOWN_TIMEOUT, code->udata->ptr); /* built, too late */
 	faas__ext_set_unref(in->exts);
 	faas__free(in);
-	if (inv->init_timed_out)
+	if (inv->init_timed_out && retry) /* Lambda's line for a retry stopped at the deadline */
+		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: error\tError "
+		                    "Type: Runtime.Unknown",
+		               ms, phase);
+	else if (inv->init_timed_out)
 		faas__inv_logf(inv, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: timeout", ms,
 		               phase);
 	else
@@ -173,6 +179,7 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 		/* The suppressed init runs inside the invocation: from here on the
 		 * function's timeout counts, retry included. */
 		faas__inv_set_deadline(inv, faas__clock_mono_ns(&rt->clock));
+		inv->init_retried = true; /* the deadline stands; Duration counts from here */
 		if ((in = try_init(inv, "invoke")) == NULL)
 			return FAAS_EUSER;
 		inv->init_suppressed = true; /* its REPORT carries no Init Duration */

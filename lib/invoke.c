@@ -371,7 +371,7 @@ void faas__inv_run(struct faas_inv *inv)
 	bool logging = inv->tail || rt->log_fn || rt->log_fd >= 0;
 	bool tel;
 	faas_ext_event_t ev;
-	uint64_t t1, t2;
+	uint64_t t0, t1, t2;
 	int rc;
 
 	faas__current_rt = rt;
@@ -383,8 +383,11 @@ void faas__inv_run(struct faas_inv *inv)
 	/* the invoke phase starts now: the function's timeout counts from here
 	 * (after a retried init it already counts from the first init's end) */
 	t1 = faas__clock_mono_ns(&rt->clock);
-	if (!inv->init_suppressed)
+	if (!inv->init_retried)
 		faas__inv_set_deadline(inv, t1);
+	/* Duration's start: a retried init ran on the invocation's time, counted */
+	t0 = inv->init_retried ? atomic_load(&inv->deadline_ns) - (uint64_t)inv->timeout_ms * 1000000u
+	                       : t1;
 	/* one load for the invocation's three records (no subscriber: a branch) */
 	tel = faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM) != 0;
 	if (FAAS_UNLIKELY(tel))
@@ -413,7 +416,7 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->timed_out = true;
 		inv->outcome = FAAS_OUT_TIMEOUT;
 	}
-	inv->duration_ms = inv->timed_out ? (double)inv->version->timeout_ms : ms_between(t1, t2);
+	inv->duration_ms = inv->timed_out ? (double)inv->version->timeout_ms : ms_between(t0, t2);
 	if (!inv->timed_out) { /* a moving average; concurrent updates may lose one: fine */
 		uint64_t avg = atomic_load_explicit(&inv->version->typical_ns, memory_order_relaxed);
 		atomic_store_explicit(&inv->version->typical_ns, avg - avg / 8 + (t2 - t1) / 8,
@@ -430,17 +433,18 @@ void faas__inv_run(struct faas_inv *inv)
 		inv->response = NULL;
 		set_failure(inv, rc);
 	}
-	if (inv->timed_out && logging) {
-		char msg[160];
-		timeout_message(inv, msg, sizeof(msg));
-		faas__inv_logf(inv, "%s", msg);
+	if (inv->timed_out && logging) { /* Lambda's line: <ISO time> <request id> Task timed out ... */
+		char ts[32];
+		faas__format_iso_ms(faas__inv_deadline_wall(inv), ts, sizeof(ts));
+		faas__inv_logf(inv, "%s %s Task timed out after %.2f seconds", ts, inv->request_id,
+		               inv->timeout_ms / 1000.0);
 	}
 	if (FAAS_UNLIKELY(atomic_load_explicit(&inv->version->pc, memory_order_relaxed) != NULL))
 		faas__metrics_provisioned(inv->version, inv->pc != NULL);
 	if (FAAS_UNLIKELY(tel))
 		faas__tel_invoke(inv, FAAS_TEL_RUNTIME_DONE, t2, false);
 	faas__metrics_invocation(inv->version, inv->outcome,
-	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t1,
+	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t0,
 	                         cold && in, cold && in && !inv->init_suppressed, inv->init_ms);
 	if (in && in->exts) {
 		ev.status = faas__outcome_status(inv->outcome);
@@ -530,8 +534,10 @@ void faas__inv_post_complete(struct faas_inv *inv, struct faas_instance *in, uin
 	faas_runtime_t *rt = inv->rt;
 
 	faas__metrics_post_runtime(inv->version, post_ns);
+	inv->post_ms = (double)post_ns / 1e6; /* REPORT's billing, the telemetry one's too */
+	inv->post_timeout = why == FAAS_SHUTDOWN_TIMEOUT;
 	if (rt->log_fn || rt->log_fd >= 0) /* the caller has the tail by now */
-		log_report(inv, cold, (double)post_ns / 1e6, why == FAAS_SHUTDOWN_TIMEOUT, false);
+		log_report(inv, cold, inv->post_ms, inv->post_timeout, false);
 	if (FAAS_UNLIKELY(faas__tel_wants(rt, FAAS_TELEMETRY_PLATFORM)))
 		faas__tel_invoke(inv, FAAS_TEL_REPORT, faas__clock_mono_ns(&rt->clock), cold);
 	faas__instance_release(inv, in, faas__clock_mono_ns(&rt->clock), why >= 0,

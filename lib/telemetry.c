@@ -659,7 +659,11 @@ void faas__tel_invoke(struct faas_inv *inv, faas_telemetry_type_t type, uint64_t
 	if (type == FAAS_TEL_RUNTIME_DONE && r.status != FAAS_EXT_TIMEOUT)
 		r.produced_bytes = inv->text ? strlen(inv->text) : faas__json_text_size(inv->response);
 	if (type == FAAS_TEL_REPORT) {
-		r.billed_duration_ms = inv->duration_ms < 1 ? 1 : (uint64_t)ceil(inv->duration_ms);
+		/* as the REPORT line bills it: with external extensions' post-runtime work */
+		double billed = inv->duration_ms + inv->post_ms;
+		r.billed_duration_ms = billed < 1 ? 1 : (uint64_t)ceil(billed);
+		if (inv->post_timeout)
+			r.status = FAAS_EXT_TIMEOUT;
 		r.memory_size_mb = r.max_memory_used_mb = v->memory_mb;
 		r.has_init_duration = created && !inv->init_suppressed;
 		r.init_duration_ms = r.has_init_duration ? round_us(inv->init_ms) : 0;

@@ -392,6 +392,27 @@ END_TEST
 
 /* ---- deadlines --------------------------------------------------------------- */
 
+static struct {
+	pthread_mutex_t m;
+	int reports;
+	uint64_t billed;
+	faas_ext_status_t status;
+} rep = { .m = PTHREAD_MUTEX_INITIALIZER };
+
+/* platform.report records: how many, and the last one's billing and status. */
+static void on_reports(const faas_telemetry_record_t *recs, size_t n, void *ud)
+{
+	(void)ud;
+	pthread_mutex_lock(&rep.m);
+	for (size_t i = 0; i < n; i++)
+		if (recs[i].type == FAAS_TEL_REPORT) {
+			rep.reports++;
+			rep.billed = recs[i].billed_duration_ms;
+			rep.status = recs[i].status;
+		}
+	pthread_mutex_unlock(&rep.m);
+}
+
 START_TEST(extext_post_runtime_past_timeout_resets)
 {
 	struct xrec r;
@@ -401,8 +422,15 @@ START_TEST(extext_post_runtime_past_timeout_resets)
 	uint32_t id;
 	json_t *m;
 
+	faas_telemetry_options_t to = FAAS_TELEMETRY_OPTIONS_INIT;
+
 	xrec_init(&r);
 	rt = fixture(&r, "stuck", FAAS_EXT_INVOKE | FAAS_EXT_SHUTDOWN, 1, &id);
+	to.types = FAAS_TELEMETRY_PLATFORM;
+	to.on_batch = on_reports;
+	to.timeout_ms = 25;
+	rep.reports = 0;
+	ck_assert_ok(faas_telemetry_subscribe(rt, &to, NULL, &d), d);
 	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &res), 0);
 	wait_event(&r, 1);
 	ck_assert_int_eq(faas_clock_advance(rt, 2999), 0);
@@ -414,6 +442,21 @@ START_TEST(extext_post_runtime_past_timeout_resets)
 	ck_assert_int_eq(atomic_load(&shutdowns[FAAS_SHUTDOWN_TIMEOUT]), 1);
 	expect_shutdown(wait_event(&r, 2), "timeout", EPOCH + 3000 + 2000, id);
 	ck_assert_ptr_nonnull(strstr(r.log, "PostRuntimeExtensionsDuration: 3000.00 ms\tStatus: timeout"));
+	/* the telemetry report says what the REPORT line says */
+	ck_assert_ok(faas_telemetry_flush(rt, &d), d); /* delivered on the telemetry thread */
+	for (uint64_t until = faas__real_mono_ns() + 10000000000ull; faas__real_mono_ns() < until;) {
+		pthread_mutex_lock(&rep.m);
+		bool got = rep.reports > 0;
+		pthread_mutex_unlock(&rep.m);
+		if (got)
+			break;
+		sched_yield();
+	}
+	pthread_mutex_lock(&rep.m);
+	ck_assert_int_eq(rep.reports, 1);
+	ck_assert_uint_eq(rep.billed, 3000);
+	ck_assert_int_eq(rep.status, FAAS_EXT_TIMEOUT);
+	pthread_mutex_unlock(&rep.m);
 	ck_assert_fail(faas_extension_done(rt, id, res.request_id, &d), d, FAAS_ENOTFOUND,
 	               "no post-runtime work");
 	m = metrics_of_f(rt);

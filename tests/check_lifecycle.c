@@ -452,25 +452,56 @@ START_TEST(init_timeout_and_the_function_timeout)
 	faas_result_clear(&r);
 	faas_runtime_free(rt);
 
-	/* past 10 s it has timed out: reported, retried once, then the error */
+	/* past 10 s it has timed out: reported, retried once inside the
+	 * invocation, bounded by the function's 3 s: the invocation times out,
+	 * with Lambda's lines for both attempts */
 	rt = flaky_runtime(&f, 0, 10001);
 	o.log_type = FAAS_LOG_TAIL;
 	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
 	ck_assert_int_eq(atomic_load(&f.attempts), 2);
 	ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_UNHANDLED);
-	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Runtime.Unknown");
-	snprintf(expect, sizeof(expect), "RequestId: %s Error: init timed out after 10.00 seconds",
+	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
+	snprintf(expect, sizeof(expect), "RequestId: %s Error: Task timed out after 3.00 seconds",
 	         r.request_id);
 	ck_assert_str_eq(t_jstr(r.payload, "errorMessage"), expect);
 	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: init\tStatus: timeout\n"));
-	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: invoke\tStatus: timeout\n"));
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 10001.00 ms\tPhase: invoke\tStatus: "
+	                                         "error\tError Type: Runtime.Unknown\n"));
+	/* Lambda's timeout line: <ISO time> <request id> Task timed out after 3.00 seconds */
+	snprintf(expect, sizeof(expect), "Z %s Task timed out after 3.00 seconds\n", r.request_id);
+	ck_assert_ptr_nonnull(strstr(r.log_tail, expect));
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "\tDuration: 3000.00 ms\tBilled Duration: 3000 ms"));
 	faas_result_clear(&r);
 	faas_runtime_free(rt);
+	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+
+	/* a first init past its 10 s, a retry of 12 s: within a 60 s timeout it
+	 * succeeds, and its 12 s count in the invocation's Duration */
+	{
+		faas_function_config_t c = t_config(&f);
+		faas_error_detail_t d;
+		rt = flaky_runtime(&f, 0, 12000);
+		c.handler = ok_handler;
+		c.init = flaky_init;
+		c.timeout_ms = 60000;
+		ck_assert_ok(faas_function_create(rt, "long", &c, &d), d);
+		ck_assert_int_eq(faas_invoke(rt, "long", NULL, &o, &r), 0);
+		ck_assert_int_eq(atomic_load(&f.attempts), 2);
+		ck_assert_int_eq(r.function_error, FAAS_FUNCTION_ERROR_NONE);
+		ck_assert_str_eq(json_string_value(r.payload), "ran");
+		ck_assert(r.duration_ms == 12000.0);
+		ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 12000.00 ms\tPhase: init\tStatus: timeout\n"));
+		ck_assert_ptr_null(strstr(r.log_tail, "Phase: invoke"));
+		ck_assert_ptr_nonnull(strstr(r.log_tail, "\tDuration: 12000.00 ms\tBilled Duration: 12000 ms"));
+		faas_result_clear(&r);
+		faas_runtime_free(rt);
+	}
 }
 END_TEST
 
-/* A retried init runs on the invocation's own time: when it leaves none,
- * the handler does not run and the environment it made stays warm. */
+/* A retried init runs on the invocation's own time: when it runs past it
+ * the invocation times out and the environment goes (Lambda stops the
+ * retry at the deadline); the next invocation starts over. */
 START_TEST(init_retry_uses_the_invocation_time)
 {
 	faas_invoke_options_t o = FAAS_INVOKE_OPTIONS_INIT;
@@ -483,17 +514,18 @@ START_TEST(init_retry_uses_the_invocation_time)
 	o.log_type = FAAS_LOG_TAIL;
 	ck_assert_int_eq(faas_invoke(rt, "f", NULL, &o, &r), 0);
 	ck_assert_str_eq(t_jstr(r.payload, "errorType"), "Sandbox.Timedout");
-	ck_assert_ptr_null(strstr(r.log_tail, "Init Duration: 4000")); /* no Init Duration in REPORT */
+	ck_assert_ptr_null(strstr(r.log_tail, "\tInit Duration")); /* no Init Duration in REPORT */
+	ck_assert_ptr_nonnull(strstr(r.log_tail, "INIT_REPORT Init Duration: 4000.00 ms\tPhase: invoke\tStatus: error"));
 	faas_result_clear(&r);
 	ck_assert_int_eq(atomic_load(&f.attempts), 2);
-	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0); /* warm: the retry's environment */
+	ck_assert_int_eq(faas_invoke(rt, "f", NULL, NULL, &r), 0); /* a new environment */
 	ck_assert_str_eq(json_string_value(r.payload), "ran");
 	faas_result_clear(&r);
-	ck_assert_int_eq(atomic_load(&f.attempts), 2);
+	ck_assert_int_eq(atomic_load(&f.attempts), 3);
 	ck_assert_int_eq(faas_metrics_json(rt, &m, NULL), 0);
 	v = json_array_get(json_object_get(json_array_get(json_object_get(m, "Functions"), 0), "Versions"), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(v, "ColdStarts")), 1); /* one environment */
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "InitDuration"), "Count")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "InitDuration"), "Count")), 1);
 	json_decref(m);
 	faas_runtime_free(rt);
 

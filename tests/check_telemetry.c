@@ -294,12 +294,13 @@ START_TEST(telemetry_init_failure_then_retry)
 	         "\"metrics\":{\"durationMs\":7.0}}}\n"
 	         "{\"time\":\"" T0 ".014Z\",\"type\":\"platform.start\",\"record\":"
 	         "{\"requestId\":\"%s\",\"version\":\"$LATEST\"}}\n"
+	         /* the retry ran on the invocation's time: its 7 ms are in Duration */
 	         "{\"time\":\"" T0 ".014Z\",\"type\":\"platform.runtimeDone\",\"record\":"
-	         "{\"requestId\":\"%s\",\"status\":\"success\",\"metrics\":{\"durationMs\":0.0,"
+	         "{\"requestId\":\"%s\",\"status\":\"success\",\"metrics\":{\"durationMs\":7.0,"
 	         "\"producedBytes\":11}}}\n"
 	         "{\"time\":\"" T0 ".014Z\",\"type\":\"platform.report\",\"record\":"
-	         "{\"requestId\":\"%s\",\"status\":\"success\",\"metrics\":{\"durationMs\":0.0,"
-	         "\"billedDurationMs\":1,\"memorySizeMB\":128,\"maxMemoryUsedMB\":128}}}\n",
+	         "{\"requestId\":\"%s\",\"status\":\"success\",\"metrics\":{\"durationMs\":7.0,"
+	         "\"billedDurationMs\":7,\"memorySizeMB\":128,\"maxMemoryUsedMB\":128}}}\n",
 	         r1, r1, r1);
 	ck_assert_sink(&s, want);
 	faas_runtime_free(rt);
