@@ -42,6 +42,9 @@ struct mctx {
 	size_t nopened;
 	faas_plugin_t **loaded; /* "plugins": init-registering plug-ins */
 	size_t nloaded;
+	/* the names of the functions before the first swap (a swap updates
+	 * functions that exist: a rollback must not delete those) */
+	json_t *before;
 	faas_queue_t **queues;
 	size_t nqueues;
 	faas_stream_t **streams;
@@ -247,6 +250,29 @@ static int symbol(struct mctx *c, struct faas_plugin *p, const json_t *f, const 
 	return rc;
 }
 
+/* The names of the runtime's functions now, as an object (name: true). */
+static int names_before(struct mctx *c)
+{
+	json_t *list = NULL, *f;
+	size_t i;
+	int rc;
+
+	if ((rc = faas_function_list(c->rt, &list, c->d)) != 0)
+		return rc;
+	if (!(c->before = json_object())) {
+		json_decref(list);
+		return faas__fail(c->d, FAAS_ENOMEM, NULL);
+	}
+	json_array_foreach(json_object_get(list, "Functions"), i, f)
+		if (json_object_set_new(c->before, json_string_value(json_object_get(f, "FunctionName")),
+		                        json_true()) != 0) {
+			json_decref(list);
+			return faas__fail(c->d, FAAS_ENOMEM, NULL);
+		}
+	json_decref(list);
+	return 0;
+}
+
 static int load_plugins(struct mctx *c, const json_t *m)
 {
 	static const char *const keys[] = { "path", "swap", NULL };
@@ -256,6 +282,9 @@ static int load_plugins(struct mctx *c, const json_t *m)
 
 	if ((rc = field_array(c, m, "plugins", &arr)) != 0)
 		return rc;
+	json_array_foreach(arr, i, p) /* a swap updates functions that exist: note them first */
+		if (json_is_true(json_object_get(p, "swap")) && !c->before && (rc = names_before(c)) != 0)
+			return rc;
 	json_array_foreach(arr, i, p) {
 		faas_plugin_options_t o = FAAS_PLUGIN_OPTIONS_INIT;
 		char full[PATH_MAX];
@@ -803,8 +832,23 @@ static void rollback(struct mctx *c)
 		faas_stream_delete(c->streams[i], NULL);
 	for (i = c->nqueues; i-- > 0;) /* users of a dead-letter queue first */
 		faas_queue_delete(c->queues[i], NULL);
-	for (i = c->nloaded; i-- > 0;)
-		faas_plugin_unload(c->loaded[i], 0, NULL);
+	for (i = c->nloaded; i-- > 0;) {
+		faas_plugin_t *p = c->loaded[i];
+		size_t k;
+		if (!c->before) { /* nothing was swapped: its functions are all new */
+			faas_plugin_unload(p, 0, NULL);
+			continue;
+		}
+		/* after a swap, only what did not exist before goes; the functions
+		 * it swapped keep their new code (faas/plugin.h: a swap is not
+		 * undone), they are not deleted */
+		for (k = 0; k < faas_plugin_function_count(p); k++) {
+			const char *name = faas_plugin_function_name(p, k);
+			if (!json_object_get(c->before, name))
+				faas_function_delete(c->rt, name, NULL, NULL);
+		}
+		faas__plugin_release(p);
+	}
 	c->nloaded = 0;
 }
 
@@ -884,6 +928,7 @@ int faas_manifest_apply(faas_runtime_t *rt, const json_t *manifest, const char *
 	faas__free(c.streams);
 	faas__free(c.maps);
 	json_decref(c.fns);
+	json_decref(c.before);
 	return rc;
 }
 

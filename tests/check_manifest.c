@@ -308,12 +308,35 @@ START_TEST(manifest_load_from_a_file)
 }
 END_TEST
 
+/* A manifest whose plug-in swaps the code of a function that exists, then
+ * fails further on: the function is not deleted by the rollback (it keeps the
+ * new build: a swap is not undone, faas/plugin.h), what the manifest made is. */
+START_TEST(manifest_rollback_after_a_swap_keeps_what_existed)
+{
+	faas_runtime_t *rt = rt_inline();
+	faas_error_detail_t d;
+	json_t *out = NULL;
+
+	ck_assert_ok(apply_text(rt, "{\"plugins\":[{\"path\":\"hello_v1.so\"}]}", NULL, &d), d);
+	ck_assert_fail(apply_text(rt,
+	                          "{\"plugins\":[{\"path\":\"hello_v2.so\",\"swap\":true}],"
+	                          "\"queues\":[{\"name\":\"q\",\"capacity\":0}]}",
+	                          NULL, &d),
+	               d, FAAS_EINVAL, "queues[0].capacity");
+	ck_assert_ok(faas_function_describe(rt, "hello", &out, &d), d); /* still there */
+	json_decref(out);
+	ck_assert_ptr_null(faas_queue_find(rt, "q"));
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *manifest_suite(void)
 {
 	Suite *s = suite_create("manifest");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, manifest_applies_everything);
+	tcase_add_test(tc, manifest_rollback_after_a_swap_keeps_what_existed);
 	tcase_add_loop_test(tc, manifest_bad_fields, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, manifest_versions_and_a_canary);
 	tcase_add_test(tc, manifest_load_from_a_file);

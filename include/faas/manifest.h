@@ -8,7 +8,9 @@
  * error names the JSON path of the bad field, e.g.
  * `functions[2].aliases[0].weight: must be a number from 0 to 1`), then
  * applied; if applying fails (a name that exists, no memory), everything
- * it created is deleted again, so the runtime is as it was.
+ * it created is deleted again, so the runtime is as it was — except that a
+ * plug-in loaded with "swap" leaves the functions that existed before with
+ * its new build (a swap is not undone, faas/plugin.h); they are never deleted.
  */
 #ifndef FAAS_MANIFEST_H
 #define FAAS_MANIFEST_H
