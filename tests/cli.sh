@@ -79,6 +79,11 @@ expect 2 "$faas" invoke "$tmp/faas.json" upper --event "$tmp/none.json"
 printf '{bad' >"$tmp/badevent.json"
 expect 2 "$faas" invoke "$tmp/faas.json" upper --event "$tmp/badevent.json"
 contains err "InvalidRequestContentException"
+expect 2 "$faas" invoke "$tmp/faas.json" upper --event "$tmp" # a directory: not an empty event
+contains err "cannot read"
+printf '[1]' >"$tmp/cc.json"
+expect 2 "$faas" invoke "$tmp/faas.json" upper --client-context "$tmp/cc.json"
+contains err "must be a JSON object"
 
 cat >"$tmp/events.ndjson" <<'NDJSON'
 {"function": "upper:live", "event": {"text": "a"}}

@@ -88,6 +88,12 @@ static char *read_all(const char *path, size_t *len)
 			cap *= 2;
 		}
 	}
+	if (buf && ferror(f)) { /* a directory, an I/O error: not an empty event */
+		int e = errno ? errno : EIO;
+		free(buf);
+		buf = NULL;
+		errno = e;
+	}
 	if (f != stdin)
 		fclose(f);
 	if (buf)
@@ -175,6 +181,7 @@ static int cmd_invoke(int argc, char **argv)
 		json_error_t e;
 		if (!(cc = json_load_file(cc_file, 0, &e)) || !json_is_object(cc)) {
 			free(event);
+			json_decref(cc); /* JSON, but not an object */
 			return die("invoke: %s: the client context must be a JSON object", cc_file);
 		}
 		io.client_context = cc;

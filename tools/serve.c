@@ -10,6 +10,7 @@
 #include <faas/http.h>
 
 #include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,16 @@ int main(int argc, char **argv)
 				fprintf(stderr, "faas serve: --listen wants HOST:PORT\n");
 				return 2;
 			}
+			char *end;
+			unsigned long port;
 			snprintf(host, sizeof(host), "%.*s", (int)(colon - argv[i]), argv[i]);
-			ho.port = (uint16_t)atoi(colon + 1);
+			errno = 0;
+			port = strtoul(colon + 1, &end, 10);
+			if (!colon[1] || *end || errno || port > 65535) {
+				fprintf(stderr, "faas serve: --listen: the port must be 0 to 65535\n");
+				return 2;
+			}
+			ho.port = (uint16_t)port;
 		} else if (!strcmp(argv[i], "--no-auth")) {
 			ho.no_auth = 1;
 		} else if (!manifest && argv[i][0] != '-') {

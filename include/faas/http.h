@@ -91,7 +91,8 @@ FAAS_EXTERN int faas_http_server_start(faas_runtime_t *rt, const faas_http_optio
 /** The port it listens on. */
 FAAS_EXTERN uint16_t faas_http_server_port(const faas_http_server_t *srv);
 
-/** Stop listening, finish the requests in progress, free it (NULL is fine). */
+/** Stop listening, let the requests in progress finish and get their answers
+ *  (waiting up to 60 s for them), free it (NULL is fine). */
 FAAS_EXTERN void faas_http_server_stop(faas_http_server_t *srv);
 
 FAAS_END_DECLS

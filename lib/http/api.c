@@ -13,6 +13,39 @@
 #define SEGMENTS_MAX 8
 
 /* The path's segments, percent-decoded, in one block (*block: free it). */
+
+/* A JSON integer cut to [lo, hi] (not wrapped): out of range stays out of
+ * range for the call that checks it, with that call's own message. */
+static int64_t clamped(const json_t *v, int64_t lo, int64_t hi)
+{
+	json_int_t n = json_integer_value(v);
+
+	return n < lo ? lo : n > hi ? hi : (int64_t)n;
+}
+
+/* "$LATEST" or a version number (digits, 1 to 4294967295). */
+static bool version_number(const char *s, uint32_t *out)
+{
+	unsigned long long n = 0;
+	size_t i;
+
+	if (!s || !s[0])
+		return false;
+	if (!strcmp(s, "$LATEST")) {
+		*out = FAAS_VERSION_LATEST;
+		return true;
+	}
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 10)
+			return false;
+		n = n * 10 + (unsigned)(s[i] - '0');
+	}
+	if (n == 0 || n > UINT32_MAX)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
 static size_t split_path(const char *path, char **block, char *segs[SEGMENTS_MAX])
 {
 	char *copy = strdup(path), *p;
@@ -189,14 +222,21 @@ static void describe_part(faas_runtime_t *rt, const char *id, const char *key, c
 	http_reply_json(out, status, wrap ? json_pack("{s:o}", wrap, part) : part);
 }
 
-static void get_configuration(faas_runtime_t *rt, const struct http_request *r, const char *name,
-                              struct http_reply *out)
+/* GetFunction (key NULL) or GetFunctionConfiguration, of ?Qualifier= when given. */
+static void get_qualified(faas_runtime_t *rt, const struct http_request *r, const char *name,
+                          const char *key, struct http_reply *out)
 {
 	char *q = http_query_param(r, "Qualifier"), id[512];
 
 	snprintf(id, sizeof(id), "%s%s%s", name, q ? ":" : "", q ? q : "");
-	describe_part(rt, id, "Configuration", NULL, 200, out);
+	describe_part(rt, id, key, NULL, 200, out);
 	free(q);
+}
+
+static void get_configuration(faas_runtime_t *rt, const struct http_request *r, const char *name,
+                              struct http_reply *out)
+{
+	get_qualified(rt, r, name, "Configuration", out);
 }
 
 static void publish(faas_runtime_t *rt, const struct http_request *r, const char *name,
@@ -234,8 +274,16 @@ static bool alias_config(json_t *b, faas_alias_config_t *cfg, struct http_reply 
 		                 "FunctionVersion is required", NULL);
 		return false;
 	}
-	cfg->function_version = !strcmp(fv, "$LATEST") ? FAAS_VERSION_LATEST
-	                                                : (uint32_t)strtoul(fv, NULL, 10);
+	if (!version_number(fv, &cfg->function_version)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg),
+		         "1 validation error detected: Value '%.64s' at 'functionVersion' failed to "
+		         "satisfy constraint: Member must satisfy regular expression pattern: "
+		         "(\\$LATEST|[0-9]+)",
+		         fv);
+		http_reply_error(out, 400, "ValidationException", msg, NULL);
+		return false;
+	}
 	cfg->description = json_string_value(json_object_get(b, "Description"));
 	if (json_object_size(w) > 1) {
 		http_reply_error(out, 400, "InvalidParameterValueException",
@@ -243,7 +291,14 @@ static bool alias_config(json_t *b, faas_alias_config_t *cfg, struct http_reply 
 		return false;
 	}
 	json_object_foreach(w, k, v) {
-		cfg->additional_version = (uint32_t)strtoul(k, NULL, 10);
+		if (!version_number(k, &cfg->additional_version) ||
+		    cfg->additional_version == FAAS_VERSION_LATEST || !json_is_number(v)) {
+			http_reply_error(out, 400, "InvalidParameterValueException",
+			                 "AdditionalVersionWeights takes a version number and a number "
+			                 "from 0 to 1",
+			                 NULL);
+			return false;
+		}
 		cfg->additional_weight = json_number_value(v);
 	}
 	return true;
@@ -316,8 +371,15 @@ static void concurrency(faas_runtime_t *rt, const struct http_request *r, const 
 	if (put && !json_is_integer(n)) {
 		http_reply_error(out, 400, "InvalidParameterValueException",
 		                 "ReservedConcurrentExecutions must be an integer", NULL);
+	} else if (put && json_integer_value(n) < 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+		         "1 validation error detected: Value '%lld' at 'reservedConcurrentExecutions' "
+		         "failed to satisfy constraint: Member must have value greater than or equal to 0",
+		         (long long)json_integer_value(n));
+		http_reply_error(out, 400, "ValidationException", msg, NULL);
 	} else if ((rc = faas_function_set_reserved_concurrency(
-	                    rt, fn, put ? (int32_t)json_integer_value(n) : -1, &d)) != 0) {
+	                    rt, fn, put ? (int32_t)clamped(n, 0, INT32_MAX) : -1, &d)) != 0) {
 		http_reply_failure(out, rc, &d);
 	} else if (put) {
 		http_reply_json(out, 200, json_pack("{s:I}", "ReservedConcurrentExecutions",
@@ -370,7 +432,7 @@ static void provisioned(faas_runtime_t *rt, const struct http_request *r, const 
 			goto done;
 		}
 		rc = faas_function_set_provisioned_concurrency(rt, fn, q,
-		                                               (uint32_t)json_integer_value(n), &d);
+		                                               (uint32_t)clamped(n, 1, UINT32_MAX), &d);
 	} else if (!strcmp(method, "DELETE")) {
 		if ((rc = faas_function_get_provisioned_concurrency(rt, fn, q, &info, &d)) == 0)
 			rc = faas_function_set_provisioned_concurrency(rt, fn, q, 0, &d);
@@ -468,6 +530,17 @@ static void event_invoke_config(faas_runtime_t *rt, const struct http_request *r
 		                 "MaximumRetryAttempts must be an integer", NULL);
 		goto done;
 	}
+	if (v && (json_integer_value(v) < 0 || json_integer_value(v) > 2)) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+		         "1 validation error detected: Value '%lld' at 'maximumRetryAttempts' failed to "
+		         "satisfy constraint: Member must have value %s",
+		         (long long)json_integer_value(v),
+		         json_integer_value(v) < 0 ? "greater than or equal to 0"
+		                                   : "less than or equal to 2");
+		http_reply_error(out, 400, "ValidationException", msg, NULL);
+		goto done;
+	}
 	cfg.max_retry_attempts = v ? (int32_t)json_integer_value(v) : -1;
 	if ((v = json_object_get(b, "MaximumEventAgeInSeconds"))) {
 		if (!json_is_integer(v) || json_integer_value(v) < 60 || json_integer_value(v) > 21600) {
@@ -536,7 +609,7 @@ void http_api(faas_runtime_t *rt, const struct http_request *r, struct http_repl
 		if (n == 4 && is(s[3], "invocations") && is(m, "POST"))
 			invoke(rt, r, fn, out);
 		else if (n == 3 && is(m, "GET"))
-			describe_part(rt, fn, NULL, NULL, 200, out);
+			get_qualified(rt, r, fn, NULL, out);
 		else if (n == 4 && is(s[3], "configuration") && is(m, "GET"))
 			get_configuration(rt, r, fn, out);
 		else if (n == 4 && is(s[3], "versions") && is(m, "POST"))

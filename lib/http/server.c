@@ -7,6 +7,7 @@
 #include "sigv4.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -15,6 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#define STOP_WAIT_S 60 /* how long stop waits for requests in progress */
 
 struct faas_http_server {
 	faas_runtime_t *rt;
@@ -25,6 +29,7 @@ struct faas_http_server {
 	uint32_t max_body, skew_s, request_s;
 	void (*log)(const char *line, void *ud);
 	void *log_ud;
+	_Atomic int active; /* requests begun and not completed: stop waits for them */
 };
 
 static void say(const struct faas_http_server *s, const char *fmt, ...)
@@ -202,12 +207,13 @@ static time_t mono_s(void)
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	struct http_request *r = calloc(1, sizeof(*r));
+	struct faas_http_server *s = cls;
 	const char *q;
 
-	(void)cls;
 	(void)c;
 	if (!r)
 		return NULL;
+	atomic_fetch_add(&s->active, 1); /* on_completed takes it off */
 	r->started = mono_s();
 	if (!(r->raw_uri = strdup(uri ? uri : "/")) || !(r->path = strdup(r->raw_uri))) {
 		request_free(r);
@@ -227,9 +233,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	struct faas_http_server *s = cls;
+
 	(void)c;
 	(void)toe;
+	if (*con_cls)
+		atomic_fetch_sub(&s->active, 1);
 	request_free(*con_cls);
 	*con_cls = NULL;
 }
@@ -339,8 +348,17 @@ void HTTP_EXPORT faas_http_server_stop(faas_http_server_t *s)
 {
 	if (!s)
 		return;
-	if (s->mhd)
+	if (s->mhd) {
+		/* no new connections; the requests in progress get their answers
+		 * (MHD_stop_daemon closes every socket first), up to a minute */
+		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+		time_t until = mono_s() + STOP_WAIT_S;
+		while (atomic_load(&s->active) > 0 && mono_s() < until)
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
 		MHD_stop_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 	free(s->akid);
 	if (s->secret) {
 		memset(s->secret, 0, strlen(s->secret));
@@ -396,7 +414,8 @@ int HTTP_EXPORT faas_http_server_start(faas_runtime_t *rt, const faas_http_optio
 		return faas_error_set(d, FAAS_ENOMEM, "out of memory");
 	}
 	s->mhd = MHD_start_daemon(
-	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, o->port, NULL, NULL,
+	        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC,
+	        o->port, NULL, NULL,
 	        on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 64),
 	        MHD_OPTION_CONNECTION_TIMEOUT,

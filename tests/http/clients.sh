@@ -36,6 +36,11 @@ export AWS_SECRET_ACCESS_KEY=faas-test-secret-key
 export AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+for bad in 127.0.0.1:99999 127.0.0.1:abc 127.0.0.1:; do # a port that is not one: usage, exit 2
+	st=0
+	"$build/faas" serve "$tmp/faas.json" --listen "$bad" > /dev/null 2>&1 || st=$?
+	[ "$st" -eq 2 ] || fail "faas serve --listen $bad exited $st, want 2"
+done
 "$build/faas" serve "$tmp/faas.json" --listen 127.0.0.1:0 > "$tmp/serve.out" 2> "$tmp/serve.err" &
 pid=$!
 i=0
