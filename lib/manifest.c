@@ -869,6 +869,50 @@ static json_t *report_of(struct mctx *c)
 	return r;
 }
 
+/* "runtime": options for whoever makes the runtime (faas, faas serve),
+ * checked like the rest; @p o (may be NULL) gets them. */
+static int runtime_section(struct mctx *c, const json_t *m, faas_runtime_options_t *o)
+{
+	static const char *const keys[] = { "maxConcurrency", "asyncDelayScale", "keepAliveSeconds",
+		                            "comment", NULL };
+	json_t *r = json_object_get(m, "runtime");
+	double conc, scale, keep;
+	size_t len;
+	int rc;
+
+	if (!r)
+		return 0;
+	len = push(c, "runtime", 0);
+	if ((rc = known_keys(c, r, keys)) == 0 &&
+	    (rc = field_num(c, r, "maxConcurrency", 1, 100000, true, 0, &conc)) == 0 &&
+	    (rc = field_num(c, r, "asyncDelayScale", 1e-9, 1e9, false, 0, &scale)) == 0 &&
+	    (rc = field_num(c, r, "keepAliveSeconds", 1, 86400, true, 0, &keep)) == 0 && o) {
+		if (conc > 0)
+			o->max_concurrency = (uint32_t)conc;
+		if (scale > 0)
+			o->async_delay_scale = scale;
+		if (keep > 0)
+			o->keep_alive_ms = (uint32_t)keep * 1000u;
+	}
+	pop(c, len);
+	return rc;
+}
+
+int faas_manifest_runtime_options(const json_t *manifest, faas_runtime_options_t *opts,
+                                  faas_error_detail_t *d)
+{
+	struct mctx c;
+
+	faas__detail_reset(d);
+	if (!manifest || !opts)
+		return faas__fail(d, FAAS_EINVAL, "manifest and opts must not be NULL");
+	if (!json_is_object(manifest))
+		return faas__fail(d, FAAS_EINVAL, "the manifest must be a JSON object");
+	memset(&c, 0, sizeof(c));
+	c.d = d;
+	return runtime_section(&c, manifest, opts);
+}
+
 static int apply(struct mctx *c, const json_t *m)
 {
 	/* "runtime" holds options for whoever makes the runtime (the faas command) */
@@ -880,7 +924,8 @@ static int apply(struct mctx *c, const json_t *m)
 
 	if (!json_is_object(m))
 		return faas__fail(c->d, FAAS_EINVAL, "the manifest must be a JSON object");
-	if ((rc = known_keys(c, m, keys)) || (rc = load_plugins(c, m)) ||
+	if ((rc = known_keys(c, m, keys)) || (rc = runtime_section(c, m, NULL)) ||
+	    (rc = load_plugins(c, m)) ||
 	    (rc = each(c, m, "queues", make_queue)) || (rc = each(c, m, "streams", make_stream)) ||
 	    (rc = each(c, m, "functions", make_function)) || (rc = field_array(c, m, "functions", &fns)))
 		return rc;

@@ -330,12 +330,44 @@ START_TEST(manifest_rollback_after_a_swap_keeps_what_existed)
 }
 END_TEST
 
+/* The "runtime" section: read for whoever makes the runtime, checked like the
+ * rest (a typo or a bad value is an error with its path, also when loading). */
+START_TEST(manifest_runtime_section)
+{
+	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
+	faas_runtime_t *rt = rt_inline();
+	faas_error_detail_t d;
+	json_t *m;
+
+	m = json_loads("{\"runtime\":{\"maxConcurrency\":2,\"asyncDelayScale\":0.5,"
+	               "\"keepAliveSeconds\":30}}", 0, NULL);
+	ck_assert_ok(faas_manifest_runtime_options(m, &o, &d), d);
+	ck_assert_uint_eq(o.max_concurrency, 2);
+	ck_assert(o.async_delay_scale == 0.5);
+	ck_assert_uint_eq(o.keep_alive_ms, 30000);
+	json_decref(m);
+	m = json_loads("{\"runtime\":{\"maxConcurency\":\"x\"}}", 0, NULL);
+	ck_assert_fail(faas_manifest_runtime_options(m, &o, &d), d, FAAS_EINVAL,
+	               "runtime.maxConcurency: unknown field");
+	json_decref(m);
+	m = json_loads("{\"runtime\":{\"maxConcurrency\":0}}", 0, NULL);
+	ck_assert_fail(faas_manifest_runtime_options(m, &o, &d), d, FAAS_EINVAL,
+	               "runtime.maxConcurrency: must be a whole number from 1 to 100000");
+	json_decref(m);
+	ck_assert_fail(faas_manifest_runtime_options(NULL, &o, &d), d, FAAS_EINVAL, "NULL");
+	ck_assert_fail(apply_text(rt, "{\"runtime\":{\"keepAlive\":1}}", NULL, &d), d, FAAS_EINVAL,
+	               "runtime.keepAlive: unknown field");
+	faas_runtime_free(rt);
+}
+END_TEST
+
 Suite *manifest_suite(void)
 {
 	Suite *s = suite_create("manifest");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, manifest_applies_everything);
+	tcase_add_test(tc, manifest_runtime_section);
 	tcase_add_test(tc, manifest_rollback_after_a_swap_keeps_what_existed);
 	tcase_add_loop_test(tc, manifest_bad_fields, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, manifest_versions_and_a_canary);

@@ -102,29 +102,19 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
-/* The manifest's "runtime" section: options for the runtime we make. */
-static void runtime_options(const char *manifest, faas_runtime_options_t *o)
-{
-	json_t *m = json_load_file(manifest, 0, NULL), *r = json_object_get(m, "runtime");
-	json_t *v;
-
-	if ((v = json_object_get(r, "maxConcurrency")) && json_integer_value(v) > 0)
-		o->max_concurrency = (uint32_t)json_integer_value(v);
-	if ((v = json_object_get(r, "asyncDelayScale")) && json_number_value(v) > 0)
-		o->async_delay_scale = json_number_value(v);
-	if ((v = json_object_get(r, "keepAliveSeconds")) && json_integer_value(v) > 0)
-		o->keep_alive_ms = (uint32_t)json_integer_value(v) * 1000u;
-	json_decref(m);
-}
-
 static int runtime_with(const char *manifest, faas_runtime_t **rt, int inline_mode,
                         json_t **made)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
 	faas_error_detail_t d;
-	json_t *report = NULL;
+	json_t *report = NULL, *m;
 
-	runtime_options(manifest, &o);
+	if ((m = json_load_file(manifest, 0, NULL)) != NULL) { /* not JSON: manifest_load says so */
+		int rc = faas_manifest_runtime_options(m, &o, &d);
+		json_decref(m);
+		if (rc != 0)
+			return die("%s", d.message);
+	}
 	o.inline_mode = inline_mode;
 	if (faas_runtime_new(rt, &o, &d) != 0)
 		return die("runtime: %s", d.message);

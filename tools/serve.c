@@ -74,6 +74,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: faas serve MANIFEST [--listen HOST:PORT] [--no-auth]\n");
 		return 2;
 	}
+	{ /* the manifest's "runtime" section, as the faas command reads it */
+		json_t *m = json_load_file(manifest, 0, NULL);
+		int rc = m ? faas_manifest_runtime_options(m, &ro, &d) : 0;
+		json_decref(m);
+		if (rc != 0) {
+			fprintf(stderr, "faas serve: %s\n", d.message);
+			return 1;
+		}
+	}
 	if (faas_runtime_new(&rt, &ro, &d) != 0) {
 		fprintf(stderr, "faas serve: runtime: %s\n", d.message);
 		return 1;

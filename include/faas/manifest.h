@@ -19,6 +19,7 @@
 
 #include "faas/common.h"
 #include "faas/error.h"
+#include "faas/runtime.h"
 
 FAAS_BEGIN_DECLS
 
@@ -34,6 +35,17 @@ FAAS_BEGIN_DECLS
  */
 FAAS_EXTERN int faas_manifest_load(faas_runtime_t *rt, const char *path, json_t **report,
                                    faas_error_detail_t *detail);
+
+/**
+ * The manifest's "runtime" section (borrowed; absent: nothing changes) into
+ * @p opts, for whoever makes the runtime the manifest goes into (the faas
+ * command, faas serve): maxConcurrency (1-100000), asyncDelayScale (> 0),
+ * keepAliveSeconds (1-86400). Loading checks the section the same way.
+ * @return 0; FAAS_EINVAL (the detail names the field, e.g.
+ *         `runtime.maxConcurency: unknown field`)
+ */
+FAAS_EXTERN int faas_manifest_runtime_options(const json_t *manifest, faas_runtime_options_t *opts,
+                                              faas_error_detail_t *detail);
 
 /** The same for a manifest already parsed (borrowed); @p base_dir for plug-in paths (NULL = "."). */
 FAAS_EXTERN int faas_manifest_apply(faas_runtime_t *rt, const json_t *manifest,
