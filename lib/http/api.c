@@ -597,11 +597,21 @@ static bool is(const char *a, const char *b)
 
 void http_api(faas_runtime_t *rt, const struct http_request *r, struct http_reply *out)
 {
-	char *s[SEGMENTS_MAX], *block;
-	size_t n = split_path(r->path, &block, s);
+	char *s[SEGMENTS_MAX], *block, *q = http_query_param(r, "Qualifier");
+	bool empty_qualifier = q && !q[0];
+	size_t n;
 	const char *m = r->method;
 	faas_error_detail_t d;
 
+	free(q);
+	if (empty_qualifier) { /* given, but empty: not $LATEST, an error as Lambda's */
+		http_reply_error(out, 400, "ValidationException",
+		                 "1 validation error detected: Value '' at 'qualifier' failed to satisfy "
+		                 "constraint: Member must have length greater than or equal to 1",
+		                 NULL);
+		return;
+	}
+	n = split_path(r->path, &block, s);
 	if (n && !s[n - 1][0])
 		n--; /* a trailing '/' */
 	if (n >= 3 && is(s[0], "2015-03-31") && is(s[1], "functions")) {

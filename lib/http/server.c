@@ -68,8 +68,9 @@ size_t http_percent_decode(char *out, const char *in, size_t len, bool plus_is_s
 
 	for (size_t i = 0; i < len; i++) {
 		int hi, lo;
+		/* %00 stays as it is: a NUL would cut a name short ("f%00x" is not "f") */
 		if (in[i] == '%' && i + 2 < len && (hi = hexval(in[i + 1])) >= 0 &&
-		    (lo = hexval(in[i + 2])) >= 0) {
+		    (lo = hexval(in[i + 2])) >= 0 && (hi | lo) != 0) {
 			*o++ = (char)(hi * 16 + lo);
 			i += 2;
 		} else {

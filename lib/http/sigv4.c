@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,23 @@ static const char bad_signature[] =
         "your AWS Secret Access Key and signing method. Consult the service documentation for "
         "details.";
 
+/* Whether @p name is one of the ';'-separated names of @p list (exactly). */
+static bool signed_header(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
 int sv4_verify(const struct sv4_request *r, const char *akid, const char *secret,
                const char *region, time_t now, uint32_t skew_s, struct sv4_refusal *why)
 {
@@ -332,7 +350,7 @@ int sv4_verify(const struct sv4_request *r, const char *akid, const char *secret
 		         date, skew_s);
 		return -1;
 	}
-	if (!strstr(signed_headers, "host"))
+	if (!signed_header(signed_headers, "host"))
 		return refuse(why, "InvalidSignatureException", "'Host' must be a signed header");
 	sv4_sha256_hex(r->body, r->body_len, body_hash);
 	if (sha && strcmp(sha, "UNSIGNED-PAYLOAD") != 0 && strcmp(sha, body_hash) != 0)

@@ -95,6 +95,15 @@ START_TEST(sigv4_verify_refusals)
 	ck_assert_ptr_nonnull(strstr(why.message, "expired"));
 	ck_assert_int_eq(sv4_verify(&r, "AKIDEXAMPLE", SECRET, "eu-west-1", t, 300, &why), -1);
 	ck_assert_ptr_nonnull(strstr(why.message, "region"));
+	/* a signed header that merely contains "host" is not Host */
+	snprintf(auth, sizeof(auth), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/"
+	                             "lambda/aws4_request, SignedHeaders=x-host;x-amz-date, Signature=%s",
+	         sig);
+	ck_assert_int_eq(sv4_verify(&r, "AKIDEXAMPLE", SECRET, "us-east-1", t, 300, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why.message, "'Host' must be a signed header"));
+	snprintf(auth, sizeof(auth), "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/"
+	                             "lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=%s",
+	         sig);
 	r.body = "{ }"; /* the body changed after signing */
 	r.body_len = 3;
 	ck_assert_int_eq(sv4_verify(&r, "AKIDEXAMPLE", SECRET, "us-east-1", t, 300, &why), -1);
@@ -235,6 +244,11 @@ START_TEST(http_control_plane_values_checked)
 	               "Connection: close\r\n\r\n");
 	ck_assert_msg(strncmp(rep, "HTTP/1.1 200", 12) == 0 && strstr(rep, "\"Version\":\"1\""), "%s",
 	              rep);
+	/* an empty qualifier is not $LATEST; a %00 does not cut the name short */
+	rep = call("POST", "/2015-03-31/functions/echo/invocations?Qualifier=", "{}");
+	ck_assert_msg(strncmp(rep, "HTTP/1.1 400", 12) == 0 && strstr(rep, "'qualifier'"), "%s", rep);
+	rep = call("POST", "/2015-03-31/functions/echo%00junk/invocations", "{}");
+	ck_assert_msg(strncmp(rep, "HTTP/1.1 200", 12) != 0, "%s", rep);
 	unserve();
 }
 END_TEST
