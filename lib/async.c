@@ -477,7 +477,7 @@ struct faas_aevent *faas__async_queued_at(faas_runtime_t *rt, size_t i)
  */
 static void finish_failed(faas_runtime_t *rt, struct faas_aevent *ev, const char *condition,
                           json_t *response, bool function_error);
-static void release_slot(struct faas_async *a);
+static bool release_slot(struct faas_async *a);
 static void start_due(faas_runtime_t *rt, bool producer, uint64_t now, bool release);
 
 static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
@@ -501,16 +501,8 @@ static void requeue(faas_runtime_t *rt, struct faas_aevent *ev, uint64_t due)
 	faas__hk_kick(rt); /* the pump recomputes when it must wake */
 }
 
-static void release_slot(struct faas_async *a)
-{
-	faas__lock(&a->lock);
-	a->inflight--;
-	faas__unlock(&a->lock);
-}
-
-/* The store's paths free a slot where no start_due() may follow (a
- * producer's thread gives up after a throttle): the pump starts what waits. */
-void faas__async_release_slot(struct faas_async *a)
+/* True when events wait in the queue. */
+static bool release_slot(struct faas_async *a)
 {
 	bool waiting;
 
@@ -518,8 +510,25 @@ void faas__async_release_slot(struct faas_async *a)
 	a->inflight--;
 	waiting = a->n != 0;
 	faas__unlock(&a->lock);
-	if (waiting)
+	return waiting;
+}
+
+/* The store's paths free a slot where no start_due() may follow (a
+ * producer's thread gives up after a throttle): the pump starts what waits. */
+void faas__async_release_slot(struct faas_async *a)
+{
+	if (release_slot(a))
 		faas__hk_kick(a->rt);
+}
+
+/* Under lock: the pump's planned wake-up lowered to @p t; true when it was
+ * (the caller kicks the housekeeping thread once the lock is released). */
+static bool plan_by_locked(struct faas_async *a, uint64_t t)
+{
+	if (t >= atomic_load_explicit(&a->hk_wake, memory_order_relaxed))
+		return false;
+	atomic_store(&a->hk_wake, t);
+	return true;
 }
 
 static uint64_t scaled_ms(const struct faas_async *a, double ms)
@@ -777,7 +786,7 @@ static void attempt_done(struct faas_inv *inv, bool abandoned)
 static void watch(faas_runtime_t *rt, uint64_t deadline)
 {
 	struct faas_async *a = rt->async;
-	bool kick = false;
+	bool kick;
 
 	/* The common case, a deadline after the planned wake-up: no lock. The
 	 * attempt is on the running list already; a pump that scanned the list
@@ -789,10 +798,7 @@ static void watch(faas_runtime_t *rt, uint64_t deadline)
 	if (deadline >= atomic_load(&a->hk_wake))
 		return;
 	faas__lock(&a->lock);
-	if (deadline < atomic_load_explicit(&a->hk_wake, memory_order_relaxed)) {
-		atomic_store(&a->hk_wake, deadline);
-		kick = true;
-	}
+	kick = plan_by_locked(a, deadline);
 	faas__unlock(&a->lock);
 	if (kick)
 		faas__hk_kick(rt);
@@ -940,12 +946,8 @@ static void start_due(faas_runtime_t *rt, bool producer, uint64_t now, bool rele
 			/* A free slot and a first event due later (a retry, a backoff):
 			 * the pump must wake for it, since the plan it made with every
 			 * slot taken left the queue out. Later than now: no spin. */
-			uint64_t due = !a->closed && a->n && a->inflight < a->max_inflight
-			                       ? q_first(a)->due_ns
-			                       : UINT64_MAX;
-			bool kick = due < atomic_load_explicit(&a->hk_wake, memory_order_relaxed);
-			if (kick)
-				atomic_store(&a->hk_wake, due);
+			bool kick = !a->closed && a->n && a->inflight < a->max_inflight &&
+			            plan_by_locked(a, q_first(a)->due_ns);
 			faas__unlock(&a->lock);
 			if (kick)
 				faas__hk_kick(rt);

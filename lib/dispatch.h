@@ -349,8 +349,8 @@ struct faas_inv {
 	bool timed_out; /* worker: the deadline passed before the handler returned */
 	bool init_timed_out; /* the last init attempt ran past its limit (init_timeout_ms; a
 	                        retry inside the invocation: the function's deadline) */
-	bool init_suppressed; /* init succeeded only on its retry inside the invocation */
-	bool init_retried;    /* init was retried inside the invocation (its deadline was set then) */
+	bool init_retried;    /* init was retried inside the invocation (its deadline was set then);
+	                         an environment it made is a "suppressed init": no Init Duration */
 	bool post_timeout;    /* external extensions' post-runtime work ran past the deadline */
 	double post_ms;       /* how long that work took (REPORT's billing, telemetry's too) */
 	bool init_oom;        /* no memory for the environment itself */

@@ -179,10 +179,11 @@ int faas__instance_acquire(struct faas_inv *inv, struct faas_instance **out, boo
 		/* The suppressed init runs inside the invocation: from here on the
 		 * function's timeout counts, retry included. */
 		faas__inv_set_deadline(inv, faas__clock_mono_ns(&rt->clock));
-		inv->init_retried = true; /* the deadline stands; Duration counts from here */
+		/* the deadline stands, Duration counts from here; an environment it
+		 * makes is a suppressed init's: its REPORT has no Init Duration */
+		inv->init_retried = true;
 		if ((in = try_init(inv, "invoke")) == NULL)
 			return FAAS_EUSER;
-		inv->init_suppressed = true; /* its REPORT carries no Init Duration */
 	}
 	if (inv->pc) /* made for a provisioned token: it joins the set */
 		faas__pc_instance_join(inv->pc, in);

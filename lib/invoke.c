@@ -203,7 +203,7 @@ static void log_report(struct faas_inv *inv, bool created, double post_ms, bool 
 	double billed = inv->duration_ms + (post_ms > 0 ? post_ms : 0);
 	int n;
 
-	if (created && !inv->init_suppressed) /* an environment made by a first-attempt init */
+	if (created && !inv->init_retried) /* an environment made by a first-attempt init */
 		snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", inv->init_ms);
 	if (post_ms >= 0)
 		snprintf(post, sizeof(post), "PostRuntimeExtensionsDuration: %.2f ms\t", post_ms);
@@ -445,7 +445,7 @@ void faas__inv_run(struct faas_inv *inv)
 		faas__tel_invoke(inv, FAAS_TEL_RUNTIME_DONE, t2, false);
 	faas__metrics_invocation(inv->version, inv->outcome,
 	                         inv->timed_out ? (uint64_t)inv->timeout_ms * 1000000u : t2 - t0,
-	                         cold && in, cold && in && !inv->init_suppressed, inv->init_ms);
+	                         cold && in, cold && in && !inv->init_retried, inv->init_ms);
 	if (in && in->exts) {
 		ev.status = faas__outcome_status(inv->outcome);
 		ev.error_type = json_string_value(json_object_get(inv->response, "errorType"));

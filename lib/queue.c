@@ -441,6 +441,12 @@ const char *faas_queue_arn(const faas_queue_t *q)
 	return q ? q->arn : NULL;
 }
 
+/* SQS's answer for a queue that was deleted. */
+static int gone(faas_error_detail_t *d)
+{
+	return faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.");
+}
+
 int faas_queue_delete(faas_queue_t *q, faas_error_detail_t *d)
 {
 	faas_runtime_t *rt;
@@ -467,7 +473,7 @@ int faas_queue_delete(faas_queue_t *q, faas_error_detail_t *d)
 		;
 	if (!*pp) { /* deleted already: the list's reference went then */
 		pthread_mutex_unlock(&rt->queue_lock);
-		return faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.");
+		return gone(d);
 	}
 	*pp = q->next;
 	pthread_mutex_lock(&q->lock); /* senders read it under this one */
@@ -683,7 +689,7 @@ static int send_msg(faas_queue_t *q, const char *body, size_t len, json_t *attri
 	m->sent_ms = faas__clock_wall_ms(&q->rt->clock);
 	m->lineage = faas__current_lineage(q->rt);
 	pthread_mutex_lock(&q->lock);
-	rc = q->deleted ? faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.")
+	rc = q->deleted ? gone(d)
 	     : q->ff    ? fifo_admit(q, m, message_id, &dup, d)
 	                : admit_msg(q, m, false, d);
 	pthread_mutex_unlock(&q->lock);
@@ -787,7 +793,7 @@ int faas_queue_receive(faas_queue_t *q, uint32_t max, uint32_t visibility_ms,
 	pthread_mutex_lock(&q->lock);
 	if (q->deleted) { /* its messages went with it (a source may still hold it) */
 		pthread_mutex_unlock(&q->lock);
-		return faas__fail(d, FAAS_ENOTFOUND, "The specified queue does not exist.");
+		return gone(d);
 	}
 	expire(q, now);
 	epoch = ++q->epoch;

@@ -665,7 +665,7 @@ void faas__tel_invoke(struct faas_inv *inv, faas_telemetry_type_t type, uint64_t
 		if (inv->post_timeout)
 			r.status = FAAS_EXT_TIMEOUT;
 		r.memory_size_mb = r.max_memory_used_mb = v->memory_mb;
-		r.has_init_duration = created && !inv->init_suppressed;
+		r.has_init_duration = created && !inv->init_retried;
 		r.init_duration_ms = r.has_init_duration ? round_us(inv->init_ms) : 0;
 	}
 	faas__tel_emit(inv->rt, &r);

@@ -112,7 +112,8 @@ typedef struct faas_telemetry_record {
 	faas_ext_status_t status;
 	const char *error_type;
 	double duration_ms;
-	uint64_t billed_duration_ms;    /**< duration rounded up to 1 ms, at least 1 */
+	uint64_t billed_duration_ms;    /**< duration, plus external extensions' post-runtime
+	                                     work (report), rounded up to 1 ms, at least 1 */
 	uint32_t memory_size_mb;
 	uint32_t max_memory_used_mb;    /**< = memory size (not measured in-process) */
 	bool has_init_duration;         /**< report of a cold start by a first-attempt init */

@@ -12,8 +12,6 @@
 
 #define SEGMENTS_MAX 8
 
-/* The path's segments, percent-decoded, in one block (*block: free it). */
-
 /* A JSON integer cut to [lo, hi] (not wrapped): out of range stays out of
  * range for the call that checks it, with that call's own message. */
 static int64_t clamped(const json_t *v, int64_t lo, int64_t hi)
@@ -46,6 +44,7 @@ static bool version_number(const char *s, uint32_t *out)
 	return true;
 }
 
+/* The path's segments, percent-decoded, in one block (*block: free it). */
 static size_t split_path(const char *path, char **block, char *segs[SEGMENTS_MAX])
 {
 	char *copy = strdup(path), *p;
