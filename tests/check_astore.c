@@ -320,7 +320,6 @@ END_TEST
  * wait: faas/async.h) is asked again after a pause, not in a spin. */
 START_TEST(astore_instant_empty_take_no_spin)
 {
-	struct timespec nap = { 0, 200000000 };
 	faas_result_t res = FAAS_RESULT_INIT;
 	faas_runtime_t *rt;
 	struct fake f;
@@ -332,7 +331,7 @@ START_TEST(astore_instant_empty_take_no_spin)
 	pthread_mutex_lock(&f.lock);
 	takes = f.takes;
 	pthread_mutex_unlock(&f.lock);
-	nanosleep(&nap, NULL);
+	faas__sleep_ms(200);
 	pthread_mutex_lock(&f.lock);
 	takes = f.takes - takes;
 	pthread_mutex_unlock(&f.lock);

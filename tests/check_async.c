@@ -449,7 +449,6 @@ START_TEST(async_waiting_for_a_slot_does_not_spin)
 {
 	faas_runtime_options_t o = FAAS_RUNTIME_OPTIONS_INIT;
 	faas_function_config_t c = t_config(NULL);
-	struct timespec nap = { 0, 300000000 };
 	faas_error_detail_t d;
 	faas_runtime_t *rt;
 	struct latch l;
@@ -472,7 +471,7 @@ START_TEST(async_waiting_for_a_slot_does_not_spin)
 	t_create_fn(rt, "gone", worker_h, NULL);
 	ck_assert_ok(faas_function_delete(rt, "gone", NULL, &d), d);
 	cpu = t_process_cpu_ns();
-	nanosleep(&nap, NULL);
+	faas__sleep_ms(300);
 	cpu = t_process_cpu_ns() - cpu;
 	ck_assert_msg(cpu < 100u * 1000000u, "%.1f ms of CPU in 300 ms with every thread idle",
 	              (double)cpu / 1e6);

@@ -99,12 +99,9 @@ static int observe(faas_context_t *ctx, json_t *event, json_t **response, void *
 /* Asks for its deadline only after 200 ms of work. */
 static int late_deadline(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
 {
-	struct timespec ts = { 0, 200 * 1000000L };
-
 	(void)event;
 	(void)response;
-	while (nanosleep(&ts, &ts) == -1)
-		;
+	faas__sleep_ms(200);
 	*(int64_t *)ud = faas_context_deadline_ms(ctx);
 	return 0;
 }

@@ -108,13 +108,10 @@ END_TEST
 /* An init of 300 ms (real time: what is tested is the real-clock wait). */
 static int slow_init(faas_context_t *ctx, void **state, void *ud)
 {
-	struct timespec ts = { 0, 300 * 1000000L };
-
 	(void)ctx;
 	(void)state;
 	(void)ud;
-	while (nanosleep(&ts, &ts) == -1)
-		;
+	faas__sleep_ms(300);
 	return 0;
 }
 

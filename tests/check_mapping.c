@@ -653,7 +653,7 @@ END_TEST
 /* ---- FIFO queues ------------------------------------------------------------------ */
 
 static int fifo_fails_once; /* the first batch starting with fifo_fail_body fails */
-static const char *fifo_fail_body = "a1";
+static const char *fifo_fail_body;
 
 static int fifo_h(faas_context_t *ctx, json_t *event, json_t **response, void *ud)
 {
@@ -665,10 +665,24 @@ static int fifo_h(faas_context_t *ctx, json_t *event, json_t **response, void *u
 	return 0;
 }
 
+/* A FIFO queue and function "f" over fifo_h, whose first batch starting
+ * with @p fail_body fails once. */
+static faas_queue_t *fifo_setup(faas_runtime_t *rt, const char *queue, const char *fail_body)
+{
+	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
+	faas_queue_t *q;
+
+	qo.fifo = 1;
+	q = mkq(rt, queue, &qo);
+	t_create_fn(rt, "f", fifo_h, NULL);
+	fifo_fails_once = 1;
+	fifo_fail_body = fail_body;
+	return q;
+}
+
 START_TEST(mapping_fifo_group_order)
 {
 	faas_runtime_t *rt = rt_inline();
-	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	static const char *const want[] = { "a1", "b1", "a1", "a2" };
 	faas_error_detail_t d;
@@ -678,11 +692,7 @@ START_TEST(mapping_fifo_group_order)
 	json_t *attrs;
 	int i;
 
-	qo.fifo = 1;
-	q = mkq(rt, "in.fifo", &qo);
-	t_create_fn(rt, "f", fifo_h, NULL);
-	fifo_fails_once = 1;
-	fifo_fail_body = "a1";
+	q = fifo_setup(rt, "in.fifo", "a1");
 	ck_assert_ok(faas_queue_source_new(q, &src, &d), d);
 	o.batch_size = 11;
 	ck_assert_fail(faas_mapping_create(rt, src, "f", &o, &m, &d), d, FAAS_EINVAL, "FIFO");
@@ -715,7 +725,6 @@ END_TEST
 START_TEST(mapping_fifo_group_never_overtakes_a_failure)
 {
 	faas_runtime_t *rt = rt_inline();
-	faas_queue_options_t qo = FAAS_QUEUE_OPTIONS_INIT;
 	faas_mapping_options_t o = FAAS_MAPPING_OPTIONS_INIT;
 	static const char *const want[] = { "m0", "m0", "m2", "m4" };
 	faas_error_detail_t d;
@@ -724,11 +733,7 @@ START_TEST(mapping_fifo_group_never_overtakes_a_failure)
 	char body[8], dedup[8];
 	int i;
 
-	qo.fifo = 1;
-	q = mkq(rt, "g.fifo", &qo);
-	t_create_fn(rt, "f", fifo_h, NULL);
-	fifo_fails_once = 1;
-	fifo_fail_body = "m0";
+	q = fifo_setup(rt, "g.fifo", "m0");
 	o.batch_size = 10;
 	o.max_batching_window_ms = 5000;
 	m = mkmap(rt, q, "f", &o);
@@ -756,7 +761,6 @@ START_TEST(mapping_fifo_group_never_overtakes_a_failure)
 	counts_are(q, 0, 0);
 	faas_runtime_free(rt);
 	seen_reset();
-	fifo_fail_body = "a1";
 }
 END_TEST
 
